@@ -1,0 +1,109 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// kate: pins Pod images to registry digests (admission webhook) and rolls workloads whose
+// running digest went stale (sweeper). One module per concern; dependencies point one way:
+//   COpenSSL/CKateShims → KateNet → KateRegistry, KateKube → KateAdmission, KateSweeper → kate
+
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let metricsTestKit: Target.Dependency = .product(name: "MetricsTestKit", package: "swift-metrics")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
+let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+var targets: [Target] = [
+    .systemLibrary(
+        name: "COpenSSL",
+        path: "Sources/COpenSSL",
+        pkgConfig: "openssl",
+        providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
+    ),
+    .target(
+        name: "CKateShims",
+        dependencies: ["COpenSSL"],
+        path: "Sources/CKateShims",
+        cSettings: [.define("_GNU_SOURCE")]
+    ),
+    .target(name: "KateNet", dependencies: ["COpenSSL", "CKateShims", logging, metrics], swiftSettings: strict),
+    .target(name: "KateRegistry", dependencies: ["KateNet", logging, metrics], swiftSettings: strict),
+    .target(name: "KateKube", dependencies: ["KateNet", logging, metrics, yams], swiftSettings: strict),
+    .target(name: "KateAdmission", dependencies: ["KateNet", "KateRegistry", "KateKube", logging, metrics], swiftSettings: strict),
+    .target(name: "KateSweeper", dependencies: ["KateRegistry", "KateKube", logging, metrics], swiftSettings: strict),
+    .executableTarget(
+        name: "kate",
+        dependencies: ["KateNet", "KateRegistry", "KateKube", "KateAdmission", "KateSweeper", argumentParser, logging, metrics, prometheus],
+        swiftSettings: strict
+    ),
+
+    // Test support: real servers the tests (and benchmarks) start on loopback ports.
+    .target(name: "RegistryTestSupport", dependencies: ["KateNet", "KateRegistry", "COpenSSL", logging], swiftSettings: strict),
+    .target(name: "KubeTestServer", dependencies: ["KateNet", "KateKube", logging], swiftSettings: strict),
+
+    .testTarget(name: "KateNetTests", dependencies: ["KateNet", metricsTestKit], swiftSettings: strict),
+    .testTarget(name: "KateRegistryTests", dependencies: ["KateRegistry", "RegistryTestSupport", metricsTestKit], swiftSettings: strict),
+    .testTarget(name: "KateKubeTests", dependencies: ["KateKube", "KubeTestServer"], swiftSettings: strict),
+    .testTarget(
+        name: "KateAdmissionTests",
+        dependencies: ["KateAdmission", "RegistryTestSupport", "KubeTestServer", metricsTestKit],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "KateSweeperTests",
+        dependencies: ["KateSweeper", "RegistryTestSupport", "KubeTestServer", metricsTestKit],
+        swiftSettings: strict
+    ),
+
+    // Benchmarks: executables, run by scripts/bench.sh; never part of `swift test`.
+    .executableTarget(name: "bench-net", dependencies: ["KateNet", logging], path: "Benchmarks/bench-net", swiftSettings: strict),
+    .executableTarget(name: "bench-registry", dependencies: ["KateRegistry", "RegistryTestSupport", logging], path: "Benchmarks/bench-registry", swiftSettings: strict),
+    .executableTarget(name: "bench-kube", dependencies: ["KateKube", "KubeTestServer", logging], path: "Benchmarks/bench-kube", swiftSettings: strict),
+    .executableTarget(
+        name: "bench-admission",
+        dependencies: ["KateAdmission", "RegistryTestSupport", "KubeTestServer", logging],
+        path: "Benchmarks/bench-admission",
+        swiftSettings: strict
+    ),
+    .executableTarget(
+        name: "bench-sweep",
+        dependencies: ["KateSweeper", "RegistryTestSupport", "KubeTestServer", logging],
+        path: "Benchmarks/bench-sweep",
+        swiftSettings: strict
+    ),
+]
+
+// Development aid: `KATE_ONLY=KateRegistryTests swift build --build-tests` keeps only the named
+// targets and what they depend on, so one module can be built and tested while another is mid-edit.
+// Unset (CI, users) the whole package is built.
+if let only = Context.environment["KATE_ONLY"], !only.isEmpty {
+    let byName = Dictionary(uniqueKeysWithValues: targets.map { ($0.name, $0) })
+    var keep = Set<String>()
+    var queue = only.split(separator: ",").map { String($0) }
+    while let name = queue.popLast() {
+        guard let target = byName[name], keep.insert(name).inserted else { continue }
+        for dependency in target.dependencies {
+            if case .byNameItem(let dep, _) = dependency { queue.append(dep) }
+            if case .targetItem(let dep, _) = dependency { queue.append(dep) }
+        }
+    }
+    targets = targets.filter { keep.contains($0.name) }
+}
+
+let package = Package(
+    name: "kate",
+    platforms: [.macOS(.v15)],
+    products: targets.contains { $0.name == "kate" } ? [.executable(name: "kate", targets: ["kate"])] : [],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+    ],
+    targets: targets
+)

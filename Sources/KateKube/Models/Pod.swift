@@ -1,0 +1,122 @@
+import Foundation
+
+/// The parts of a `v1.Pod` that admission and the sweeper read. Array order is preserved, which
+/// JSON Patch paths (`/spec/containers/2/image`) depend on.
+public struct Pod: Codable, Sendable, Equatable {
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var spec: PodSpec
+    public var status: PodStatus?
+
+    public init(apiVersion: String? = "v1", kind: String? = "Pod", metadata: ObjectMeta, spec: PodSpec, status: PodStatus? = nil) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.metadata = metadata
+        self.spec = spec
+        self.status = status
+    }
+}
+
+public struct PodSpec: Codable, Sendable, Equatable {
+    public var containers: [Container]
+    public var initContainers: [Container]?
+    public var ephemeralContainers: [Container]?
+    public var imagePullSecrets: [LocalObjectReference]?
+    public var serviceAccountName: String?
+    public var nodeName: String?
+    public var restartPolicy: String?
+
+    public init(
+        containers: [Container], initContainers: [Container]? = nil, ephemeralContainers: [Container]? = nil,
+        imagePullSecrets: [LocalObjectReference]? = nil, serviceAccountName: String? = nil, nodeName: String? = nil,
+        restartPolicy: String? = nil
+    ) {
+        self.containers = containers
+        self.initContainers = initContainers
+        self.ephemeralContainers = ephemeralContainers
+        self.imagePullSecrets = imagePullSecrets
+        self.serviceAccountName = serviceAccountName
+        self.nodeName = nodeName
+        self.restartPolicy = restartPolicy
+    }
+}
+
+/// A container of any of the three kinds (app, init, ephemeral): they share these fields.
+public struct Container: Codable, Sendable, Equatable {
+    public var name: String
+    /// Optional in the API (a Pod template may leave it to a later admission step); required on a created Pod.
+    public var image: String?
+    public var imagePullPolicy: String?
+    /// `Always` on an init container makes it a sidecar (KEP-753).
+    public var restartPolicy: String?
+
+    public init(name: String, image: String?, imagePullPolicy: String? = nil, restartPolicy: String? = nil) {
+        self.name = name
+        self.image = image
+        self.imagePullPolicy = imagePullPolicy
+        self.restartPolicy = restartPolicy
+    }
+
+    public var isSidecar: Bool { restartPolicy == "Always" }
+}
+
+public struct LocalObjectReference: Codable, Sendable, Equatable, Hashable {
+    public var name: String
+    public init(name: String) { self.name = name }
+}
+
+public struct PodStatus: Codable, Sendable, Equatable {
+    public var phase: String?
+    public var containerStatuses: [ContainerStatus]?
+    public var initContainerStatuses: [ContainerStatus]?
+    public var ephemeralContainerStatuses: [ContainerStatus]?
+
+    public init(
+        phase: String? = nil, containerStatuses: [ContainerStatus]? = nil, initContainerStatuses: [ContainerStatus]? = nil,
+        ephemeralContainerStatuses: [ContainerStatus]? = nil
+    ) {
+        self.phase = phase
+        self.containerStatuses = containerStatuses
+        self.initContainerStatuses = initContainerStatuses
+        self.ephemeralContainerStatuses = ephemeralContainerStatuses
+    }
+}
+
+public struct ContainerStatus: Codable, Sendable, Equatable {
+    public var name: String
+    /// The runtime's view of the image; may name a different tag than the spec (kubernetes#51017).
+    public var image: String?
+    /// What the node runs: `docker.io/library/nginx@sha256:…` (containerd, CRI-O),
+    /// `docker-pullable://nginx@sha256:…` (dockershim), or a bare config ID `sha256:…`.
+    public var imageID: String?
+    public var ready: Bool?
+    public var started: Bool?
+    public var restartCount: Int?
+    public var state: ContainerState?
+
+    public init(name: String, image: String? = nil, imageID: String? = nil, ready: Bool? = nil, started: Bool? = nil, restartCount: Int? = nil, state: ContainerState? = nil) {
+        self.name = name
+        self.image = image
+        self.imageID = imageID
+        self.ready = ready
+        self.started = started
+        self.restartCount = restartCount
+        self.state = state
+    }
+}
+
+public struct ContainerState: Codable, Sendable, Equatable {
+    public struct Running: Codable, Sendable, Equatable { public var startedAt: String? }
+    public struct Waiting: Codable, Sendable, Equatable { public var reason: String? }
+    public struct Terminated: Codable, Sendable, Equatable { public var exitCode: Int?; public var reason: String? }
+    public var running: Running?
+    public var waiting: Waiting?
+    public var terminated: Terminated?
+
+    public init(running: Running? = nil, waiting: Waiting? = nil, terminated: Terminated? = nil) {
+        self.running = running
+        self.waiting = waiting
+        self.terminated = terminated
+    }
+}
