@@ -43,7 +43,7 @@ var targets: [Target] = [
 
     // Test support: real servers the tests (and benchmarks) start on loopback ports.
     .target(name: "RegistryTestSupport", dependencies: ["KateNet", "KateRegistry", "COpenSSL", logging], swiftSettings: strict),
-    .target(name: "KubeTestServer", dependencies: ["KateNet", "KateKube", logging], swiftSettings: strict),
+    .target(name: "KubeTestServer", dependencies: ["KateNet", "KateKube", logging], resources: [.copy("Fixtures")], swiftSettings: strict),
 
     .testTarget(name: "KateNetTests", dependencies: ["KateNet", metricsTestKit], swiftSettings: strict),
     .testTarget(name: "KateRegistryTests", dependencies: ["KateRegistry", "RegistryTestSupport", metricsTestKit], swiftSettings: strict),
@@ -56,6 +56,13 @@ var targets: [Target] = [
     .testTarget(
         name: "KateSweeperTests",
         dependencies: ["KateSweeper", "RegistryTestSupport", "KubeTestServer", metricsTestKit],
+        swiftSettings: strict
+    ),
+
+    // Fault injection and end-to-end reliability checks across modules (issue: hardening).
+    .testTarget(
+        name: "KateReliabilityTests",
+        dependencies: ["KateNet", "KateRegistry", "KateKube", "KateAdmission", "KateSweeper", "RegistryTestSupport", "KubeTestServer"],
         swiftSettings: strict
     ),
 
@@ -76,6 +83,26 @@ var targets: [Target] = [
         swiftSettings: strict
     ),
 ]
+
+// Fuzz targets (libFuzzer): only with KATE_FUZZ=1, because they are built with
+// `-sanitize=fuzzer,address -parse-as-library` and have no `main`; see scripts/fuzz.sh.
+if Context.environment["KATE_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("fuzz-http-request", ["KateNet"]),
+        ("fuzz-chunked", ["KateNet"]),
+        ("fuzz-admission", ["KateAdmission"]),
+        ("fuzz-image-reference", ["KateRegistry"]),
+        ("fuzz-www-authenticate", ["KateRegistry"]),
+        ("fuzz-docker-config", ["KateRegistry"]),
+        ("fuzz-image-id", ["KateSweeper"]),
+    ]
+    for fuzz in fuzzTargets {
+        targets.append(.executableTarget(
+            name: fuzz.name, dependencies: fuzz.dependencies, path: "Fuzz/\(fuzz.name)",
+            swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]
+        ))
+    }
+}
 
 // Development aid: `KATE_ONLY=KateRegistryTests swift build --build-tests` keeps only the named
 // targets and what they depend on, so one module can be built and tested while another is mid-edit.

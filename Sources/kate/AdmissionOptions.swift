@@ -1,9 +1,119 @@
 import ArgumentParser
+import KateAdmission
+import KateKube
 import KateNet
+import KateRegistry
 import Logging
 
-// SEED written by the lead; the admission helper owns and replaces this file.
+/// `kate webhook`'s admission flags. Each flag also reads `KATE_<FLAG_NAME>`; repeatable flags
+/// take a comma-separated list from the environment.
 struct AdmissionOptions: ParsableArguments {
+    @Option(help: "pin: patch images to digests; warn: resolve and report in warnings only. [env: KATE_MODE]")
+    var mode: String = Environment.string("KATE_MODE") ?? "pin"
+
+    @Option(help: "open: leave an unresolvable image unpinned with a warning; deny: reject the pod. [env: KATE_FAILURE_MODE]")
+    var failureMode: String = Environment.string("KATE_FAILURE_MODE") ?? "open"
+
+    @Option(help: "Namespace to leave alone (repeatable). Default: kube-system. kate's own namespace is always skipped. [env: KATE_SKIP_NAMESPACE]")
+    var skipNamespace: [String] = Environment.list("KATE_SKIP_NAMESPACE") ?? []
+
+    @Option(help: "kate's own namespace, always skipped so kate never gates its own pods. [env: KATE_OWN_NAMESPACE, POD_NAMESPACE]")
+    var ownNamespace: String? = Environment.string("KATE_OWN_NAMESPACE") ?? Environment.string("POD_NAMESPACE")
+
+    @Option(help: "Only pin images matching this glob (repeatable; * spans slashes). [env: KATE_INCLUDE_IMAGE]")
+    var includeImage: [String] = Environment.list("KATE_INCLUDE_IMAGE") ?? []
+
+    @Option(help: "Never pin images matching this glob (repeatable). [env: KATE_EXCLUDE_IMAGE]")
+    var excludeImage: [String] = Environment.list("KATE_EXCLUDE_IMAGE") ?? []
+
+    @Option(help: "Never pin images from this registry host, e.g. localhost:5000 (repeatable). [env: KATE_EXCLUDE_REGISTRY]")
+    var excludeRegistry: [String] = Environment.list("KATE_EXCLUDE_REGISTRY") ?? []
+
+    @Option(help: "Deadline when the apiserver sends no ?timeout= (Go duration). [env: KATE_DEFAULT_TIMEOUT]")
+    var defaultTimeout: String = Environment.string("KATE_DEFAULT_TIMEOUT") ?? "10s"
+
+    @Option(help: "Time kept free before the apiserver's timeout for the answer's trip back. [env: KATE_TIMEOUT_MARGIN]")
+    var timeoutMargin: String = Environment.string("KATE_TIMEOUT_MARGIN") ?? "1s"
+
+    @Option(help: "When the registry fails, pin the last known digest up to this old; 0 disables. [env: KATE_STALE_IF_ERROR]")
+    var staleIfError: String = Environment.string("KATE_STALE_IF_ERROR") ?? "24h"
+
+    @Option(help: "Read pods' imagePullSecrets and ServiceAccounts through the API: auto (when a cluster config exists), on, off. [env: KATE_PULL_SECRETS]")
+    var pullSecrets: String = Environment.string("KATE_PULL_SECRETS") ?? "auto"
+
+    func validate() throws {
+        guard AdmissionConfiguration.Mode(rawValue: mode) != nil else { throw ValidationError("--mode must be pin or warn (got \(mode))") }
+        guard AdmissionConfiguration.FailureMode(rawValue: failureMode) != nil else {
+            throw ValidationError("--failure-mode must be open or deny (got \(failureMode))")
+        }
+        guard ["auto", "on", "off"].contains(pullSecrets) else { throw ValidationError("--pull-secrets must be auto, on or off (got \(pullSecrets))") }
+        for (flag, value) in [("--default-timeout", defaultTimeout), ("--timeout-margin", timeoutMargin), ("--stale-if-error", staleIfError)] {
+            guard GoDuration.parse(value) != nil else { throw ValidationError("\(flag) must be a duration like 10s, 500ms or 24h (got \(value))") }
+        }
+        guard let timeout = GoDuration.parse(defaultTimeout), timeout > .zero, timeout <= .seconds(30) else {
+            throw ValidationError("--default-timeout must be between 0 and 30s, the apiserver's maximum (got \(defaultTimeout))")
+        }
+    }
+
+    func makeConfiguration() throws -> AdmissionConfiguration {
+        var skip = Set(skipNamespace.isEmpty ? ["kube-system"] : skipNamespace)
+        if let ownNamespace { skip.insert(ownNamespace) }
+        let stale = GoDuration.parse(staleIfError) ?? .zero
+        return AdmissionConfiguration(
+            mode: AdmissionConfiguration.Mode(rawValue: mode) ?? .pin,
+            failureMode: AdmissionConfiguration.FailureMode(rawValue: failureMode) ?? .open,
+            policy: AdmissionPolicy(
+                skipNamespaces: skip, includeImages: includeImage.map(GlobPattern.init), excludeImages: excludeImage.map(GlobPattern.init),
+                excludeRegistries: Set(excludeRegistry)),
+            defaultTimeout: GoDuration.parse(defaultTimeout) ?? .seconds(10),
+            timeoutMargin: GoDuration.parse(timeoutMargin) ?? .seconds(1),
+            staleIfError: stale > .zero ? stale : nil)
+    }
+
     /// Adds `POST /mutate` and `POST /validate` to the webhook's router.
-    func install(into router: inout Router, logger: Logger) async throws {}
+    func install(into router: inout Router, logger: Logger) async throws {
+        let configuration = try makeConfiguration()
+        let resolver = try makeResolver(logger: logger)
+        let node = try loadNodeKeyring()
+        let kube = try makeKubeClient(logger: logger)
+        let keyrings: any PodKeyringProviding =
+            kube.map { PullSecretKeyrings(reader: $0, node: node.keyring, nodeLabel: node.label) } ?? StaticKeyringProvider(node: node.keyring, label: node.label)
+        let pinner = PodPinner(
+            configuration: configuration, resolver: resolver, keyrings: keyrings,
+            namespaceOptOut: kube.map { NamespaceLabelOptOut(client: $0) })
+        let metrics = AdmissionMetrics()
+        router.add("POST", "/mutate", MutatingWebhook(pinner: pinner, metrics: metrics, logger: logger))
+        router.add("POST", "/validate", ValidatingWebhook(policy: configuration.policy, metrics: metrics, logger: logger))
+        logger.info("admission ready", metadata: [
+            "mode": "\(configuration.mode.rawValue)", "failureMode": "\(configuration.failureMode.rawValue)",
+            "skipNamespaces": "\(configuration.policy.skipNamespaces.sorted().joined(separator: ","))",
+            "pullSecrets": "\(kube == nil ? "off" : "on")",
+        ])
+    }
+
+    // Integration points with RegistryOptions / KubeOptions (owned by the registry and kube engineers).
+
+    private func makeResolver(logger: Logger) throws -> Resolver {
+        Resolver(configuration: ResolverConfiguration(), logger: logger)
+    }
+
+    private func loadNodeKeyring() throws -> (keyring: Keyring, label: String) {
+        (.empty, "docker config")
+    }
+
+    /// The API client for pull secrets, or nil when `--pull-secrets` is off (or auto without a cluster).
+    private func makeKubeClient(logger: Logger) throws -> KubeClient? {
+        switch pullSecrets {
+        case "off":
+            return nil
+        case "on":
+            return KubeClient(configuration: try KubeConfigLoader.automatic(kubeconfig: nil, context: nil), fieldManager: "kate", logger: logger)
+        default:
+            guard let configuration = try? KubeConfigLoader.automatic(kubeconfig: nil, context: nil) else {
+                logger.info("no cluster configuration found: pull secrets are not read (--pull-secrets auto)")
+                return nil
+            }
+            return KubeClient(configuration: configuration, fieldManager: "kate", logger: logger)
+        }
+    }
 }

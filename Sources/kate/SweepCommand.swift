@@ -1,8 +1,85 @@
 import ArgumentParser
+import Foundation
+import KateSweeper
+import Logging
 
-// SEED written by the lead; the sweeper helper owns and replaces this file.
+/// `kate sweep`: one pass over the cluster (the chart runs it as a CronJob). Wiring only; the
+/// logic is `KateSweeper.Sweeper`.
 struct SweepCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sweep", abstract: "Find pods running stale digests and roll their owners.")
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Find pods running stale digests and roll their owners.",
+        discussion: """
+            Exit status: 0 all pods current (or stale pods acted on), 2 stale pods found with --action report
+            or --dry-run, 1 an error stopped the sweep.
+            """
+    )
+
     @OptionGroup var global: GlobalOptions
-    func run() async throws {}
+    @OptionGroup var registry: RegistryOptions
+    @OptionGroup var kube: KubeOptions
+
+    @Option(help: "Only this namespace (default: all). [env: KATE_NAMESPACE]")
+    var namespace: String? = Environment.string("KATE_NAMESPACE")
+
+    @Option(help: "Label selector for the pods to sweep. [env: KATE_SELECTOR, or the old tool's LABELSELECTOR]")
+    var selector: String? = Environment.string("KATE_SELECTOR") ?? Environment.string("LABELSELECTOR")
+
+    @Option(help: "Namespace to leave alone; repeatable. [env: KATE_EXCLUDE_NAMESPACE, comma-separated]")
+    var excludeNamespace: [String] = Environment.list("KATE_EXCLUDE_NAMESPACE") ?? ["kube-system"]
+
+    @Option(help: "rollout (restart owners; evict where a restart replaces nothing), report, or delete (old behaviour). [env: KATE_ACTION]")
+    var action: String = Environment.string("KATE_ACTION") ?? "rollout"
+
+    @Flag(inversion: .prefixedNo, help: "Plan and report, write nothing to the cluster. [env: KATE_DRY_RUN]")
+    var dryRun: Bool = Environment.bool("KATE_DRY_RUN") ?? false
+
+    @Option(help: "At most this many restarts/evictions/deletions per sweep. [env: KATE_MAX_ACTIONS]")
+    var maxActions: Int? = Environment.int("KATE_MAX_ACTIONS")
+
+    @Option(help: "table or json. [env: KATE_OUTPUT]")
+    var output: String = Environment.string("KATE_OUTPUT") ?? "table"
+
+    @Option(help: "Write Prometheus text metrics to this file (atomically) after the sweep. [env: KATE_METRICS_FILE]")
+    var metricsFile: String? = Environment.string("KATE_METRICS_FILE")
+
+    func validate() throws {
+        guard SweepAction(rawValue: action) != nil else {
+            throw ValidationError("--action must be rollout, report or delete (got \(action))")
+        }
+        guard ["table", "json"].contains(output) else { throw ValidationError("--output must be table or json (got \(output))") }
+        if let maxActions, maxActions < 0 { throw ValidationError("--max-actions must be 0 or more (got \(maxActions))") }
+    }
+
+    func run() async throws {
+        let logger = global.bootstrapLogging(label: "kate.sweep")
+        KateMetrics.bootstrap()
+        let policy = ActionPolicy(action: SweepAction(rawValue: action) ?? .rollout, dryRun: dryRun, maxActions: maxActions)
+        let configuration = SweeperConfiguration(
+            scope: CollectionScope(namespace: namespace, labelSelector: selector, excludedNamespaces: Set(excludeNamespace)),
+            policy: policy, mountedKeyring: try registry.loadKeyring())
+        let client = try kube.makeClient(fieldManager: "kate-sweeper", logger: logger)
+        let sweeper = Sweeper(cluster: client, resolver: try registry.makeResolver(logger: logger), configuration: configuration, logger: logger)
+
+        let report: SweepReport
+        do {
+            report = try await sweeper.run()
+        } catch {
+            logger.error("sweep stopped: \(error)")
+            await client.shutdown()
+            throw ExitCode(1)
+        }
+        await client.shutdown()
+        print(output == "json" ? try ReportRenderer.json(report) : ReportRenderer.table(report), terminator: "")
+
+        if let metricsFile {
+            do {
+                try MetricsFile.write(KateMetrics.render(), to: metricsFile)
+            } catch {
+                // The sweep's work is done and reported; a scrape file is not worth failing the CronJob for.
+                logger.error("\(error); the sweep itself completed")
+            }
+        }
+        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
 }

@@ -1,22 +1,11 @@
 import Logging
 
-// PLACEHOLDER written by the lead so dependent modules compile; the net-http helper replaces this
-// whole file with the real pooled keep-alive client. The public API below is the contract.
-
-/// Proxy settings as curl and Go read them: `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` (either case).
-public struct ProxyConfiguration: Sendable, Equatable {
-    public var httpProxy: String?
-    public var httpsProxy: String?
-    public var noProxy: [String]
-
-    public init(httpProxy: String? = nil, httpsProxy: String? = nil, noProxy: [String] = []) {
-        self.httpProxy = httpProxy
-        self.httpsProxy = httpsProxy
-        self.noProxy = noProxy
-    }
-}
-
 /// A keep-alive HTTP/1.1 client over kate's own sockets and OpenSSL.
+///
+/// Idle connections are pooled per `scheme://host:port`. A request on a *reused* connection that
+/// finds it closed before any response byte (the server dropped it while idle: the classic
+/// keep-alive race) is retried once on a fresh connection if its method is idempotent. Redirects
+/// are returned, not followed: the registry and Kubernetes clients decide what a 3xx means.
 public final class HTTPClient: Sendable {
     public struct Configuration: Sendable {
         public var tls: TLSClientConfiguration
@@ -44,18 +33,157 @@ public final class HTTPClient: Sendable {
     }
 
     public let configuration: Configuration
+    private let connector: ClientConnector
+    private let pool: ConnectionPool
+    private let logger: Logger
+
+    private static let idempotentMethods: Set<String> = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]
+    private static let maxResponseHeaderBytes = 64 * 1024
 
     public init(configuration: Configuration = .init(), logger: Logger = Logger(label: "kate.http-client")) {
         self.configuration = configuration
+        self.logger = logger
+        // One TLS context per client (it holds the parsed trust store). A bad CA file is reported
+        // on the first https request rather than from a non-throwing init.
+        let tls: Result<TLSClientContext, HTTPClientError>
+        do {
+            tls = .success(try TLSClientContext(configuration: configuration.tls))
+        } catch {
+            tls = .failure(.tlsFailure(host: "(client configuration)", message: "cannot set up TLS: \(error)"))
+        }
+        self.connector = ClientConnector(tls: tls, connectTimeout: configuration.connectTimeout, logger: logger)
+        self.pool = ConnectionPool(maxPerOrigin: configuration.maxIdleConnectionsPerHost, idleTimeout: configuration.idleTimeout)
     }
 
     /// Sends `request` and reads the whole response, reusing an idle connection to the same
-    /// scheme/host/port when there is one.
+    /// scheme/host/port when there is one. The deadline covers connect, TLS, sending and receiving.
     /// - Throws: `HTTPClientError`.
     public func execute(_ request: HTTPClientRequest, deadline: ContinuousClock.Instant) async throws -> HTTPClientResponse {
-        throw HTTPClientError.connectFailed(host: request.url, port: 0, message: "HTTPClient not implemented yet")
+        try await send(request, deadline: deadline)
     }
 
     /// Closes idle connections.
-    public func shutdown() async {}
+    public func shutdown() async {
+        for stream in pool.drain() { await stream.close() }
+    }
+
+    /// Idle pooled connections to `url`'s origin (for tests and diagnostics).
+    public func idleConnectionCount(for url: String) -> Int {
+        guard let parsed = try? ClientURL(parsing: url) else { return 0 }
+        return pool.count(poolKey(parsed, route: route(for: parsed)))
+    }
+
+    private func send(_ request: HTTPClientRequest, deadline: ContinuousClock.Instant) async throws(HTTPClientError) -> HTTPClientResponse {
+        let url = try ClientURL(parsing: request.url)
+        let method = request.method.uppercased()
+        let route = route(for: url)
+        let key = poolKey(url, route: route)
+        let target: String
+        if case .forwardProxy = route { target = "http://\(url.hostHeader)\(url.target)" } else { target = url.target }
+        var headers = request.headers
+        if case .forwardProxy(let proxy) = route, let credentials = proxy.userinfo {
+            headers.add(name: "Proxy-Authorization", value: "Basic " + Base64.encode(Array(credentials.utf8)))
+        }
+        let bytes = HTTPSerializer.request(method: method, target: target, host: url.hostHeader, headers: headers, body: request.body)
+
+        var (pooled, expired) = pool.checkout(key)
+        for stream in expired { await stream.close() }
+        while true {
+            let reused = pooled != nil
+            let stream: any ByteStream
+            if let pooled {
+                stream = pooled
+            } else {
+                stream = try await connector.open(url, route: route, deadline: deadline)
+            }
+            pooled = nil
+            do throws(ExchangeError) {
+                let (response, keepAlive) = try await exchange(bytes, method: method, on: stream, host: url.authority, deadline: deadline)
+                if keepAlive, let rejected = pool.checkin(key, stream) {
+                    await rejected.close()
+                } else if !keepAlive {
+                    await stream.close()
+                }
+                return response
+            } catch {
+                await stream.close()
+                switch error {
+                case .failed(let error):
+                    throw error
+                case .stale(let error):
+                    guard reused, Self.idempotentMethods.contains(method) else { throw error }
+                    logger.debug("reused connection to \(url.authority) was closed by the server; retrying once on a new connection")
+                    // Loop again with `pooled` nil: the retry opens a fresh connection.
+                }
+            }
+        }
+    }
+
+    private enum ExchangeError: Error {
+        /// The connection ended before any response byte: safe to retry an idempotent request.
+        case stale(HTTPClientError)
+        case failed(HTTPClientError)
+    }
+
+    private func exchange(
+        _ bytes: [UInt8], method: String, on stream: any ByteStream, host: String, deadline: ContinuousClock.Instant
+    ) async throws(ExchangeError) -> (HTTPClientResponse, Bool) {
+        do {
+            try await stream.write(bytes, deadline: deadline)
+        } catch let error as NetError where error.kind == .timedOut {
+            throw .failed(.timeout(host: host, phase: "request"))
+        } catch {
+            throw .stale(.connectionClosed(host: host, message: "sending the request failed: \(error)"))
+        }
+        var parser = HTTPResponseParser(
+            requestMethod: method, maxHeaderBytes: Self.maxResponseHeaderBytes, maxBodyBytes: configuration.maxResponseBodyBytes)
+        while true {
+            let chunk: [UInt8]
+            do {
+                chunk = try await stream.read(maxBytes: 64 * 1024, deadline: deadline)
+            } catch let error as NetError where error.kind == .timedOut {
+                throw .failed(.timeout(host: host, phase: "response"))
+            } catch {
+                let closed = HTTPClientError.connectionClosed(host: host, message: "reading the response failed: \(error)")
+                throw parser.receivedAnyBytes ? .failed(closed) : .stale(closed)
+            }
+            do {
+                if chunk.isEmpty {
+                    guard parser.receivedAnyBytes else {
+                        throw ExchangeError.stale(.connectionClosed(host: host, message: "the server closed the connection before answering"))
+                    }
+                    return (try parser.finishAtEOF(), false)
+                }
+                parser.append(chunk)
+                if let (response, keepAlive) = try parser.next() { return (response, keepAlive) }
+            } catch let error as ExchangeError {
+                throw error
+            } catch let error as HTTPParseError {
+                if error.status == 413 {
+                    throw .failed(.malformedResponse(host: host, message: "response body exceeds \(configuration.maxResponseBodyBytes) bytes"))
+                }
+                if error.status == 431 {
+                    throw .failed(.malformedResponse(host: host, message: "response head exceeds \(Self.maxResponseHeaderBytes) bytes"))
+                }
+                throw .failed(.malformedResponse(host: host, message: error.reason))
+            } catch {
+                throw .failed(.malformedResponse(host: host, message: "\(error)"))
+            }
+        }
+    }
+
+    private func route(for url: ClientURL) -> ClientConnector.Route {
+        guard let proxyText = configuration.proxy?.proxy(for: url),
+              let proxy = try? ClientURL(parsing: proxyText, defaultScheme: "http"), proxy.scheme == "http"
+        else { return .direct }
+        return url.isTLS ? .tunnel(proxy) : .forwardProxy(proxy)
+    }
+
+    private func poolKey(_ url: ClientURL, route: ClientConnector.Route) -> String {
+        switch route {
+        case .direct: url.origin
+        case .forwardProxy(let proxy): "proxy \(proxy.origin)"
+        case .tunnel(let proxy): "\(url.origin) via \(proxy.origin)"
+        }
+    }
 }

@@ -1,0 +1,27 @@
+import Foundation
+
+/// What the old Node.js tool did per pod: `execSync("skopeo inspect …")`, one after another.
+enum OldWay {
+    struct Result {
+        var seconds: Double
+        var count: Int
+        var failures: Int
+    }
+
+    static func run(images: [String]) throws -> Result {
+        let started = ContinuousClock.now
+        var failures = 0
+        for image in images {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["skopeo", "inspect", "--tls-verify=false", "docker://\(image)"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            if process.terminationStatus != 0 { failures += 1 }
+        }
+        let elapsed = ContinuousClock.now - started
+        return Result(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, count: images.count, failures: failures)
+    }
+}

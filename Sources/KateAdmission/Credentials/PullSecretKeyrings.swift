@@ -1,0 +1,104 @@
+import KateKube
+import KateRegistry
+import Logging
+
+/// Reads pull secrets and ServiceAccounts from the API. `KubeClient` conforms (see
+/// KubeClient+PullSecretReading.swift); tests may substitute their own.
+public protocol PullSecretReading: Sendable {
+    /// The docker config held by secret `name`, or nil if the secret does not exist.
+    func pullSecretConfig(namespace: String, name: String) async throws -> DockerConfig?
+    /// The ServiceAccount's `imagePullSecrets` names, or nil if the ServiceAccount does not exist.
+    func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String]?
+}
+
+/// Pod `imagePullSecrets`, then its ServiceAccount's (default `default`), then the node-level
+/// docker config — the order kubelet effectively uses. API reads are cached briefly (30 s by
+/// default) so a burst of pods from one ReplicaSet costs one read per secret.
+public final class PullSecretKeyrings: PodKeyringProviding {
+    private enum Lookup<T: Sendable>: Sendable {
+        case found(T)
+        case missing
+        case failed(String)
+    }
+
+    private let reader: any PullSecretReading
+    private let node: Keyring
+    private let nodeLabel: String
+    private let secrets: ExpiringCache<String, Lookup<DockerConfig>>
+    private let serviceAccounts: ExpiringCache<String, Lookup<[String]>>
+
+    public init(reader: any PullSecretReading, node: Keyring, nodeLabel: String = "docker config", cacheTTL: Duration = .seconds(30)) {
+        self.reader = reader
+        self.node = node
+        self.nodeLabel = nodeLabel
+        secrets = ExpiringCache(capacity: 4096, timeToLive: cacheTTL)
+        serviceAccounts = ExpiringCache(capacity: 4096, timeToLive: cacheTTL)
+    }
+
+    public func keyring(for pod: Pod, namespace: String, deadline: ContinuousClock.Instant, logger: Logger) async -> PodKeyring {
+        var sources: [(label: String, config: DockerConfig)] = []
+        var checked: [String] = []
+        var problems: [String] = []
+        var seen = Set<String>()
+
+        func addSecret(_ name: String, via: String) async {
+            guard seen.insert(name).inserted else { return }
+            let label = "\(via) \(namespace)/\(name)"
+            checked.append(label)
+            switch await secret(namespace: namespace, name: name) {
+            case .found(let config):
+                sources.append((label: label, config: config))
+                logger.debug("pull secret available", metadata: ["source": "\(label)"])
+            case .missing:
+                problems.append("\(label) not found")
+                logger.debug("pull secret missing", metadata: ["source": "\(label)"])
+            case .failed(let why):
+                problems.append("\(label) unreadable: \(why)")
+                logger.debug("pull secret unreadable", metadata: ["source": "\(label)", "error": "\(why)"])
+            }
+        }
+
+        for reference in pod.spec.imagePullSecrets ?? [] where !reference.name.isEmpty {
+            await addSecret(reference.name, via: "imagePullSecret")
+        }
+        let account = pod.spec.serviceAccountName.flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        switch await serviceAccount(namespace: namespace, name: account) {
+        case .found(let names):
+            checked.append("ServiceAccount \(namespace)/\(account)")
+            for name in names { await addSecret(name, via: "ServiceAccount \(account) imagePullSecret") }
+        case .missing:
+            problems.append("ServiceAccount \(namespace)/\(account) not found")
+        case .failed(let why):
+            problems.append("ServiceAccount \(namespace)/\(account) unreadable: \(why)")
+        }
+        checked.append(nodeLabel)
+        return PodKeyring(keyring: Keyring(sources: sources).appending(node), checked: checked, problems: problems)
+    }
+
+    private func secret(namespace: String, name: String) async -> Lookup<DockerConfig> {
+        let key = namespace + "/" + name
+        if let cached = secrets.value(for: key) { return cached }
+        let result: Lookup<DockerConfig>
+        do {
+            result = try await reader.pullSecretConfig(namespace: namespace, name: name).map { .found($0) } ?? .missing
+        } catch {
+            // Not cached: an API hiccup should not hide a secret for the whole TTL.
+            return .failed("\(error)")
+        }
+        secrets.set(result, for: key)
+        return result
+    }
+
+    private func serviceAccount(namespace: String, name: String) async -> Lookup<[String]> {
+        let key = namespace + "/" + name
+        if let cached = serviceAccounts.value(for: key) { return cached }
+        let result: Lookup<[String]>
+        do {
+            result = try await reader.serviceAccountPullSecrets(namespace: namespace, name: name).map { .found($0) } ?? .missing
+        } catch {
+            return .failed("\(error)")
+        }
+        serviceAccounts.set(result, for: key)
+        return result
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import KateKube
+import KateRegistry
+import Logging
+
+/// What one review came to: the answer, and what the log line and metrics report.
+public struct PinReport: Sendable {
+    public var response: AdmissionResponse
+    public var outcome: AdmissionOutcome
+    /// Per image, for the log: `app=nginx:1.27@sha256:1a2b3c4d5e6f (registry)`.
+    public var images: [String]
+    public var pinnedImages: Int
+    public var failures: [ResolutionFailure]
+    /// Why nothing was done, when nothing was done.
+    public var note: String?
+}
+
+/// The heart of the mutating webhook: decides which containers to pin, resolves their tags in
+/// parallel within the deadline, and turns the digests into a JSON Patch that applies to
+/// `request.object` exactly as the apiserver sent it.
+public final class PodPinner: Sendable {
+    public let configuration: AdmissionConfiguration
+    private let resolver: any DigestResolving
+    private let keyrings: any PodKeyringProviding
+    public let memory: RevisionMemory
+    private let namespaceOptOut: (any NamespaceOptOutChecking)?
+
+    public init(
+        configuration: AdmissionConfiguration, resolver: any DigestResolving, keyrings: any PodKeyringProviding,
+        memory: RevisionMemory = RevisionMemory(), namespaceOptOut: (any NamespaceOptOutChecking)? = nil
+    ) {
+        self.configuration = configuration
+        self.resolver = resolver
+        self.keyrings = keyrings
+        self.memory = memory
+        self.namespaceOptOut = namespaceOptOut
+    }
+
+    public func pin(_ request: AdmissionRequest, deadline: ContinuousClock.Instant, now: Date = Date(), logger: Logger) async -> PinReport {
+        let started = ContinuousClock.now
+        func nothing(_ outcome: AdmissionOutcome, _ note: String, warnings: [String] = []) -> PinReport {
+            PinReport(response: .allow(request.uid, warnings: warnings), outcome: outcome, images: [], pinnedImages: 0, failures: [], note: note)
+        }
+        guard request.isPod else { return nothing(.skipped, "kind \(request.kind.kind) is not a Pod") }
+        guard let pod = request.object else {
+            return nothing(.skipped, request.podDecodingProblem.map { "pod not readable: \($0)" } ?? "no object (\(request.operation))")
+        }
+        let namespace = request.namespace ?? pod.metadata.namespace ?? ""
+        if let reason = configuration.policy.podSkipReason(namespace: namespace, pod: pod) { return nothing(.skipped, reason) }
+        let slots = PinTargets.slots(for: request)
+        if slots.isEmpty { return nothing(.unchanged, "no container to pin in \(request.operation)") }
+        if let namespaceOptOut, await namespaceOptOut.isOptedOut(namespace: namespace, logger: logger) {
+            return nothing(.skipped, "namespace label \(AdmissionPolicy.skipLabel)=true")
+        }
+
+        // Which containers need a digest.
+        var warnings: [String] = []
+        var candidates: [(slot: ContainerSlot, reference: ImageReference)] = []
+        var policySkipped = 0, alreadyPinned = 0
+        for slot in slots {
+            guard let reference = try? ImageReference.parse(slot.image) else {
+                warnings.append(WarningText.compose(image: slot.image, "not a valid image reference; left as is"))
+                continue
+            }
+            if reference.isPinned {
+                alreadyPinned += 1
+            } else if configuration.policy.imageSkipReason(reference) != nil {
+                policySkipped += 1
+            } else {
+                candidates.append((slot, reference))
+            }
+        }
+        if candidates.isEmpty {
+            let onlyPolicy = policySkipped > 0 && alreadyPinned == 0
+            return nothing(onlyPolicy ? .skipped : .unchanged, onlyPolicy ? "images excluded by policy" : "nothing to pin", warnings: warnings)
+        }
+
+        // Resolve: the owner revision's memory first, then the registry, all tags at once.
+        var unique: [ImageReference] = []
+        for candidate in candidates where !unique.contains(candidate.reference) { unique.append(candidate.reference) }
+        var results: [ImageReference: Result<DigestResolution, ResolutionFailure>] = [:]
+        let revision = RevisionMemory.revision(of: pod, namespace: namespace)
+        if let revision {
+            for reference in unique {
+                if let entry = memory.digest(for: reference, in: revision) {
+                    results[reference] = .success(DigestResolution(digest: entry.digest, resolvedAt: entry.resolvedAt, source: .revision))
+                }
+            }
+        }
+        let outstanding = unique.filter { results[$0] == nil }
+        var credentials: PodKeyring?
+        if !outstanding.isEmpty {
+            let podKeyring = await keyrings.keyring(for: pod, namespace: namespace, deadline: deadline, logger: logger)
+            credentials = podKeyring
+            let fresh = await ParallelResolution.resolveAll(
+                outstanding, resolver: resolver, keyring: podKeyring.keyring, deadline: deadline,
+                staleIfError: configuration.staleIfError, budget: deadline - started)
+            for (reference, result) in fresh {
+                results[reference] = result
+                // A dry run must leave no trace that changes later answers (sideEffects: None).
+                if case .success(let resolution) = result, let revision, !request.dryRun {
+                    memory.remember(.init(digest: resolution.digest, resolvedAt: resolution.resolvedAt), for: reference, in: revision)
+                }
+            }
+        }
+
+        return assemble(
+            request: request, pod: pod, namespace: namespace, candidates: candidates, results: results,
+            credentials: credentials, warnings: warnings, now: now, budget: deadline - started)
+    }
+
+    private func assemble(
+        request: AdmissionRequest, pod: Pod, namespace: String, candidates: [(slot: ContainerSlot, reference: ImageReference)],
+        results: [ImageReference: Result<DigestResolution, ResolutionFailure>], credentials: PodKeyring?,
+        warnings initialWarnings: [String], now: Date, budget: Duration
+    ) -> PinReport {
+        var warnings = initialWarnings
+        var operations: [PatchOperation] = []
+        var originals: [String: String] = [:]
+        var failures: [ResolutionFailure] = []
+        var images: [String] = []
+        var warnedImages = Set<String>()
+
+        for (slot, reference) in candidates {
+            let result = results[reference] ?? .failure(.deadlineReached(image: reference.original, budget: budget))
+            switch result {
+            case .success(let resolution):
+                let pinned = reference.pinned(to: resolution.digest)
+                images.append("\(slot.name)=\(pinned) (\(resolution.source.rawValue))")
+                if configuration.mode == .warn {
+                    warnings.append(WarningText.compose(image: slot.image, "would pin to \(Self.short(resolution.digest)) (mode warn)"))
+                } else {
+                    operations.append(.replace(slot.imagePath, .string(pinned)))
+                    originals[slot.name] = slot.image
+                }
+                if resolution.source == .stale, warnedImages.insert(slot.image).inserted {
+                    let age = GoDuration.humanize(.seconds(max(0, now.timeIntervalSince(resolution.resolvedAt))))
+                    warnings.append(WarningText.compose(image: slot.image, "pinned last known digest from \(age) ago: registry unreachable"))
+                }
+            case .failure(var failure):
+                // The registry lists the credentials it tried; only kate knows which named ones were missing.
+                if failure.kind == .unauthorized, let problems = credentials?.problems, !problems.isEmpty {
+                    failure.detail += "; also: " + problems.joined(separator: "; ")
+                }
+                images.append("\(slot.name)=\(slot.image) failed: \(failure.reason)")
+                if warnedImages.insert(slot.image).inserted {
+                    failures.append(failure)
+                    warnings.append(WarningText.compose(image: slot.image, "not pinned: \(failure.reason)"))
+                }
+            }
+        }
+
+        if configuration.failureMode == .deny, !failures.isEmpty {
+            return PinReport(
+                response: denial(request: request, namespace: namespace, failures: failures),
+                outcome: .denied, images: images, pinnedImages: 0, failures: failures, note: nil)
+        }
+        if !operations.isEmpty {
+            operations += annotationOperations(pod: pod, originals: originals, now: now)
+        }
+        let outcome: AdmissionOutcome = !failures.isEmpty ? .failedOpen : (operations.isEmpty ? .unchanged : .pinned)
+        let response = AdmissionResponse(uid: request.uid, patch: operations, warnings: warnings)
+        return PinReport(
+            response: response, outcome: outcome, images: images, pinnedImages: originals.count, failures: failures, note: nil)
+    }
+
+    /// `kate.dev/original-images` merged with any value already on the pod (an ephemeral
+    /// container added later joins the ones pinned at CREATE) and `kate.dev/resolved-at`.
+    /// `add` on an existing member replaces it, so these ops apply whether or not the keys exist;
+    /// only a missing `annotations` map needs the whole map added instead.
+    private func annotationOperations(pod: Pod, originals: [String: String], now: Date) -> [PatchOperation] {
+        let existing = pod.metadata.annotations
+        var merged: [String: String] = [:]
+        if let previous = existing?[KateAnnotations.originalImages],
+            let decoded = try? JSONDecoder().decode([String: String].self, from: Data(previous.utf8))
+        {
+            merged = decoded
+        }
+        merged.merge(originals) { _, new in new }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = (try? encoder.encode(merged)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let stamp = now.formatted(.iso8601)
+        guard existing != nil else {
+            return [.add("/metadata/annotations", .object([KateAnnotations.originalImages: json, KateAnnotations.resolvedAt: stamp]))]
+        }
+        return [
+            .add(JSONPointer.path(["metadata", "annotations", KateAnnotations.originalImages]), .string(json)),
+            .add(JSONPointer.path(["metadata", "annotations", KateAnnotations.resolvedAt]), .string(stamp)),
+        ]
+    }
+
+    /// `--failure-mode deny`: 503 when every failure is the registry being slow or down (the
+    /// same request may succeed on retry; controllers retry on their own), 403 when the user
+    /// must fix something (wrong tag, missing credentials).
+    private func denial(request: AdmissionRequest, namespace: String, failures: [ResolutionFailure]) -> AdmissionResponse {
+        let transient = failures.allSatisfy(\.isTransient)
+        let list = failures.map { "\($0.image): \($0.detail)" }.joined(separator: "; ")
+        var message = "kate could not pin pod \(request.podDisplayName) in namespace \(namespace) to image digests (--failure-mode deny): \(list)"
+        if message.count > 1024 { message = String(message.prefix(1023)) + "…" }
+        return .deny(
+            request.uid, code: transient ? 503 : 403, reason: transient ? "ServiceUnavailable" : "Forbidden", message: message)
+    }
+
+    static func short(_ digest: String) -> String {
+        let hex = digest.split(separator: ":").last.map(String.init) ?? digest
+        return "sha256:" + hex.prefix(12)
+    }
+}

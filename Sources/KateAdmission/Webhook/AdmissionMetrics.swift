@@ -1,0 +1,50 @@
+import Metrics
+
+/// kate_admission_* metrics. Handles are created once (the factory lookups are not free) and
+/// the factory is injectable so tests can read the values without a global bootstrap.
+public struct AdmissionMetrics: Sendable {
+    private let reviews: [AdmissionOutcome: Counter]
+    private let imagesPinned: Counter
+    private let duration: Metrics.Timer
+    private let failures: [ResolutionFailure.Kind: Counter]
+    private let invalidReviews: Counter
+
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        var reviews: [AdmissionOutcome: Counter] = [:]
+        for outcome in AdmissionOutcome.allCases {
+            reviews[outcome] = Counter(label: "kate_admission_reviews_total", dimensions: [("result", outcome.rawValue)], factory: factory)
+        }
+        self.reviews = reviews
+        imagesPinned = Counter(label: "kate_admission_images_pinned_total", factory: factory)
+        duration = Metrics.Timer(label: "kate_admission_duration_seconds", factory: factory)
+        var failures: [ResolutionFailure.Kind: Counter] = [:]
+        for kind in [ResolutionFailure.Kind.timeout, .unauthorized, .notFound, .unavailable, .rateLimited, .invalid] {
+            failures[kind] = Counter(label: "kate_admission_resolve_failures_total", dimensions: [("reason", kind.rawValue)], factory: factory)
+        }
+        self.failures = failures
+        invalidReviews = Counter(label: "kate_admission_invalid_reviews_total", factory: factory)
+    }
+
+    func record(_ report: PinReport, elapsed: Duration) {
+        reviews[report.outcome]?.increment()
+        if report.pinnedImages > 0 { imagesPinned.increment(by: Int64(report.pinnedImages)) }
+        for failure in report.failures { failures[failure.kind]?.increment() }
+        duration.recordNanoseconds(elapsed.nanoseconds)
+    }
+
+    func recordInvalid() { invalidReviews.increment() }
+
+    func recordDenied(elapsed: Duration) {
+        reviews[.denied]?.increment()
+        duration.recordNanoseconds(elapsed.nanoseconds)
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    var milliseconds: Double { Double(nanoseconds) / 1e6 }
+}

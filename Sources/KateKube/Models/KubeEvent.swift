@@ -1,0 +1,112 @@
+import Foundation
+
+/// `core/v1.ObjectReference`, as `events.k8s.io/v1` Event.regarding uses it.
+public struct ObjectReference: Codable, Sendable, Equatable {
+    public var apiVersion: String?
+    public var kind: String?
+    public var namespace: String?
+    public var name: String?
+    public var uid: String?
+
+    public init(apiVersion: String? = nil, kind: String? = nil, namespace: String? = nil, name: String? = nil, uid: String? = nil) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
+        self.uid = uid
+    }
+}
+
+/// An `events.k8s.io/v1` Event about an object kate acted on, shown by `kubectl events` and
+/// `kubectl describe`.
+public struct KubeEvent: Sendable, Equatable {
+    public enum EventType: String, Sendable { case normal = "Normal", warning = "Warning" }
+
+    public var regarding: ObjectReference
+    /// UpperCamelCase, e.g. `StaleDigest`, `RolloutRestarted`.
+    public var reason: String
+    /// Human-readable, at most 1 KiB (the API rejects longer notes).
+    public var note: String
+    public var type: EventType
+    /// What kate did: `RolloutRestart`, `Evict`, `Delete`, `Report`.
+    public var action: String
+    public var reportingController: String
+    /// Which kate process reported it (the Pod name in a cluster, the host name elsewhere).
+    public var reportingInstance: String
+    public var eventTime: Date
+
+    public init(
+        regarding: ObjectReference, reason: String, note: String, type: EventType = .normal, action: String,
+        reportingController: String = "kate.dev/sweeper", reportingInstance: String, eventTime: Date = Date()
+    ) {
+        self.regarding = regarding
+        self.reason = reason
+        self.note = note
+        self.type = type
+        self.action = action
+        self.reportingController = reportingController
+        self.reportingInstance = reportingInstance
+        self.eventTime = eventTime
+    }
+
+    /// The JSON body for `POST /apis/events.k8s.io/v1/namespaces/{ns}/events`. The name follows
+    /// client-go's recorder: `<object name>.<event time in hex nanoseconds>`, unique per event.
+    func requestBody(namespace: String) throws -> [UInt8] {
+        let nanos = UInt64(max(0, eventTime.timeIntervalSince1970) * 1_000_000_000)
+        let name = "\(regarding.name ?? "kate").\(String(nanos, radix: 16))"
+        let body = Body(
+            metadata: .init(name: name, namespace: namespace),
+            eventTime: MicroTime.format(eventTime),
+            regarding: regarding, reason: reason, note: String(note.prefix(1024)), type: type.rawValue,
+            action: action, reportingController: reportingController, reportingInstance: reportingInstance
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(body))
+    }
+
+    private struct Body: Encodable {
+        struct Meta: Encodable { var name: String; var namespace: String }
+        var apiVersion = "events.k8s.io/v1"
+        var kind = "Event"
+        var metadata: Meta
+        var eventTime: String
+        var regarding: ObjectReference
+        var reason: String
+        var note: String
+        var type: String
+        var action: String
+        var reportingController: String
+        var reportingInstance: String
+    }
+}
+
+/// `metav1.MicroTime` and `metav1.Time` wire formats (RFC 3339 in UTC).
+enum MicroTime {
+    /// `2024-05-01T12:34:56.123456Z`: the API requires microseconds in `eventTime`.
+    static func format(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        let micros = Int(((date.timeIntervalSince1970 - seconds) * 1_000_000).rounded(.down))
+        let base = RFC3339.format(Date(timeIntervalSince1970: seconds))
+        return String(base.dropLast()) + "." + String(format: "%06d", min(micros, 999_999)) + "Z"
+    }
+}
+
+/// `2024-05-01T12:34:56Z`, what `time.RFC3339` prints for a UTC time.
+enum RFC3339 {
+    static func format(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? TimeZone(secondsFromGMT: 0) ?? calendar.timeZone
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year ?? 1970, c.month ?? 1, c.day ?? 1, c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
+    }
+
+    /// Parses `…Z` and `…±hh:mm`, with or without fractional seconds.
+    static func parse(_ string: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: string) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: string)
+    }
+}

@@ -1,0 +1,131 @@
+/// An incremental HTTP/1.1 response parser for the client: Content-Length, chunked and
+/// read-until-close bodies; no body for HEAD, 1xx, 204 and 304. Interim 1xx responses
+/// (`100 Continue`) are skipped.
+struct HTTPResponseParser: Sendable {
+    private enum State: Sendable {
+        case head
+        case body(Head, remaining: Int)
+        case chunked(Head, ChunkedDecoder)
+        case untilClose(Head)
+        case done
+    }
+
+    struct Head: Sendable {
+        var status: Int
+        var version: HTTPVersion
+        var headers: HTTPHeaders
+        var keepAlive: Bool
+    }
+
+    let isHeadRequest: Bool
+    /// A 2xx answer to CONNECT has no body: the tunnel starts right after the head.
+    let isConnectRequest: Bool
+    let maxHeaderBytes: Int
+    let maxBodyBytes: Int
+    private var queue = ByteQueue()
+    private var scanner = HeadScanner()
+    private var state = State.head
+    private var body: [UInt8] = []
+    /// True once any response byte arrived (a reused connection that closes before this is stale).
+    private(set) var receivedAnyBytes = false
+
+    init(requestMethod: String, maxHeaderBytes: Int = 64 * 1024, maxBodyBytes: Int) {
+        self.isHeadRequest = requestMethod == "HEAD"
+        self.isConnectRequest = requestMethod == "CONNECT"
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    mutating func append(_ bytes: some Collection<UInt8>) {
+        if !bytes.isEmpty { receivedAnyBytes = true }
+        queue.append(bytes)
+    }
+
+    /// The complete response and whether the connection may be reused, or nil if more bytes are needed.
+    mutating func next() throws(HTTPParseError) -> (HTTPClientResponse, keepAlive: Bool)? {
+        while true {
+            switch state {
+            case .head:
+                guard let headLength = try scanner.scan(&queue, limit: maxHeaderBytes) else { return nil }
+                let head = try parseHead()
+                queue.consume(headLength)
+                scanner.reset()
+                if (100..<200).contains(head.status), head.status != 101 { continue }
+                if isHeadRequest || head.status < 200 || head.status == 204 || head.status == 304
+                    || (isConnectRequest && (200..<300).contains(head.status))
+                {
+                    return finish(head, keepAlive: head.keepAlive)
+                }
+                switch try MessageFraming.framing(of: head.headers, maxBodyBytes: maxBodyBytes, isRequest: false) {
+                case .none, .length(0): return finish(head, keepAlive: head.keepAlive)
+                case .length(let n): state = .body(head, remaining: n)
+                case .chunked: state = .chunked(head, ChunkedDecoder(maxBodyBytes: maxBodyBytes, maxTrailerBytes: maxHeaderBytes))
+                case .untilClose: state = .untilClose(head)
+                }
+            case .body(let head, let remaining):
+                guard !queue.isEmpty else { return nil }
+                let n = min(remaining, queue.count)
+                body.append(contentsOf: queue.take(n))
+                if n == remaining { return finish(head, keepAlive: head.keepAlive) }
+                state = .body(head, remaining: remaining - n)
+                return nil
+            case .chunked(let head, var decoder):
+                let done = try decoder.decode(&queue, into: &body)
+                state = .chunked(head, decoder)
+                return done ? finish(head, keepAlive: head.keepAlive) : nil
+            case .untilClose:
+                if queue.count > maxBodyBytes - body.count { throw .bodyTooLarge(limit: maxBodyBytes) }
+                body.append(contentsOf: queue.take(queue.count))
+                return nil
+            case .done:
+                return nil
+            }
+        }
+    }
+
+    /// Bytes received past the complete response (a pipelining peer's next response).
+    var unconsumedBytes: [UInt8] { Array(queue.bytes(0..<queue.count)) }
+
+    /// Called at EOF: completes a read-until-close body, otherwise says what was cut short.
+    mutating func finishAtEOF() throws(HTTPParseError) -> HTTPClientResponse {
+        _ = try next()
+        switch state {
+        case .untilClose(let head):
+            return finish(head, keepAlive: false).0
+        case .head:
+            throw .badRequest(queue.isEmpty && !scanner.hasStarted ? "connection closed before any response" : "connection closed inside the response head")
+        case .body(_, let remaining):
+            throw .badRequest("connection closed with \(remaining) body bytes still expected")
+        case .chunked:
+            throw .badRequest("connection closed inside a chunked body")
+        case .done:
+            throw .badRequest("connection closed after the response")
+        }
+    }
+
+    private mutating func finish(_ head: Head, keepAlive: Bool) -> (HTTPClientResponse, keepAlive: Bool) {
+        state = .done
+        let response = HTTPClientResponse(status: head.status, headers: head.headers, body: body)
+        body = []
+        // Bytes after a complete response on a non-pipelined connection mean it cannot be trusted.
+        return (response, keepAlive && queue.isEmpty)
+    }
+
+    private func parseHead() throws(HTTPParseError) -> Head {
+        guard let statusLine = scanner.lines.first else { throw .badRequest("empty response") }
+        let line = queue.bytes(statusLine)
+        // status-line = HTTP-version SP 3DIGIT SP [reason-phrase]; some servers omit the last SP.
+        guard line.count >= 12, let version = MessageFraming.parseVersion(line.prefix(8)), version.major == 1,
+              line[line.startIndex + 8] == 0x20
+        else { throw .badRequest("malformed status line \(FieldLineParser.preview(line))") }
+        let codeBytes = line[(line.startIndex + 9)..<(line.startIndex + 12)]
+        guard codeBytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), line.count == 12 || line[line.startIndex + 12] == 0x20,
+              let status = Int(HTTPBytes.string(codeBytes))
+        else { throw .badRequest("malformed status line \(FieldLineParser.preview(line))") }
+        let headers = try FieldLineParser.parse(queue, lines: scanner.lines.dropFirst())
+        let keepAlive = version.minor >= 1
+            ? !MessageFraming.connectionHas(headers, "close")
+            : MessageFraming.connectionHas(headers, "keep-alive")
+        return Head(status: status, version: version, headers: headers, keepAlive: keepAlive)
+    }
+}

@@ -1,0 +1,111 @@
+#if canImport(Glibc)
+import Glibc
+#else
+#error("kate's I/O layer needs Linux (epoll)")
+#endif
+internal import CKateShims
+
+/// The result of a non-blocking system call: done, or "would block — wait for readiness".
+enum IOResult<T> {
+    case processed(T)
+    case wouldBlock
+}
+
+/// Every system call kate's I/O layer makes, wrapped once: EINTR retried, EAGAIN turned into `.wouldBlock`,
+/// any other errno thrown as a `NetError` that names the operation.
+enum Posix {
+    /// SIGPIPE would kill the process when a peer resets a connection mid-write (OpenSSL writes with write(2),
+    /// which has no MSG_NOSIGNAL). Linux has no per-socket opt-out, so ignore it once, before the first socket.
+    static let ignoreSIGPIPE: Void = {
+        _ = signal(SIGPIPE, SIG_IGN)
+    }()
+
+    @inline(__always)
+    static func call<T: FixedWidthInteger>(_ operation: @autoclosure () -> String, _ body: () -> T) throws -> IOResult<T> {
+        while true {
+            let result = body()
+            if result >= 0 { return .processed(result) }
+            let code = errno
+            switch code {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK, EINPROGRESS: return .wouldBlock
+            default: throw NetError(errno: code, operation: operation())
+            }
+        }
+    }
+
+    /// A call that must not block or fail with EAGAIN (socket(), bind(), setsockopt()…).
+    @discardableResult
+    static func checked<T: FixedWidthInteger>(_ operation: @autoclosure () -> String, _ body: () -> T) throws -> T {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            let code = errno
+            if code == EINTR { continue }
+            throw NetError(errno: code, operation: operation())
+        }
+    }
+
+    static func socket(family: Int32) throws -> Int32 {
+        _ = ignoreSIGPIPE
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        return try checked("socket()") { Glibc.socket(family, type, 0) }
+    }
+
+    static func setOption(_ fd: Int32, level: Int32, name: Int32, value: Int32, _ what: String) throws {
+        var v = value
+        try checked("setsockopt(\(what))") {
+            setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Int32>.size))
+        }
+    }
+
+    static func socketError(_ fd: Int32) throws -> Int32 {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        try checked("getsockopt(SO_ERROR)") { getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) }
+        return value
+    }
+
+    static func accept(_ fd: Int32) throws -> IOResult<Int32> {
+        let flags = Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        while true {
+            let result = ckate_accept4(fd, nil, nil, flags)
+            if result >= 0 { return .processed(result) }
+            let code = errno
+            switch code {
+            case EINTR, ECONNABORTED, EPROTO: continue  // the peer gave up before we got to it: take the next one
+            case EAGAIN, EWOULDBLOCK: return .wouldBlock
+            default: throw NetError(errno: code, operation: "accept()")
+            }
+        }
+    }
+
+    /// recv(2) into a fresh array of at most `maxBytes`; `[]` means the peer closed its side.
+    static func receive(_ fd: Int32, maxBytes: Int, _ operation: @autoclosure () -> String) throws -> IOResult<[UInt8]> {
+        var outcome: IOResult<Int> = .wouldBlock
+        var failure: NetError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: maxBytes) { buffer, count in
+            do {
+                outcome = try call(operation()) { recv(fd, buffer.baseAddress, maxBytes, 0) }
+                if case .processed(let n) = outcome { count = n } else { count = 0 }
+            } catch {
+                failure = error as? NetError
+                count = 0
+            }
+        }
+        if let failure { throw failure }
+        if case .wouldBlock = outcome { return .wouldBlock }
+        return .processed(bytes)
+    }
+
+    /// send(2) with MSG_NOSIGNAL; returns how many bytes the kernel took.
+    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ operation: @autoclosure () -> String) throws -> IOResult<Int> {
+        try call(operation()) { Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// close(2) is not retried on EINTR: on Linux the descriptor is released even then (LWN 576478),
+    /// and a retry could close a descriptor another thread just received.
+    static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+}

@@ -1,0 +1,259 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+internal import CKateShims
+
+/// kate's event loop: one epoll thread that resumes suspended async tasks when their socket is ready.
+///
+/// Why: the webhook must hold thousands of idle keep-alive connections (the API server keeps them open),
+/// so a thread per connection is out. Every socket is non-blocking. A read or write first tries the
+/// system call; only on EAGAIN does the task suspend, with a continuation parked here under the socket's
+/// registration. The epoll thread (a dedicated OS thread, never the cooperative pool) resumes it when
+/// epoll reports readiness, so an idle connection costs one fd and a small table entry — no thread, no
+/// task running. Details:
+/// - **Edge-triggered, with a per-socket "ready" flag** (guards the lost wake-up): every fd is added once
+///   with EPOLLIN|EPOLLOUT|EPOLLET. An edge that arrives while nobody waits sets the flag; a task about
+///   to park first consumes the flag and, if it was set, retries its system call instead of sleeping.
+///   Registration and edge delivery both happen under one lock, so an edge between "EAGAIN" and
+///   "park" is never lost (at worst it costs one spurious retry).
+/// - **Deadlines**: parked waiters with a deadline sit in a min-heap; epoll_wait sleeps until the earliest
+///   one, and expired waiters are resumed with `NetError(.timedOut)`. An eventfd wakes the thread when a
+///   new, earlier deadline arrives.
+/// - **Cancellation** of the awaiting task resumes its continuation with `CancellationError` at once.
+/// - **Closing** removes the fd from epoll *before* close(2) and fails that fd's waiters with `.closed`,
+///   so a recycled fd number can never deliver readiness to the wrong socket; tokens are never reused either.
+final class Reactor: Sendable {
+    enum Interest: Sendable { case read, write }
+
+    /// A socket's entry in the reactor; created by `register(fd:)`, ended by `deregister(_:)`.
+    struct Registration: Sendable, Hashable {
+        fileprivate let token: UInt64
+        fileprivate let fd: Int32
+    }
+
+    private struct Socket {
+        var readReady = false
+        var writeReady = false
+        var reader: UInt64?
+        var writer: UInt64?
+    }
+
+    private struct Waiter {
+        let token: UInt64
+        let interest: Interest
+        let operation: String
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var sockets: [UInt64: Socket] = [:]
+        var waiters: [UInt64: Waiter] = [:]
+        var deadlines = DeadlineHeap()
+        var nextID: UInt64 = 1
+        /// When the epoll thread will next wake on its own (nil: only on events). Lets `wait` skip
+        /// the eventfd write unless its deadline is earlier.
+        var plannedWake: ContinuousClock.Instant?
+
+        mutating func makeID() -> UInt64 {
+            defer { nextID += 1 }
+            return nextID
+        }
+
+        /// Detaches a parked waiter from its socket and the deadline heap.
+        mutating func takeWaiter(_ id: UInt64) -> Waiter? {
+            guard let waiter = waiters.removeValue(forKey: id) else { return nil }
+            deadlines.remove(id: id)
+            if var socket = sockets[waiter.token] {
+                switch waiter.interest {
+                case .read: if socket.reader == id { socket.reader = nil }
+                case .write: if socket.writer == id { socket.writer = nil }
+                }
+                sockets[waiter.token] = socket
+            }
+            return waiter
+        }
+    }
+
+    private static let wakeToken: UInt64 = 0
+    private static let maxEvents: Int32 = 256
+
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private let state = Mutex(State())
+
+    /// The process-wide reactor, started on first use.
+    static func shared() throws -> Reactor { try sharedReactor.get() }
+    private static let sharedReactor: Result<Reactor, NetError> = Result { try Reactor() }.mapError {
+        $0 as? NetError ?? NetError(.other, "cannot start the I/O reactor: \($0)")
+    }
+
+    private init() throws {
+        _ = Posix.ignoreSIGPIPE
+        epollFD = try Posix.checked("epoll_create1()") { ckate_epoll_create() }
+        wakeFD = try Posix.checked("eventfd()") { ckate_eventfd() }
+        try Posix.checked("epoll_ctl(ADD eventfd)") { ckate_epoll_add(epollFD, wakeFD, Reactor.wakeToken) }
+        try DetachedThread.start { [self] in self.runLoop() }
+    }
+
+    // MARK: - Registration
+
+    func register(fd: Int32) throws -> Registration {
+        let token = state.withLock { state in
+            let token = state.makeID()
+            state.sockets[token] = Socket()
+            return token
+        }
+        do {
+            try Posix.checked("epoll_ctl(ADD fd \(fd))") { ckate_epoll_add(epollFD, fd, token) }
+        } catch {
+            _ = state.withLock { $0.sockets.removeValue(forKey: token) }
+            throw error
+        }
+        return Registration(token: token, fd: fd)
+    }
+
+    /// Removes the fd from epoll and fails its parked waiters with `.closed`. Call before close(2).
+    func deregister(_ registration: Registration, reason: String) {
+        let orphans: [Waiter] = state.withLock { state in
+            guard let socket = state.sockets.removeValue(forKey: registration.token) else { return [] }
+            return [socket.reader, socket.writer].compactMap { $0.flatMap { state.takeWaiter($0) } }
+        }
+        _ = ckate_epoll_del(epollFD, registration.fd)
+        for waiter in orphans { waiter.continuation.resume(throwing: NetError.closed(reason)) }
+    }
+
+    // MARK: - Waiting
+
+    private enum Admission { case retry, parked(wake: Bool), fail(any Error) }
+
+    /// Suspends until the socket is `interest`-ready, the deadline passes (`.timedOut`), the socket is
+    /// deregistered (`.closed`) or the task is cancelled (`CancellationError`).
+    /// Returns immediately if an edge arrived since the last wait: the caller then retries its system call.
+    func wait(
+        for interest: Interest, on registration: Registration, deadline: ContinuousClock.Instant?, operation: String
+    ) async throws {
+        let id = state.withLock { $0.makeID() }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let admission = state.withLock { state -> Admission in
+                    guard var socket = state.sockets[registration.token] else {
+                        return .fail(NetError.closed(operation))
+                    }
+                    // Checked under the lock: if cancellation raced ahead of us, its handler found nothing to resume.
+                    if Task.isCancelled { return .fail(CancellationError()) }
+                    switch interest {
+                    case .read:
+                        if socket.readReady { socket.readReady = false; state.sockets[registration.token] = socket; return .retry }
+                        guard socket.reader == nil else { return .fail(NetError(.other, "\(operation): another task is already reading")) }
+                        socket.reader = id
+                    case .write:
+                        if socket.writeReady { socket.writeReady = false; state.sockets[registration.token] = socket; return .retry }
+                        guard socket.writer == nil else { return .fail(NetError(.other, "\(operation): another task is already writing")) }
+                        socket.writer = id
+                    }
+                    if let deadline, deadline <= .now {
+                        return .fail(NetError.timedOut(operation))
+                    }
+                    state.sockets[registration.token] = socket
+                    state.waiters[id] = Waiter(token: registration.token, interest: interest, operation: operation, continuation: continuation)
+                    guard let deadline else { return .parked(wake: false) }
+                    state.deadlines.insert(id: id, deadline: deadline)
+                    if let planned = state.plannedWake, planned <= deadline { return .parked(wake: false) }
+                    state.plannedWake = deadline
+                    return .parked(wake: true)
+                }
+                switch admission {
+                case .retry: continuation.resume()
+                case .fail(let error): continuation.resume(throwing: error)
+                case .parked(let wake): if wake { wakeUp() }
+                }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.takeWaiter(id) }
+            waiter?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Whether a task is parked waiting for `interest` on the socket (tests use it to avoid sleeping).
+    func hasWaiter(for interest: Interest, on registration: Registration) -> Bool {
+        state.withLock { state in
+            guard let socket = state.sockets[registration.token] else { return false }
+            return (interest == .read ? socket.reader : socket.writer) != nil
+        }
+    }
+
+    private func wakeUp() {
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, MemoryLayout<UInt64>.size)
+    }
+
+    // MARK: - The epoll thread
+
+    private func runLoop() {
+        var tokens = [UInt64](repeating: 0, count: Int(Reactor.maxEvents))
+        var readiness = [UInt32](repeating: 0, count: Int(Reactor.maxEvents))
+        while true {
+            let timeout = state.withLock { state -> Int32 in
+                state.plannedWake = state.deadlines.earliest
+                return Reactor.milliseconds(until: state.plannedWake)
+            }
+            let count = ckate_epoll_wait(epollFD, &tokens, &readiness, Reactor.maxEvents, timeout)
+            if count < 0 && errno != EINTR {
+                // Only EBADF/EFAULT/EINVAL are possible: a program bug, not an I/O condition.
+                preconditionFailure("epoll_wait failed: \(NetError.describe(errno: errno))")
+            }
+            var ready: [Waiter] = []
+            var expired: [Waiter] = []
+            state.withLock { state in
+                for index in 0..<max(0, Int(count)) where tokens[index] != Reactor.wakeToken {
+                    Reactor.deliver(readiness[index], to: tokens[index], in: &state, resuming: &ready)
+                }
+                for id in state.deadlines.popExpired(now: .now) {
+                    if let waiter = state.takeWaiter(id) { expired.append(waiter) }
+                }
+            }
+            if count > 0 && tokens[0..<Int(count)].contains(Reactor.wakeToken) { drainWakeFD() }
+            for waiter in ready { waiter.continuation.resume() }
+            for waiter in expired { waiter.continuation.resume(throwing: NetError.timedOut(waiter.operation)) }
+        }
+    }
+
+    private static func deliver(_ bits: UInt32, to token: UInt64, in state: inout State, resuming ready: inout [Waiter]) {
+        guard var socket = state.sockets[token] else { return }  // deregistered while the event was in flight
+        if bits & CKATE_READABLE != 0 {
+            if let id = socket.reader, let waiter = state.waiters.removeValue(forKey: id) {
+                state.deadlines.remove(id: id)
+                socket.reader = nil
+                ready.append(waiter)
+            } else {
+                socket.readReady = true
+            }
+        }
+        if bits & CKATE_WRITABLE != 0 {
+            if let id = socket.writer, let waiter = state.waiters.removeValue(forKey: id) {
+                state.deadlines.remove(id: id)
+                socket.writer = nil
+                ready.append(waiter)
+            } else {
+                socket.writeReady = true
+            }
+        }
+        state.sockets[token] = socket
+    }
+
+    private func drainWakeFD() {
+        var value: UInt64 = 0
+        _ = Glibc.read(wakeFD, &value, MemoryLayout<UInt64>.size)
+    }
+
+    /// epoll_wait's timeout for a deadline: rounded up so we never wake just before it and spin.
+    private static func milliseconds(until deadline: ContinuousClock.Instant?) -> Int32 {
+        guard let deadline else { return -1 }
+        let remaining = ContinuousClock.now.duration(to: deadline)
+        if remaining <= .zero { return 0 }
+        let (seconds, attoseconds) = remaining.components
+        let millis = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(clamping: millis)
+    }
+}

@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+extension TCPStream {
+    /// Connects to `host:port`, trying each address getaddrinfo returns (IPv4 and IPv6) in order until one
+    /// answers or the deadline passes. Name lookups run on a dedicated thread, never the cooperative pool.
+    ///
+    /// - Throws: `NetError` — `.dns` if the name does not resolve, `.refused`/`.unreachable` from the last
+    ///   address tried, `.timedOut` if the deadline passes.
+    public static func connect(host: String, port: Int, deadline: ContinuousClock.Instant) async throws -> TCPStream {
+        let addresses = try await lookUp(host: host, port: port, deadline: deadline)
+        var lastError: (any Error)?
+        for address in addresses {
+            do {
+                return try await connect(to: address, deadline: deadline)
+            } catch let error as NetError where error.kind != .timedOut {
+                lastError = error
+            }
+        }
+        throw lastError ?? NetError(.dns, "host \"\(host)\" resolved to no addresses")
+    }
+
+    static func connect(to address: SocketAddress, deadline: ContinuousClock.Instant) async throws -> TCPStream {
+        let fd = try Posix.socket(family: address.family)
+        let stream: TCPStream
+        do {
+            stream = try TCPStream(connectedFD: fd, remote: address)
+        }
+        let operation = "connect to \(address)"
+        do {
+            let started = try stream.handle.withDescriptor { fd in
+                try Posix.call(operation) { address.withSockaddr { Glibc.connect(fd, $0, $1) } }
+            }
+            if case .wouldBlock = started {
+                try await stream.handle.wait(for: .write, deadline: deadline, operation: operation)
+                let code = try stream.handle.withDescriptor { try Posix.socketError($0) }
+                if code != 0 { throw NetError(errno: code, operation: operation) }
+            }
+            return stream
+        } catch {
+            stream.closeNow()
+            throw error
+        }
+    }
+
+    /// getaddrinfo on a detached thread, raced against the deadline and task cancellation.
+    /// Literal addresses skip the thread: getaddrinfo with AI_NUMERICHOST never blocks.
+    static func lookUp(host: String, port: Int, deadline: ContinuousClock.Instant) async throws -> [SocketAddress] {
+        if host.isNumericAddress { return try SocketAddress.resolve(host: host, port: port) }
+        let slot = ContinuationSlot<[SocketAddress]>()
+        @Sendable func finish(_ result: Result<[SocketAddress], any Error>) { slot.resume(with: result) }
+        return try await withThrowingTaskGroup(of: [SocketAddress]?.self) { group in
+            group.addTask {
+                try await withTaskCancellationHandler {
+                    try await withCheckedThrowingContinuation { continuation in
+                        slot.store(continuation)
+                        if Task.isCancelled { finish(.failure(CancellationError())); return }
+                        do {
+                            try DetachedThread.start {
+                                finish(Result { try SocketAddress.resolve(host: host, port: port) })
+                            }
+                        } catch {
+                            finish(.failure(error))
+                        }
+                    }
+                } onCancel: {
+                    finish(.failure(CancellationError()))
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let addresses = first else {
+                throw NetError.timedOut("DNS lookup of \"\(host)\"")
+            }
+            return addresses
+        }
+    }
+}
+
+/// Holds one continuation that exactly one of several racers (a worker thread, cancellation) resumes.
+final class ContinuationSlot<Value: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Value, any Error>?>(nil)
+
+    func store(_ continuation: CheckedContinuation<Value, any Error>) {
+        self.continuation.withLock { $0 = continuation }
+    }
+
+    /// Resumes the stored continuation; later calls (the losers of the race) do nothing.
+    func resume(with result: Result<Value, any Error>) {
+        continuation.withLock { $0.take() }?.resume(with: result)
+    }
+}

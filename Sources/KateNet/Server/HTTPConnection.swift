@@ -1,0 +1,157 @@
+import Logging
+
+/// Serves one connection: reads requests, answers them in order, enforces the per-phase timeouts.
+///
+/// Which timeout applies depends on where the parser is: waiting for a first request uses the
+/// header timeout (a connection has no business being idle before it asked anything), waiting
+/// between requests the idle timeout, a partial head the header timeout counted from its first
+/// byte (slowloris), a partial body the body timeout counted from the end of the head.
+struct HTTPConnection {
+    let stream: any ByteStream
+    let id: Int
+    let configuration: HTTPServerConfiguration
+    let responder: any HTTPResponder
+    let registry: ConnectionRegistry
+    let metrics: HTTPServerMetrics
+    let logger: Logger
+
+    /// Bytes asked of the stream per read; a TLS record carries at most 16 KiB anyway.
+    private static let readSize = 16 * 1024
+
+    private enum Exit: Error {
+        /// Close without writing anything (EOF, idle timeout, draining, I/O failure).
+        case silently
+        /// Answer with this status and reason, then close.
+        case answer(HTTPParseError)
+    }
+
+    func run() async {
+        var parser = HTTPRequestParser(limits: .init(maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes))
+        do throws(Exit) {
+            try await serveRequests(&parser)
+            await stream.close()
+        } catch {
+            guard case .answer(let error) = error else {
+                await stream.close()
+                return
+            }
+            logger.debug("rejecting request: \(error)")
+            metrics.requestCompleted(path: nil, status: error.status, duration: .zero)
+            let response = HTTPSerializer.response(.text(error.status, error.reason), keepAlive: false)
+            try? await stream.write(response, deadline: .now + configuration.writeTimeout)
+            await Self.lingeringClose(stream)
+        }
+    }
+
+    private func serveRequests(_ parser: inout HTTPRequestParser) async throws(Exit) {
+        var servedAny = false
+        var headStarted: ContinuousClock.Instant?
+        var bodyStarted = ContinuousClock.now
+        while true {
+            // Answer everything already buffered (pipelined requests) before reading more.
+            while let event = try nextEvent(&parser) {
+                switch event {
+                case .head(let head):
+                    bodyStarted = .now
+                    if head.expectsContinue { try await write(HTTPSerializer.continueResponse) }
+                case .request(let request, let keepAlive):
+                    guard try await answer(request, keepAlive: keepAlive) else { return }
+                    servedAny = true
+                    headStarted = nil
+                }
+            }
+            let phase = parser.phase
+            let deadline: ContinuousClock.Instant
+            switch phase {
+            case .idle:
+                guard registry.markIdle(id) else { return }
+                deadline = .now + (servedAny ? configuration.idleTimeout : configuration.headerReadTimeout)
+            case .head:
+                let started = headStarted ?? .now
+                headStarted = started
+                deadline = started + configuration.headerReadTimeout
+            case .body:
+                deadline = bodyStarted + configuration.bodyReadTimeout
+            }
+            let bytes: [UInt8]
+            do {
+                bytes = try await stream.read(maxBytes: Self.readSize, deadline: deadline)
+            } catch let error as NetError where error.kind == .timedOut {
+                switch phase {
+                case .idle where servedAny: throw .silently
+                case .idle, .head:
+                    throw .answer(HTTPParseError(status: 408, reason: "request head not received within \(configuration.headerReadTimeout)"))
+                case .body:
+                    throw .answer(HTTPParseError(status: 408, reason: "request body not received within \(configuration.bodyReadTimeout)"))
+                }
+            } catch {
+                throw .silently
+            }
+            if phase == .idle {
+                registry.markBusy(id)
+                headStarted = .now
+            }
+            guard !bytes.isEmpty else { throw .silently }
+            parser.append(bytes)
+        }
+    }
+
+    private func nextEvent(_ parser: inout HTTPRequestParser) throws(Exit) -> HTTPRequestParser.Event? {
+        do {
+            return try parser.next()
+        } catch {
+            throw .answer(error)
+        }
+    }
+
+    private func write(_ bytes: [UInt8]) async throws(Exit) {
+        do {
+            try await stream.write(bytes, deadline: .now + configuration.writeTimeout)
+        } catch {
+            logger.debug("write failed: \(error)")
+            throw .silently
+        }
+    }
+
+    /// Runs the responder under the handler deadline and writes its answer. Returns whether the
+    /// connection stays open (not if the peer or a shutdown that began meanwhile says close).
+    private func answer(_ request: HTTPRequest, keepAlive: Bool) async throws(Exit) -> Bool {
+        let started = ContinuousClock.now
+        let deadline = started + configuration.handlerTimeout
+        let context = RequestContext(remoteAddress: stream.remoteAddress, deadline: deadline, logger: logger)
+        let headOnly = request.method == "HEAD"
+        let (keep, failed) = await withTaskGroup(of: HTTPResponse?.self) { group -> (Bool, Bool) in
+            group.addTask { [responder] in await responder.respond(to: request, context: context) }
+            group.addTask {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            // Write here, inside the group: leaving it waits for a cancelled handler to wind down,
+            // and the peer must get its answer on time regardless.
+            let response = first ?? .text(503, "handler did not answer within \(configuration.handlerTimeout); request cancelled")
+            let keep = keepAlive && first != nil && !registry.isDraining
+            let bytes = HTTPSerializer.response(response, version: request.version, keepAlive: keep, headOnly: headOnly)
+            let written = (try? await stream.write(bytes, deadline: .now + configuration.writeTimeout)) != nil
+            metrics.requestCompleted(path: request.path, status: response.status, duration: .now - started)
+            if first == nil { logger.warning("handler for \(request.method) \(request.path) exceeded \(configuration.handlerTimeout)") }
+            return (keep, first == nil || !written)
+        }
+        if failed { throw .silently }
+        return keep
+    }
+
+    /// Closes after an error answer without losing it: closing a socket with unread input makes
+    /// the kernel send RST, which can destroy the answer in the peer's receive buffer before it
+    /// reads it. Reading (and dropping) what the peer still sends for a moment avoids that.
+    static func lingeringClose(_ stream: any ByteStream) async {
+        if let tcp = stream as? TCPStream { tcp.shutdownWrite() }
+        let deadline = ContinuousClock.now + .seconds(1)
+        var drained = 0
+        while drained < 1 << 20, let bytes = try? await stream.read(maxBytes: 16 * 1024, deadline: deadline), !bytes.isEmpty {
+            drained += bytes.count
+        }
+        await stream.close()
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import KateNet
+import Logging
+import Synchronization
+
+/// Why no Authorization could be produced for a credential.
+enum AuthFailure: Error, Sendable {
+    /// The token endpoint refused the credential (401/403).
+    case rejected(realm: String, status: Int)
+    /// The token endpoint failed (5xx, bad JSON, unreachable).
+    case tokenEndpoint(realm: String, detail: String)
+    case transport(TransportFailure)
+}
+
+/// Turns challenges into Authorization headers: remembers each API host's challenge (so later
+/// requests authenticate up front instead of paying a 401 round trip), and caches bearer tokens
+/// per (realm, service, scope, credential identity) until shortly before they expire.
+final class Authenticator: Sendable {
+    private struct TokenKey: Hashable, Sendable {
+        let realm: String
+        let service: String
+        let scope: String
+        /// Part of the key so that a token minted for team A's credential is never sent on behalf of team B.
+        let identity: String
+    }
+
+    private let transport: RegistryTransport
+    private let logger: Logger
+    private let challenges = Mutex<[String: AuthChallenge]>([:])
+    private let tokens: ExpiringCache<TokenKey, String>
+    private let tokenFlights = SingleFlight<TokenKey, String>()
+
+    init(transport: RegistryTransport, cacheLimit: Int, logger: Logger) {
+        self.transport = transport
+        self.logger = logger
+        self.tokens = ExpiringCache(limit: cacheLimit)
+    }
+
+    /// The challenge this host answered with last time, if any.
+    func knownChallenge(host: String) -> AuthChallenge? {
+        challenges.withLock { $0[host] }
+    }
+
+    /// Picks the challenge kate can answer (Bearer before Basic) and remembers it for the host.
+    func remember(_ all: [AuthChallenge], host: String) -> AuthChallenge? {
+        guard let chosen = all.first(where: { $0.scheme == "bearer" && $0.realm != nil }) ?? all.first(where: { $0.scheme == "basic" }) else {
+            return nil
+        }
+        challenges.withLock { $0[host] = chosen }
+        return chosen
+    }
+
+    /// Forgets a cached token that the registry just rejected (revoked or expired early).
+    func invalidate(challenge: AuthChallenge, repository: String, credential: Credential?) {
+        guard let key = tokenKey(challenge, repository: repository, credential: credential) else { return }
+        tokens.remove(key)
+    }
+
+    /// The Authorization value for `credential` under `challenge`; nil when the challenge cannot be
+    /// answered with it (Basic without credentials).
+    func authorization(
+        for challenge: AuthChallenge, endpoint: RegistryEndpoint, repository: String, credential: Credential?,
+        deadline: ContinuousClock.Instant
+    ) async throws -> String? {
+        switch challenge.scheme {
+        case "basic":
+            guard let credential, let user = credential.username else { return nil }
+            return "Basic " + Data("\(user):\(credential.password ?? "")".utf8).base64EncodedString()
+        case "bearer":
+            // A registry token is already a bearer token for this registry: no exchange needed.
+            if let registryToken = credential?.registryToken { return "Bearer " + registryToken }
+            guard let key = tokenKey(challenge, repository: repository, credential: credential) else { return nil }
+            if let cached = tokens.value(for: key) { return "Bearer " + cached }
+            let token = try await tokenFlights.run(key, deadline: deadline) { [self] in
+                let response = try await fetchToken(key: key, endpoint: endpoint, credential: credential, deadline: deadline)
+                tokens.set(response.token, for: key, ttl: response.cacheLifetime)
+                return response.token
+            }
+            return "Bearer " + token
+        default:
+            return nil
+        }
+    }
+
+    private func tokenKey(_ challenge: AuthChallenge, repository: String, credential: Credential?) -> TokenKey? {
+        guard challenge.scheme == "bearer", let realm = challenge.realm else { return nil }
+        return TokenKey(
+            realm: realm, service: challenge.service ?? "", scope: "repository:\(repository):pull",
+            identity: credential?.identity ?? CacheKey.anonymous)
+    }
+
+    private func fetchToken(key: TokenKey, endpoint: RegistryEndpoint, credential: Credential?, deadline: ContinuousClock.Instant) async throws -> TokenResponse {
+        guard let realm = URLParts(key.realm) else {
+            throw AuthFailure.tokenEndpoint(realm: key.realm, detail: "realm is not an http(s) URL")
+        }
+        let sendCredentials = credential != nil && Self.realmMayReceiveCredentials(realm, endpoint: endpoint)
+        if credential != nil, !sendCredentials {
+            logger.warning(
+                "not sending credentials to a token realm on another host over plain http; asking anonymously",
+                metadata: ["realm": "\(key.realm)", "registry": "\(endpoint.host)"])
+        }
+        var query = "scope=" + QueryEncoding.encode(key.scope)
+        if !key.service.isEmpty { query = "service=" + QueryEncoding.encode(key.service) + "&" + query }
+        var request = HTTPClientRequest(method: "GET", url: realm.string + (realm.pathAndQuery.contains("?") ? "&" : "?") + query)
+        if sendCredentials, let credential {
+            if let refresh = credential.identityToken {
+                // OAuth2 refresh-token grant, as docker login's identity tokens require.
+                let form = "grant_type=refresh_token&client_id=kate&service=\(QueryEncoding.encode(key.service))"
+                    + "&scope=\(QueryEncoding.encode(key.scope))&refresh_token=\(QueryEncoding.encode(refresh))"
+                request = HTTPClientRequest(method: "POST", url: realm.string, body: Array(form.utf8))
+                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            } else if let user = credential.username {
+                request.headers.add(name: "Authorization", value: "Basic " + Data("\(user):\(credential.password ?? "")".utf8).base64EncodedString())
+            }
+        }
+        let realmEndpoint = RegistryEndpoint(registry: endpoint.registry, host: realm.authority, scheme: realm.scheme, tls: endpoint.tls, isMirror: false)
+        let response: HTTPClientResponse
+        do {
+            response = try await transport.send(request, endpoint: realmEndpoint, deadline: deadline)
+        } catch let failure as TransportFailure {
+            throw AuthFailure.transport(failure)
+        }
+        switch response.status {
+        case 200:
+            guard let token = TokenResponse.parse(response.body) else {
+                throw AuthFailure.tokenEndpoint(realm: key.realm, detail: "answer has no token or access_token")
+            }
+            return token
+        case 401, 403:
+            throw AuthFailure.rejected(realm: key.realm, status: response.status)
+        default:
+            throw AuthFailure.tokenEndpoint(realm: key.realm, detail: "HTTP \(response.status)")
+        }
+    }
+
+    /// Credentials go to an https realm, or to a plain-http realm on the registry's own host
+    /// (a local test registry); never in clear text to some other host a 401 named.
+    static func realmMayReceiveCredentials(_ realm: URLParts, endpoint: RegistryEndpoint) -> Bool {
+        if realm.scheme == "https" { return true }
+        guard let registry = URLParts(endpoint.baseURL) else { return false }
+        return realm.host == registry.host
+    }
+}

@@ -1,0 +1,105 @@
+import KateNet
+import Logging
+import Synchronization
+
+/// Sends one registry request, answering auth challenges with each candidate credential in turn
+/// (most specific first, the one that worked last time before the others, anonymous last).
+final class AuthorizedExchange: Sendable {
+    let transport: RegistryTransport
+    let authenticator: Authenticator
+    /// `host/repository` → identity of the credential that worked there last.
+    private let preferred = Mutex<[String: String]>([:])
+    let logger: Logger
+
+    init(transport: RegistryTransport, authenticator: Authenticator, logger: Logger) {
+        self.transport = transport
+        self.authenticator = authenticator
+        self.logger = logger
+    }
+
+    struct Outcome: Sendable {
+        let response: HTTPClientResponse
+        /// The credential whose Authorization got this response; nil when none was sent.
+        let credential: Credential?
+    }
+
+    /// What was tried, for the 401 error message.
+    struct Unauthorized: Error, Sendable {
+        let status: Int
+        let detail: String
+    }
+
+    func send(
+        method: String, url: String, endpoint: RegistryEndpoint, repository: String, credentials: [Credential],
+        deadline: ContinuousClock.Instant
+    ) async throws -> Outcome {
+        var request = HTTPClientRequest(method: method, url: url)
+        request.headers.add(name: "Accept", value: ManifestMediaType.accept)
+        var lastStatus = 401
+        var notes: [String] = []
+        for credential in ordered(credentials, endpoint: endpoint, repository: repository) as [Credential?] {
+            let who = credential?.label ?? "anonymous"
+            var authorization: String?
+            var challenge = authenticator.knownChallenge(host: endpoint.host)
+            if let known = challenge {
+                authorization = try await authorize(known, endpoint, repository, credential, deadline, notes: &notes, who: who)
+                if authorization == nil, credential != nil, known.scheme == "bearer" { continue }
+            }
+            var response = try await transport.send(with(request, authorization), endpoint: endpoint, deadline: deadline)
+            if response.status == 401 {
+                let offered = AuthChallenge.parse(headerValues: response.headers.values(for: "WWW-Authenticate"))
+                guard let fresh = authenticator.remember(offered, host: endpoint.host) else {
+                    throw Unauthorized(status: 401, detail: "answered 401 without a usable WWW-Authenticate challenge")
+                }
+                if let old = challenge, authorization != nil { authenticator.invalidate(challenge: old, repository: repository, credential: credential) }
+                challenge = fresh
+                guard let retry = try await authorize(fresh, endpoint, repository, credential, deadline, notes: &notes, who: who) else {
+                    lastStatus = 401
+                    continue
+                }
+                authorization = retry
+                response = try await transport.send(with(request, retry), endpoint: endpoint, deadline: deadline)
+            }
+            if response.status == 401 || response.status == 403 {
+                lastStatus = response.status
+                notes.append("\(who): registry answered \(response.status)")
+                continue
+            }
+            let used = authorization == nil ? nil : credential
+            if let used { preferred.withLock { $0[endpoint.host + "/" + repository] = used.identity } }
+            return Outcome(response: response, credential: used)
+        }
+        let detail = "answered \(lastStatus)" + (notes.isEmpty ? "" : " (" + notes.joined(separator: "; ") + ")")
+        throw Unauthorized(status: lastStatus, detail: detail)
+    }
+
+    /// The credential that worked last time goes first; anonymous is always the last resort (a
+    /// stale secret must not block a public image).
+    private func ordered(_ credentials: [Credential], endpoint: RegistryEndpoint, repository: String) -> [Credential?] {
+        var list = credentials
+        if let identity = preferred.withLock({ $0[endpoint.host + "/" + repository] }),
+            let index = list.firstIndex(where: { $0.identity == identity }), index > 0
+        {
+            list.insert(list.remove(at: index), at: 0)
+        }
+        return list.map { Optional($0) } + [nil]
+    }
+
+    private func authorize(
+        _ challenge: AuthChallenge, _ endpoint: RegistryEndpoint, _ repository: String, _ credential: Credential?,
+        _ deadline: ContinuousClock.Instant, notes: inout [String], who: String
+    ) async throws -> String? {
+        do {
+            return try await authenticator.authorization(for: challenge, endpoint: endpoint, repository: repository, credential: credential, deadline: deadline)
+        } catch AuthFailure.rejected(let realm, let status) {
+            notes.append("\(who): token endpoint \(realm) answered \(status)")
+            return nil
+        }
+    }
+
+    private func with(_ request: HTTPClientRequest, _ authorization: String?) -> HTTPClientRequest {
+        var copy = request
+        if let authorization { copy.headers.replaceOrAdd(name: "Authorization", value: authorization) }
+        return copy
+    }
+}

@@ -1,0 +1,82 @@
+import KateNet
+
+/// Turns the layers' internal failures into one `RegistryError` that names the registry,
+/// repository, tag and — for 401 — every credential source that was consulted.
+struct ErrorMapping {
+    let reference: ImageReference
+    let keyring: Keyring
+    let credentials: [Credential]
+
+    func map(_ error: any Error, host: String) -> RegistryError {
+        switch error {
+        case let e as RegistryError:
+            return e
+        case let e as AuthorizedExchange.Unauthorized:
+            let detail = credentials.isEmpty ? "\(host) \(e.detail); no credentials matched this image" : "\(host) \(e.detail)"
+            return make(.unauthorized, detail, status: e.status, checked: keyring.labels.isEmpty ? [] : keyring.labels)
+        case let e as ManifestFailure:
+            return map(e, host: host)
+        case let e as TransportFailure:
+            return map(e, host: host)
+        case let e as AuthFailure:
+            switch e {
+            case .rejected(let realm, let status):
+                return make(.unauthorized, "token endpoint \(realm) answered \(status)", status: status, checked: keyring.labels)
+            case .tokenEndpoint(let realm, let detail):
+                return make(.server, "token endpoint \(realm): \(detail)")
+            case .transport(let failure):
+                return map(failure, host: host)
+            }
+        case is SingleFlightWaitTimedOut, is CancellationError:
+            return make(.timeout, "\(host) during waiting for a concurrent lookup of the same tag")
+        default:
+            return make(.network, "\(host): \(error)")
+        }
+    }
+
+    private func map(_ failure: ManifestFailure, host: String) -> RegistryError {
+        switch failure {
+        case .mismatch(let detail):
+            return make(.invalidResponse, "\(host): \(detail)")
+        case .status(let response):
+            let codes = ManifestDocument.errorCodes(of: response.body)
+            switch response.status {
+            case 404:
+                if codes.contains("NAME_UNKNOWN") { return make(.repositoryNotFound, "\(host) answered 404 NAME_UNKNOWN", status: 404) }
+                let code = codes.first ?? "404"
+                return make(.tagNotFound, "\(host) answered 404 \(code)", status: 404)
+            case 401, 403:
+                return make(.unauthorized, "\(host) answered \(response.status) \(codes.first ?? "")", status: response.status, checked: keyring.labels)
+            case 429:
+                let retry = RetryAfter.parse(response.headers["Retry-After"])
+                return make(.rateLimited, "\(host) answered 429 \(codes.first ?? "TOOMANYREQUESTS")", status: 429, retryAfter: retry)
+            case 500...599:
+                return make(.server, "\(host) answered \(response.status)", status: response.status)
+            default:
+                return make(.invalidResponse, "\(host) answered \(response.status) \(codes.first ?? "")", status: response.status)
+            }
+        }
+    }
+
+    private func map(_ failure: TransportFailure, host: String) -> RegistryError {
+        switch failure {
+        case .queueTimeout(let host):
+            return make(.timeout, "\(host) during waiting for a free connection slot (raise --registry-concurrency?)")
+        case .redirect(let detail):
+            return make(.invalidResponse, detail)
+        case .client(let error):
+            switch error {
+            case .tlsFailure(let host, let message): return make(.tls, "\(host): \(message)")
+            case .timeout(let host, let phase): return make(.timeout, "\(host) during \(phase)")
+            case .invalidURL(let url): return make(.invalidResponse, "invalid URL \(url)")
+            default: return make(.network, error.description)
+            }
+        }
+    }
+
+    private func make(_ kind: RegistryError.Kind, _ detail: String, status: Int? = nil, checked: [String] = [], retryAfter: Duration? = nil) -> RegistryError {
+        RegistryError(
+            kind, registry: reference.registry, repository: reference.repository, tag: reference.trackedTag,
+            detail: detail, checkedSources: checked, status: status, retryAfter: retryAfter)
+    }
+}

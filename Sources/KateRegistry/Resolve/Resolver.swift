@@ -1,0 +1,154 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Singleflight key: one lookup per tag per set of credentials offered.
+struct FlightKey: Hashable, Sendable {
+    let registry: String
+    let repository: String
+    let tag: String
+    /// The identities of the candidate credentials, in order ("" = none).
+    let identities: String
+}
+
+/// Resolves tags to digests: cache → singleflight → auth → HEAD (→ GET), one instance per process.
+public final class Resolver: Sendable {
+    private let configuration: ResolverConfiguration
+    private let logger: Logger
+    private let metrics: RegistryMetrics
+    private let transport: RegistryTransport
+    private let fetcher: ManifestFetcher
+    private let positive: ExpiringCache<CacheKey, ResolvedImage>
+    private let negative: ExpiringCache<FlightKey, RegistryError>
+    /// Last known digests for stale-if-error, bounded; read only after a transient failure.
+    private let lastKnown: ExpiringCache<CacheKey, ResolvedImage>
+    private let flights = SingleFlight<FlightKey, ResolvedImage>()
+
+    public init(configuration: ResolverConfiguration = .init(), logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.metrics = RegistryMetrics(factory: configuration.metricsFactory)
+        self.transport = RegistryTransport(configuration: configuration, metrics: metrics, logger: logger)
+        let authenticator = Authenticator(transport: transport, cacheLimit: configuration.cacheLimit, logger: logger)
+        let exchange = AuthorizedExchange(transport: transport, authenticator: authenticator, logger: logger)
+        self.fetcher = ManifestFetcher(exchange: exchange)
+        self.positive = ExpiringCache(limit: configuration.cacheLimit)
+        self.negative = ExpiringCache(limit: configuration.cacheLimit)
+        self.lastKnown = ExpiringCache(limit: configuration.lastKnownLimit)
+        for (registry, settings) in configuration.registries.sorted(by: { $0.key < $1.key }) where settings.insecureSkipVerify {
+            logger.warning("TLS certificate verification is DISABLED for this registry (insecureSkipVerify); digests from it can be forged by anyone on the path", metadata: ["registry": "\(registry)"])
+        }
+    }
+
+    /// Closes idle connections.
+    public func shutdown() async { await transport.shutdown() }
+
+    /// Distinct HTTP clients (one per TLS configuration), for tests.
+    var httpClientCount: Int { transport.clientCount }
+
+    /// The digest `reference`'s tag points at now (or within the cache TTL).
+    /// A reference that already carries a digest is returned as is, without a request.
+    public func resolve(_ reference: ImageReference, keyring: Keyring = .empty, deadline: ContinuousClock.Instant) async throws -> ResolvedImage {
+        let started = ContinuousClock.now
+        defer { metrics.resolveDuration(ContinuousClock.now - started) }
+        if let digest = reference.digest {
+            return ResolvedImage(digest: digest, mediaType: nil, resolvedAt: Date(), source: .cache)
+        }
+        let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
+        let tag = reference.trackedTag
+        for identity in [CacheKey.anonymous] + credentials.map(\.identity) {
+            let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: tag, identity: identity)
+            if let hit = positive.value(for: key) {
+                metrics.cache(.hit)
+                return hit.with(source: .cache)
+            }
+        }
+        let flightKey = FlightKey(registry: reference.registry, repository: reference.repository, tag: tag, identities: credentials.map(\.identity).joined(separator: ","))
+        if let cachedFailure = negative.value(for: flightKey) {
+            metrics.cache(.hit)
+            throw cachedFailure
+        }
+        metrics.cache(.miss)
+        let mapping = ErrorMapping(reference: reference, keyring: keyring, credentials: credentials)
+        let deadline = min(deadline, started + configuration.requestTimeout)
+        do {
+            return try await flights.run(flightKey, deadline: deadline) { [self] in
+                try await lookup(reference, keyring: keyring, credentials: credentials, flightKey: flightKey, deadline: deadline)
+            }
+        } catch {
+            throw mapping.map(error, host: reference.registry)
+        }
+    }
+
+    /// Like `resolve`, but after a transient failure (timeout, network, 5xx, 429) returns the last
+    /// digest this process saw for the tag with the same credentials, if not older than `maxAge`.
+    public func resolve(_ reference: ImageReference, keyring: Keyring, deadline: ContinuousClock.Instant, staleIfErrorWithin maxAge: Duration) async throws -> ResolvedImage {
+        do {
+            return try await resolve(reference, keyring: keyring, deadline: deadline)
+        } catch let error as RegistryError where error.isTransient {
+            let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
+            for identity in [CacheKey.anonymous] + credentials.map(\.identity) {
+                let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: identity)
+                guard let last = lastKnown.value(for: key), Date().timeIntervalSince(last.resolvedAt) <= maxAge.timeInterval else { continue }
+                metrics.cache(.stale)
+                logger.warning("registry failed; serving the last known digest", metadata: [
+                    "image": "\(reference)", "digest": "\(last.digest)", "error": "\(error)",
+                ])
+                return last.with(source: .stale)
+            }
+            throw error
+        }
+    }
+
+    /// Digests of the child manifests of an index (what a node reports when it pulled its own
+    /// platform); [] when `indexDigest` is a single-platform manifest.
+    public func platformDigests(_ reference: ImageReference, indexDigest: String, keyring: Keyring, deadline: ContinuousClock.Instant) async throws -> Set<String> {
+        let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
+        let mapping = ErrorMapping(reference: reference, keyring: keyring, credentials: credentials)
+        let deadline = min(deadline, ContinuousClock.now + configuration.requestTimeout)
+        var lastError: (any Error)?
+        for endpoint in configuration.endpoints(for: reference.registry) {
+            do {
+                let creds = endpoint.isMirror ? keyring.credentials(registry: endpoint.host, repository: reference.repository) : credentials
+                let result = try await fetcher.fetch(indexDigest, repository: reference.repository, endpoint: endpoint, credentials: creds, deadline: deadline)
+                return Set(ManifestDocument.childDigests(of: result.body ?? []))
+            } catch {
+                lastError = error
+            }
+        }
+        throw mapping.map(lastError ?? CancellationError(), host: reference.registry)
+    }
+
+    private func lookup(_ reference: ImageReference, keyring: Keyring, credentials: [Credential], flightKey: FlightKey, deadline: ContinuousClock.Instant) async throws -> ResolvedImage {
+        let mapping = ErrorMapping(reference: reference, keyring: keyring, credentials: credentials)
+        var lastError: RegistryError?
+        for endpoint in configuration.endpoints(for: reference.registry) {
+            let creds = endpoint.isMirror ? keyring.credentials(registry: endpoint.host, repository: reference.repository) : credentials
+            do {
+                let result = try await fetcher.resolve(reference.trackedTag, repository: reference.repository, endpoint: endpoint, credentials: creds, deadline: deadline)
+                let image = ResolvedImage(digest: result.digest, mediaType: result.mediaType, resolvedAt: Date(), source: .registry)
+                // Mirror credentials are not the upstream's: cache a mirror answer as public only
+                // when it came without credentials, else under the mirror credential's identity.
+                let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: result.credential?.identity ?? CacheKey.anonymous)
+                positive.set(image, for: key, ttl: configuration.cacheTTL)
+                lastKnown.set(image, for: key, ttl: .seconds(7 * 86_400))
+                return image
+            } catch {
+                let mapped = mapping.map(error, host: endpoint.host)
+                lastError = mapped
+                if endpoint.isMirror {
+                    logger.debug("mirror failed, trying the next endpoint", metadata: ["mirror": "\(endpoint.host)", "error": "\(mapped)"])
+                    continue
+                }
+            }
+        }
+        let error = lastError ?? RegistryError(.network, registry: reference.registry, repository: reference.repository, detail: "no endpoint")
+        switch error.kind {
+        case .tagNotFound, .repositoryNotFound, .unauthorized:
+            negative.set(error, for: flightKey, ttl: configuration.negativeCacheTTL)
+        default:
+            break
+        }
+        throw error
+    }
+}

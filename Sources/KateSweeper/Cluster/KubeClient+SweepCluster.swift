@@ -1,0 +1,145 @@
+import Foundation
+import KateKube
+
+/// The real cluster: `KubeClient` answers the sweeper's questions and makes its writes.
+extension KubeClient: SweepCluster {
+    public func listPods(namespace: String?, labelSelector: String?) async throws -> [Pod] {
+        try await listPods(namespace: namespace, labelSelector: labelSelector, fieldSelector: nil, pageSize: 500)
+    }
+
+    public func optedOutNamespaces() async throws -> Set<String> {
+        Set(try await listNamespaces(labelSelector: "\(SweepAnnotations.skip)=true").compactMap(\.metadata.name))
+    }
+
+    public func workload(_ reference: WorkloadReference) async throws -> WorkloadState? {
+        let ns = reference.namespace, name = reference.name
+        do {
+            switch reference.kind {
+            case .replicaSet: return WorkloadMapping.state(try await getReplicaSet(namespace: ns, name: name), reference)
+            case .deployment: return WorkloadMapping.state(try await getDeployment(namespace: ns, name: name), reference)
+            case .statefulSet: return WorkloadMapping.state(try await getStatefulSet(namespace: ns, name: name), reference)
+            case .daemonSet: return WorkloadMapping.state(try await getDaemonSet(namespace: ns, name: name), reference)
+            case .job:
+                let job = try await getJob(namespace: ns, name: name)
+                return WorkloadState(reference: reference, uid: job.metadata.uid ?? "", annotations: job.metadata.annotations ?? [:], controller: job.metadata.controller)
+            case .cronJob:
+                return WorkloadState(reference: reference)
+            }
+        } catch let error as KubeError where error.isNotFound {
+            return nil
+        }
+    }
+
+    public func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String] {
+        do {
+            return try await getServiceAccount(namespace: namespace, name: name).imagePullSecrets?.map(\.name) ?? []
+        } catch let error as KubeError where error.isNotFound {
+            return []
+        }
+    }
+
+    public func pullSecret(namespace: String, name: String) async throws -> PullSecretData? {
+        do {
+            let secret = try await getSecret(namespace: namespace, name: name)
+            return PullSecretData(type: secret.type ?? "", data: secret.data ?? [:])
+        } catch let error as KubeError where error.isNotFound {
+            return nil
+        }
+    }
+
+    public func rolloutRestart(_ workload: WorkloadReference, at: Date) async throws {
+        guard let kind = KateKube.WorkloadKind(kind: workload.kind.rawValue), kind.supportsRolloutRestart else {
+            throw SweepError.notRestartable(workload)
+        }
+        try await rolloutRestart(kind, namespace: workload.namespace, name: workload.name, at: at)
+    }
+
+    public func evict(namespace: String, pod: String) async throws -> EvictionOutcome {
+        do {
+            try await evict(namespace: namespace, name: pod)
+            return .evicted
+        } catch let error as KubeError where error.isTooManyRequests {
+            return .blockedByDisruptionBudget(error.message)
+        } catch let error as KubeError where error.isNotFound {
+            return .alreadyGone
+        }
+    }
+
+    public func recordEvent(_ event: SweepEvent) async throws {
+        let regarding = ObjectReference(
+            apiVersion: event.regarding.apiVersion, kind: event.regarding.kind, namespace: event.regarding.namespace,
+            name: event.regarding.name, uid: event.regarding.uid)
+        try await createEvent(KubeEvent(
+            regarding: regarding, reason: event.reason, note: event.note, type: event.type == "Warning" ? .warning : .normal,
+            action: event.action, reportingInstance: WorkloadMapping.reportingInstance))
+    }
+}
+
+public enum SweepError: Error, Sendable, CustomStringConvertible {
+    case notRestartable(WorkloadReference)
+
+    public var description: String {
+        switch self {
+        case .notRestartable(let workload): "\(workload) cannot be rollout-restarted (only Deployment, StatefulSet, DaemonSet)"
+        }
+    }
+}
+
+/// Reduces each apps/v1 kind to the fields that decide a restart.
+enum WorkloadMapping {
+    /// The sweeper's pod name in a cluster (POD_NAME from the downward API, else HOSTNAME), the host elsewhere.
+    static let reportingInstance: String = {
+        let environment = ProcessInfo.processInfo.environment
+        return environment["POD_NAME"] ?? environment["HOSTNAME"] ?? ProcessInfo.processInfo.hostName
+    }()
+
+    static func templateImages(_ template: PodTemplateSpec?) -> [String: String] {
+        let containers = (template?.spec?.containers ?? []) + (template?.spec?.initContainers ?? [])
+        var images: [String: String] = [:]
+        for container in containers { images[container.name] = container.image ?? "" }
+        return images
+    }
+
+    static func base(_ metadata: ObjectMeta, _ reference: WorkloadReference, template: PodTemplateSpec?, observed: Int64?) -> WorkloadState {
+        WorkloadState(
+            reference: reference, uid: metadata.uid ?? "", annotations: metadata.annotations ?? [:], controller: metadata.controller,
+            generation: metadata.generation, observedGeneration: observed, templateImages: templateImages(template))
+    }
+
+    static func state(_ rs: ReplicaSet, _ reference: WorkloadReference) -> WorkloadState {
+        base(rs.metadata, reference, template: rs.spec?.template, observed: rs.status?.observedGeneration)
+    }
+
+    static func state(_ deployment: Deployment, _ reference: WorkloadReference) -> WorkloadState {
+        var state = base(deployment.metadata, reference, template: deployment.spec?.template, observed: deployment.status?.observedGeneration)
+        state.paused = deployment.isPaused
+        if let status = deployment.status {
+            // Old pods still around (status.replicas > updated) also mean the rollout is not finished.
+            state.replicas = max(deployment.spec?.replicas ?? 1, status.replicas ?? 0)
+            state.updatedReplicas = status.updatedReplicas ?? 0
+        }
+        return state
+    }
+
+    static func state(_ sts: StatefulSet, _ reference: WorkloadReference) -> WorkloadState {
+        var state = base(sts.metadata, reference, template: sts.spec?.template, observed: sts.status?.observedGeneration)
+        state.updateStrategy = sts.spec?.updateStrategy?.type
+        state.currentRevision = sts.status?.currentRevision
+        state.updateRevision = sts.status?.updateRevision
+        if let status = sts.status {
+            state.replicas = sts.spec?.replicas ?? 1
+            state.updatedReplicas = status.updatedReplicas ?? 0
+        }
+        return state
+    }
+
+    static func state(_ ds: DaemonSet, _ reference: WorkloadReference) -> WorkloadState {
+        var state = base(ds.metadata, reference, template: ds.spec?.template, observed: ds.status?.observedGeneration)
+        state.updateStrategy = ds.spec?.updateStrategy?.type
+        if let status = ds.status {
+            state.replicas = status.desiredNumberScheduled ?? 0
+            state.updatedReplicas = status.updatedNumberScheduled ?? 0
+        }
+        return state
+    }
+}

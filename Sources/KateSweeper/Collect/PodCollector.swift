@@ -1,0 +1,112 @@
+import Foundation
+import KateKube
+import KateRegistry
+
+/// Turns listed pods into per-container targets: which tag each container tracks, which digest its
+/// spec pins, and which digest the node reports. Containers are matched to their status by NAME
+/// (status arrays are not guaranteed to follow spec order).
+public struct PodCollector: Sendable {
+    public let scope: CollectionScope
+
+    public init(scope: CollectionScope) {
+        self.scope = scope
+    }
+
+    public struct Collection: Sendable {
+        public var targets: [ContainerTarget] = []
+        public var skipped: [SkippedPod] = []
+        public var podCount = 0
+    }
+
+    public func collect(_ pods: [Pod]) -> Collection {
+        var collection = Collection()
+        for pod in pods {
+            let key = PodKey(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "")
+            if let reason = skipReason(pod) {
+                collection.skipped.append(SkippedPod(pod: key, reason: reason))
+                continue
+            }
+            collection.podCount += 1
+            collection.targets.append(contentsOf: targets(of: pod))
+        }
+        return collection
+    }
+
+    /// Why a pod is not swept, or nil when it is.
+    func skipReason(_ pod: Pod) -> String? {
+        let annotations = pod.metadata.annotations ?? [:]
+        // An explicit --namespace wins over the default exclusions (`--namespace kube-system` means it).
+        if scope.namespace == nil, scope.excludedNamespaces.contains(pod.metadata.namespace ?? "") { return "namespace excluded" }
+        if pod.status?.phase != "Running" { return "phase \(pod.status?.phase ?? "unknown"), not Running" }
+        if pod.metadata.deletionTimestamp != nil { return "terminating" }
+        if annotations[SweepAnnotations.mirror] != nil { return "mirror (static) pod; the kubelet owns it" }
+        if annotations[SweepAnnotations.skip] == "true" { return "opted out (\(SweepAnnotations.skip))" }
+        return nil
+    }
+
+    func targets(of pod: Pod) -> [ContainerTarget] {
+        let identity = Self.identity(of: pod)
+        let originals = Self.originalImages(pod.metadata.annotations?[SweepAnnotations.originalImages])
+        var targets: [ContainerTarget] = []
+        let statuses = Dictionary(pod.status?.containerStatuses?.map { ($0.name, $0) } ?? [], uniquingKeysWith: { first, _ in first })
+        for container in pod.spec.containers {
+            targets.append(target(container, role: .app, status: statuses[container.name], pod: identity, originals: originals))
+        }
+        // Sidecars run for the pod's lifetime; finished one-shot init containers are history.
+        let initStatuses = Dictionary(pod.status?.initContainerStatuses?.map { ($0.name, $0) } ?? [], uniquingKeysWith: { first, _ in first })
+        for container in pod.spec.initContainers ?? [] where container.isSidecar {
+            targets.append(target(container, role: .sidecar, status: initStatuses[container.name], pod: identity, originals: originals))
+        }
+        return targets
+    }
+
+    private func target(_ container: Container, role: ContainerRole, status: ContainerStatus?, pod: PodIdentity, originals: [String: String]) -> ContainerTarget {
+        let specImage = container.image ?? ""
+        let spec = try? ImageReference.parse(specImage)
+        let tracking = Self.tracking(original: originals[container.name], spec: specImage)
+        let running = status == nil ? RunningImage.unknown(reason: "no status reported for container \(container.name)") : ImageID.parse(status?.imageID)
+        var runningRepository: String?
+        if case .digest(let repository, _) = running {
+            runningRepository = (try? ImageReference.parse(repository))?.canonicalName
+        }
+        return ContainerTarget(
+            pod: pod, container: container.name, role: role, tracking: tracking, pinnedDigest: spec?.digest,
+            running: running, runningRepository: runningRepository, pullPolicy: container.imagePullPolicy)
+    }
+
+    /// The tag to follow: the webhook's record of what the user wrote, else the spec image.
+    static func tracking(original: String?, spec: String) -> Tracking {
+        let source = original ?? spec
+        guard !source.isEmpty else { return .untrackable(reason: "container has no image") }
+        let reference: ImageReference
+        do {
+            reference = try ImageReference.parse(source)
+        } catch {
+            return .untrackable(reason: "cannot parse image \"\(source)\": \(error)")
+        }
+        guard reference.tag != nil || reference.digest == nil else {
+            return .untrackable(reason: "\(source) is pinned by digest only; no tag to track")
+        }
+        let display = source.firstIndex(of: "@").map { String(source[..<$0]) } ?? source
+        return .tag(TrackedImage(display: display, canonicalName: reference.canonicalName, tag: reference.trackedTag))
+    }
+
+    /// `kate.dev/original-images`: JSON object container name → image. A broken annotation is ignored
+    /// (the spec image is then tracked), never fatal.
+    static func originalImages(_ annotation: String?) -> [String: String] {
+        guard let annotation, let data = annotation.data(using: .utf8),
+            let decoded = try? JSONDecoder().decode([String: String].self, from: data)
+        else { return [:] }
+        return decoded
+    }
+
+    static func identity(of pod: Pod) -> PodIdentity {
+        let labels = pod.metadata.labels ?? [:]
+        return PodIdentity(
+            namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "",
+            nodeName: pod.spec.nodeName, controller: pod.metadata.controller,
+            revision: labels[SweepAnnotations.podTemplateHash] ?? labels[SweepAnnotations.controllerRevisionHash],
+            serviceAccount: pod.spec.serviceAccountName ?? "default",
+            pullSecrets: pod.spec.imagePullSecrets?.map(\.name) ?? [])
+    }
+}

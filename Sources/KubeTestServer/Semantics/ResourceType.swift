@@ -1,0 +1,49 @@
+/// A kind the test server serves: where it lives in the URL space and what its objects are called.
+public struct ResourceType: Sendable, Hashable {
+    /// API group ("" for core, "apps", "batch", "events.k8s.io").
+    public let group: String
+    public let version: String
+    /// Plural resource name in URLs and RBAC rules.
+    public let resource: String
+    public let kind: String
+    public let namespaced: Bool
+
+    public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+    /// How the apiserver names the resource in messages: `pods`, `deployments.apps`.
+    public var qualifiedResource: String { group.isEmpty ? resource : "\(resource).\(group)" }
+
+    /// Fields the apiserver accepts in a fieldSelector for this kind.
+    public var selectableFields: Set<String> {
+        var fields: Set<String> = ["metadata.name", "metadata.namespace"]
+        if resource == "pods" { fields.formUnion(["status.phase", "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.podIP", "status.nominatedNodeName"]) }
+        if resource == "secrets" { fields.insert("type") }
+        return fields
+    }
+
+    public static let pods = ResourceType(group: "", version: "v1", resource: "pods", kind: "Pod", namespaced: true)
+    public static let namespaces = ResourceType(group: "", version: "v1", resource: "namespaces", kind: "Namespace", namespaced: false)
+    public static let serviceAccounts = ResourceType(group: "", version: "v1", resource: "serviceaccounts", kind: "ServiceAccount", namespaced: true)
+    public static let secrets = ResourceType(group: "", version: "v1", resource: "secrets", kind: "Secret", namespaced: true)
+    public static let deployments = ResourceType(group: "apps", version: "v1", resource: "deployments", kind: "Deployment", namespaced: true)
+    public static let replicaSets = ResourceType(group: "apps", version: "v1", resource: "replicasets", kind: "ReplicaSet", namespaced: true)
+    public static let statefulSets = ResourceType(group: "apps", version: "v1", resource: "statefulsets", kind: "StatefulSet", namespaced: true)
+    public static let daemonSets = ResourceType(group: "apps", version: "v1", resource: "daemonsets", kind: "DaemonSet", namespaced: true)
+    public static let jobs = ResourceType(group: "batch", version: "v1", resource: "jobs", kind: "Job", namespaced: true)
+    public static let cronJobs = ResourceType(group: "batch", version: "v1", resource: "cronjobs", kind: "CronJob", namespaced: true)
+    public static let events = ResourceType(group: "events.k8s.io", version: "v1", resource: "events", kind: "Event", namespaced: true)
+    public static let podDisruptionBudgets = ResourceType(group: "policy", version: "v1", resource: "poddisruptionbudgets", kind: "PodDisruptionBudget", namespaced: true)
+
+    public static let all: [ResourceType] = [
+        .pods, .namespaces, .serviceAccounts, .secrets, .deployments, .replicaSets, .statefulSets, .daemonSets, .jobs, .cronJobs, .events,
+        .podDisruptionBudgets,
+    ]
+
+    /// Looks a kind up by `apiVersion` + `kind`, as found in an object body.
+    public static func forObject(apiVersion: String, kind: String) -> ResourceType? {
+        all.first { $0.apiVersion == apiVersion && $0.kind == kind }
+    }
+
+    static func forURL(group: String, version: String, resource: String) -> ResourceType? {
+        all.first { $0.group == group && $0.version == version && $0.resource == resource }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import KateNet
+
+/// Serves the Kubernetes API paths over the store: authentication, RBAC denials, failure
+/// injection, then the verb. Every request is recorded first, whatever happens to it.
+struct APIHandler: HTTPResponder {
+    let store: ObjectStore
+    let controls: Controls
+    /// True on a listener that verified a client certificate during the handshake: a request
+    /// without a bearer token is then the certificate's user.
+    let clientCertificateUser: String?
+
+    func respond(to request: HTTPRequest, context: RequestContext) async -> HTTPResponse {
+        let path = request.path.removingPercentEncoding ?? request.path
+        let token = Self.bearerToken(request.headers["Authorization"])
+        let user = authenticate(request.headers["Authorization"], token: token)
+        controls.record(RecordedCall(
+            method: request.method, path: path, query: request.query, contentType: request.headers["Content-Type"],
+            body: request.body, user: user, bearerToken: token
+        ))
+        if let failure = controls.takeInjection(method: request.method, path: path) { return Self.answer(failure) }
+        guard let user else { return StatusBody.unauthorized() }
+        guard let api = APIRequest.parse(path: request.path) else {
+            return .text(404, "404 page not found")
+        }
+        let verb = api.verb(method: request.method)
+        if controls.isDenied(verb: verb, resource: api.rbacResource, namespace: api.namespace) {
+            return StatusBody.forbidden(user: user, verb: verb, type: api.type, subresource: api.subresource, namespace: api.namespace, name: api.name)
+        }
+        let verbs = Verbs(store: store, controls: controls)
+        switch (request.method, api.name, api.subresource) {
+        case ("GET", nil, nil), ("HEAD", nil, nil):
+            return verbs.list(api, query: QueryString.parse(request.query))
+        case ("GET", .some(let name), nil), ("HEAD", .some(let name), nil):
+            return verbs.get(api, name: name)
+        case ("POST", nil, nil):
+            return verbs.create(api, body: request.body)
+        case ("POST", .some(let name), "eviction") where api.type == .pods:
+            return verbs.evict(api, name: name, body: request.body)
+        case ("PATCH", .some(let name), nil):
+            return verbs.patch(api, name: name, contentType: request.headers["Content-Type"], body: request.body)
+        case ("DELETE", .some(let name), nil):
+            return verbs.delete(api, name: name, body: request.body)
+        default:
+            return StatusBody.failure(
+                code: 405, reason: "MethodNotAllowed",
+                message: "the server does not allow this method on the requested resource"
+            )
+        }
+    }
+
+    static func bearerToken(_ header: String?) -> String? {
+        guard let header, header.hasPrefix("Bearer ") else { return nil }
+        let token = header.dropFirst("Bearer ".count).trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+
+    /// Bearer token, then basic auth, then (on the mTLS listener) the verified client certificate.
+    private func authenticate(_ header: String?, token: String?) -> String? {
+        controls.state.withLock { state in
+            if let token { return state.tokens[token] }
+            if let header, header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
+               let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":") {
+                let name = String(pair[..<colon]), password = String(pair[pair.index(after: colon)...])
+                return state.basicUsers[name] == password ? name : nil
+            }
+            return header == nil ? clientCertificateUser : nil
+        }
+    }
+
+    static func answer(_ failure: InjectedFailure) -> HTTPResponse {
+        switch failure {
+        case .tooManyRequests(let seconds):
+            var response = StatusBody.failure(code: 429, reason: "TooManyRequests", message: "Too many requests, please try again later.")
+            response.headers.add(name: "Retry-After", value: String(seconds))
+            return response
+        case .status(let code):
+            let reason = code == 503 ? "ServiceUnavailable" : code == 504 ? "Timeout" : "InternalError"
+            return StatusBody.failure(
+                code: code, reason: reason, message: "Internal error occurred: injected failure", causes: [("", "injected failure")]
+            )
+        }
+    }
+}

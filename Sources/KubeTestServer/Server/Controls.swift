@@ -1,0 +1,119 @@
+import Foundation
+import Synchronization
+
+/// A call the test server received, for assertions ("exactly one PATCH with this body").
+public struct RecordedCall: Sendable {
+    public let method: String
+    /// Percent-decoded path without the query.
+    public let path: String
+    /// The raw query string (nil if none).
+    public let query: String?
+    public let contentType: String?
+    public let body: [UInt8]
+    /// The authenticated user, nil when the call was rejected as unauthenticated.
+    public let user: String?
+    /// The bearer token presented, if any (token-rotation tests check which one was used).
+    public let bearerToken: String?
+
+    /// A query parameter, percent-decoded (`labelSelector`, `continue`, `fieldManager`, …).
+    public func queryValue(_ name: String) -> String? { QueryString.parse(query)[name] }
+
+    /// The body as JSON, nil when empty or not JSON.
+    public var bodyJSON: JSONValue? { body.isEmpty ? nil : try? JSONValue.parse(body) }
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// What a failure injection answers instead of serving the call.
+public enum InjectedFailure: Sendable, Equatable {
+    /// A `Status` body with this code (500 → InternalError, 503 → ServiceUnavailable, …).
+    case status(Int)
+    /// 429 with `Retry-After: seconds`, as API Priority and Fairness answers.
+    case tooManyRequests(retryAfterSeconds: Int)
+}
+
+/// An RBAC rule the server refuses (403) instead of serving.
+public struct Denial: Sendable, Hashable {
+    public var verb: String
+    /// Plural resource, with subresource when there is one: `deployments`, `pods/eviction`.
+    public var resource: String
+    /// nil: every namespace (and cluster scope).
+    public var namespace: String?
+
+    public init(verb: String, resource: String, namespace: String? = nil) {
+        self.verb = verb
+        self.resource = resource
+        self.namespace = namespace
+    }
+}
+
+/// The switches tests flip, and the call log. One lock; nothing here is slow.
+final class Controls: Sendable {
+    struct Injection {
+        var method: String?
+        var pathPrefix: String
+        var remaining: Int
+        var failure: InjectedFailure
+    }
+
+    struct State {
+        var tokens: [String: String] = [:]
+        var basicUsers: [String: String] = [:]
+        var denials: Set<Denial> = []
+        /// `namespace/name` → PDB name for pods whose eviction a budget forbids.
+        var evictionBlocked: [String: String] = [:]
+        var injections: [Injection] = []
+        var expireContinueRequests = 0
+        var calls: [RecordedCall] = []
+        var recording = true
+    }
+
+    let state = Mutex(State())
+
+    func record(_ call: RecordedCall) {
+        state.withLock { if $0.recording { $0.calls.append(call) } }
+    }
+
+    /// Consumes one matching injection, if any.
+    func takeInjection(method: String, path: String) -> InjectedFailure? {
+        state.withLock { state in
+            guard let index = state.injections.firstIndex(where: {
+                $0.remaining > 0 && ($0.method == nil || $0.method == method) && path.hasPrefix($0.pathPrefix)
+            }) else { return nil }
+            state.injections[index].remaining -= 1
+            let failure = state.injections[index].failure
+            if state.injections[index].remaining == 0 { state.injections.remove(at: index) }
+            return failure
+        }
+    }
+
+    func isDenied(verb: String, resource: String, namespace: String?) -> Bool {
+        state.withLock { state in
+            state.denials.contains { $0.verb == verb && $0.resource == resource && ($0.namespace == nil || $0.namespace == namespace) }
+        }
+    }
+
+    func takeContinueExpiry() -> Bool {
+        state.withLock { state in
+            guard state.expireContinueRequests > 0 else { return false }
+            state.expireContinueRequests -= 1
+            return true
+        }
+    }
+}
+
+enum QueryString {
+    /// `a=1&b=x%3Dy` → ["a": "1", "b": "x=y"]; the first occurrence of a name wins.
+    static func parse(_ query: String?) -> [String: String] {
+        var result: [String: String] = [:]
+        for pair in (query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = decode(String(parts[0]))
+            if result[name] == nil { result[name] = parts.count > 1 ? decode(String(parts[1])) : "" }
+        }
+        return result
+    }
+
+    static func decode(_ text: String) -> String {
+        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? text
+    }
+}

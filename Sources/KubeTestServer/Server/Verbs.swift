@@ -1,0 +1,147 @@
+import Foundation
+import KateNet
+
+/// The API verbs with the apiserver's answers (codes, Status bodies, list envelopes).
+struct Verbs {
+    let store: ObjectStore
+    let controls: Controls
+
+    func list(_ api: APIRequest, query: [String: String]) -> HTTPResponse {
+        let labels: LabelSelectorQuery
+        let fields: FieldSelectorQuery
+        do {
+            labels = try LabelSelectorQuery(parsing: query["labelSelector"] ?? "")
+            fields = try FieldSelectorQuery(parsing: query["fieldSelector"] ?? "", supportedFields: api.type.selectableFields)
+        } catch {
+            return StatusBody.badRequest(error.description)
+        }
+        let limit = query["limit"].flatMap { Int($0) }
+        let token = query["continue"].flatMap { $0.isEmpty ? nil : $0 }
+        if token != nil, controls.takeContinueExpiry() { return StatusBody.expiredContinue() }
+        let page: ObjectStore.Page
+        do {
+            page = try store.list(api.type, namespace: api.namespace, limit: limit, continueToken: token) {
+                labels.matches($0.labels) && fields.matches($0.fields)
+            }
+        } catch .expired {
+            return StatusBody.expiredContinue()
+        } catch {
+            return StatusBody.badRequest("invalid continue token: \(token ?? "")")
+        }
+        var metadata: [(String, JSONValue)] = [("resourceVersion", .string(String(page.resourceVersion)))]
+        if let next = page.continueToken {
+            metadata.append(("continue", .string(next)))
+            metadata.append(("remainingItemCount", .int(page.remaining)))
+        }
+        var body: [UInt8] = []
+        body.reserveCapacity(page.items.reduce(256) { $0 + $1.count + 1 })
+        body.append(contentsOf: #"{"kind":"\#(api.type.kind)List","apiVersion":"\#(api.type.apiVersion)","metadata":"#.utf8)
+        JSONValue.object(metadata).write(to: &body)
+        body.append(contentsOf: #","items":["#.utf8)
+        for (index, item) in page.items.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: item)
+        }
+        body.append(contentsOf: "]}".utf8)
+        return .json(200, body)
+    }
+
+    func get(_ api: APIRequest, name: String) -> HTTPResponse {
+        guard let object = store.get(api.type, namespace: api.namespace, name: name) else {
+            return StatusBody.notFound(api.type, name: name)
+        }
+        return .json(200, object.bytes)
+    }
+
+    func create(_ api: APIRequest, body: [UInt8]) -> HTTPResponse {
+        guard let object = try? JSONValue.parse(body), object.objectValue != nil else {
+            return StatusBody.badRequest("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml")
+        }
+        if let namespace = api.namespace, let bodyNamespace = object[path: ["metadata", "namespace"]]?.stringValue,
+           !bodyNamespace.isEmpty, bodyNamespace != namespace {
+            return StatusBody.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+        }
+        do {
+            let created = try store.create(object, type: api.type, namespace: api.namespace)
+            return .json(201, created.serialized())
+        } catch {
+            return writeError(error, api, name: object[path: ["metadata", "name"]]?.stringValue ?? "")
+        }
+    }
+
+    /// policy/v1 Eviction: 429 when the pod's budget forbids it, otherwise the pod is deleted and the
+    /// answer is a Success Status.
+    func evict(_ api: APIRequest, name: String, body: [UInt8]) -> HTTPResponse {
+        guard let eviction = try? JSONValue.parse(body), eviction["kind"]?.stringValue == "Eviction" else {
+            return StatusBody.badRequest("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml")
+        }
+        if let bodyName = eviction[path: ["metadata", "name"]]?.stringValue, bodyName != name {
+            return StatusBody.badRequest("name in URL does not match name in Eviction object")
+        }
+        guard store.get(.pods, namespace: api.namespace, name: name) != nil else { return StatusBody.notFound(.pods, name: name) }
+        let key = ObjectStore.key(namespace: api.namespace, name: name)
+        if let pdb = controls.state.withLock({ $0.evictionBlocked[key] }) { return StatusBody.disruptionBudget(pdb: pdb) }
+        do {
+            try store.delete(.pods, namespace: api.namespace, name: name)
+        } catch {
+            return writeError(error, api, name: name)
+        }
+        return StatusBody.success(code: 201)
+    }
+
+    func patch(_ api: APIRequest, name: String, contentType: String?, body: [UInt8]) -> HTTPResponse {
+        let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let apply: (JSONValue, JSONValue) -> JSONValue
+        switch mediaType {
+        case "application/strategic-merge-patch+json": apply = Patching.strategicMergePatch
+        case "application/merge-patch+json": apply = Patching.mergePatch
+        default:
+            return StatusBody.failure(
+                code: 415, reason: "UnsupportedMediaType",
+                message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json"
+            )
+        }
+        guard let patch = try? JSONValue.parse(body), patch.objectValue != nil else {
+            return StatusBody.badRequest("error decoding patch: invalid JSON")
+        }
+        do {
+            let updated = try store.update(api.type, namespace: api.namespace, name: name) { object in object = apply(object, patch) }
+            return .json(200, updated.serialized())
+        } catch {
+            return writeError(error, api, name: name)
+        }
+    }
+
+    /// DELETE honouring `preconditions.uid` (and `preconditions.resourceVersion`) from DeleteOptions.
+    func delete(_ api: APIRequest, name: String, body: [UInt8]) -> HTTPResponse {
+        let options = body.isEmpty ? nil : try? JSONValue.parse(body)
+        let wantedUID = options?[path: ["preconditions", "uid"]]?.stringValue
+        let wantedRV = options?[path: ["preconditions", "resourceVersion"]]?.stringValue
+        do {
+            let deleted = try store.delete(api.type, namespace: api.namespace, name: name) { (object: JSONValue) throws(ObjectStore.WriteError) in
+                let uid = object[path: ["metadata", "uid"]]?.stringValue ?? ""
+                if let wantedUID, wantedUID != uid {
+                    throw .conflict("Precondition failed: UID in precondition: \(wantedUID), UID in object meta: \(uid)")
+                }
+                let rv = object[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
+                if let wantedRV, wantedRV != rv {
+                    throw .conflict("Precondition failed: ResourceVersion in precondition: \(wantedRV), ResourceVersion in object meta: \(rv)")
+                }
+            }
+            return .json(200, deleted.serialized())
+        } catch {
+            return writeError(error, api, name: name)
+        }
+    }
+
+    private func writeError(_ error: ObjectStore.WriteError, _ api: APIRequest, name: String) -> HTTPResponse {
+        switch error {
+        case .notFound: StatusBody.notFound(api.type, name: name)
+        case .alreadyExists: StatusBody.alreadyExists(api.type, name: name)
+        case .conflict(let message):
+            StatusBody.failure(code: 409, reason: "Conflict", message: message, name: name, group: api.type.group, kind: api.type.resource)
+        case .invalid(let message):
+            StatusBody.failure(code: 422, reason: "Invalid", message: message, name: name, group: api.type.group, kind: api.type.kind)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import KateAdmission
+import KateKube
+import KateRegistry
+import Logging
+import Synchronization
+import Testing
+
+@Suite("Pull secret keyrings")
+struct PullSecretKeyringTests {
+    /// An API with a fixed set of secrets and ServiceAccounts that counts its reads.
+    final class FakeAPI: PullSecretReading {
+        let secrets: [String: DockerConfig]
+        let accounts: [String: [String]]
+        let failing: Set<String>
+        let reads = Mutex<[String]>([])
+
+        init(secrets: [String: DockerConfig], accounts: [String: [String]], failing: Set<String> = []) {
+            self.secrets = secrets
+            self.accounts = accounts
+            self.failing = failing
+        }
+
+        func pullSecretConfig(namespace: String, name: String) async throws -> DockerConfig? {
+            reads.withLock { $0.append("secret \(namespace)/\(name)") }
+            if failing.contains(name) { throw KubeError(code: 500, reason: "InternalError", message: "etcd timeout") }
+            return secrets["\(namespace)/\(name)"]
+        }
+
+        func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String]? {
+            reads.withLock { $0.append("sa \(namespace)/\(name)") }
+            return accounts["\(namespace)/\(name)"]
+        }
+    }
+
+    static func config(_ host: String) throws -> DockerConfig {
+        let auth = Data("user:pass".utf8).base64EncodedString()
+        return try DockerConfig.parse(json: Array(#"{"auths":{"\#(host)":{"auth":"\#(auth)"}}}"#.utf8))
+    }
+
+    static func pod(secrets: [String], serviceAccount: String?) -> Pod {
+        Pod(metadata: ObjectMeta(generateName: "web-", namespace: "shop"),
+            spec: PodSpec(containers: [Container(name: "web", image: "nginx:1")], imagePullSecrets: secrets.map(LocalObjectReference.init),
+                          serviceAccountName: serviceAccount))
+    }
+
+    @Test("pod secrets first, then the ServiceAccount's, then the node docker config; missing ones are noted")
+    func order() async throws {
+        let api = FakeAPI(
+            secrets: ["shop/regcred": try Self.config("a.example"), "shop/builder-cred": try Self.config("b.example")],
+            accounts: ["shop/builder": ["builder-cred", "regcred"]])
+        let node = Keyring(sources: [(label: "docker config /etc/kate/docker/config.json", config: try Self.config("c.example"))])
+        let keyrings = PullSecretKeyrings(reader: api, node: node, nodeLabel: "docker config /etc/kate/docker/config.json")
+        let result = await keyrings.keyring(
+            for: Self.pod(secrets: ["regcred", "gone"], serviceAccount: "builder"), namespace: "shop", deadline: .now + .seconds(5),
+            logger: Logger(label: "test"))
+        #expect(result.keyring.labels == [
+            "imagePullSecret shop/regcred", "ServiceAccount builder imagePullSecret shop/builder-cred",
+            "docker config /etc/kate/docker/config.json",
+        ])
+        #expect(result.problems == ["imagePullSecret shop/gone not found"])
+        #expect(result.summary.contains("ServiceAccount shop/builder"))
+    }
+
+    @Test("the default ServiceAccount is used when the pod names none, and reads are cached")
+    func defaultAccountAndCache() async throws {
+        let api = FakeAPI(secrets: ["shop/sa-cred": try Self.config("a.example")], accounts: ["shop/default": ["sa-cred"]])
+        let keyrings = PullSecretKeyrings(reader: api, node: .empty)
+        let pod = Self.pod(secrets: [], serviceAccount: nil)
+        let first = await keyrings.keyring(for: pod, namespace: "shop", deadline: .now + .seconds(5), logger: Logger(label: "test"))
+        _ = await keyrings.keyring(for: pod, namespace: "shop", deadline: .now + .seconds(5), logger: Logger(label: "test"))
+        #expect(first.keyring.labels == ["ServiceAccount default imagePullSecret shop/sa-cred"])
+        #expect(api.reads.withLock { $0 } == ["sa shop/default", "secret shop/sa-cred"])
+    }
+
+    @Test("an API failure is reported, skipped and not cached")
+    func failuresNotCached() async throws {
+        let api = FakeAPI(secrets: [:], accounts: ["shop/default": []], failing: ["flaky"])
+        let keyrings = PullSecretKeyrings(reader: api, node: .empty)
+        let pod = Self.pod(secrets: ["flaky"], serviceAccount: nil)
+        let first = await keyrings.keyring(for: pod, namespace: "shop", deadline: .now + .seconds(5), logger: Logger(label: "test"))
+        #expect(first.problems.first?.hasPrefix("imagePullSecret shop/flaky unreadable") == true)
+        _ = await keyrings.keyring(for: pod, namespace: "shop", deadline: .now + .seconds(5), logger: Logger(label: "test"))
+        #expect(api.reads.withLock { $0 }.filter { $0 == "secret shop/flaky" }.count == 2)
+    }
+}

@@ -1,0 +1,45 @@
+@testable import KateNet
+
+/// Test helpers for the I/O and TLS suites.
+enum NetIOTest {
+    /// A deadline `seconds` from now: generous so a loaded CI box never flakes, still bounded.
+    static func deadline(_ seconds: Int = 10) -> ContinuousClock.Instant { .now + .seconds(seconds) }
+
+    /// Polls `condition` until it holds or `timeout` passes; returns whether it held. For waiting on
+    /// effects that have no event to await (a file's mtime being noticed, a counter moving).
+    static func eventually(
+        within timeout: Duration = .seconds(10), every interval: Duration = .milliseconds(20),
+        _ condition: () async throws -> Bool
+    ) async rethrows -> Bool {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            if try await condition() { return true }
+            try? await Task.sleep(for: interval)
+        }
+        return try await condition()
+    }
+
+    /// Reads until EOF or until `count` bytes arrived.
+    static func readAll(_ stream: any ByteStream, atLeast count: Int = Int.max, deadline: ContinuousClock.Instant = deadline())
+        async throws -> [UInt8]
+    {
+        var all: [UInt8] = []
+        while all.count < count {
+            let chunk = try await stream.read(maxBytes: 65536, deadline: deadline)
+            if chunk.isEmpty { break }
+            all += chunk
+        }
+        return all
+    }
+}
+
+/// Runs `body` and returns how long it took along with the error it threw (nil if none).
+func measureFailure(_ body: () async throws -> Void) async -> (Duration, (any Error)?) {
+    let start = ContinuousClock.now
+    do {
+        try await body()
+        return (start.duration(to: .now), nil)
+    } catch {
+        return (start.duration(to: .now), error)
+    }
+}

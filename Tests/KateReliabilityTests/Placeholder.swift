@@ -1,0 +1,3 @@
+import Testing
+
+// Seed; replaced by the hardening engineer.

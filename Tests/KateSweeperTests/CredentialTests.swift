@@ -1,0 +1,52 @@
+import Foundation
+import KateKube
+import Logging
+import Testing
+@testable import KateSweeper
+
+@Suite("pull secrets and scoping")
+struct CredentialTests {
+    static let current = Fixtures.digest("c")
+
+    static func dockerConfigSecret() -> PullSecretData {
+        let auth = Data("robot:s3cret".utf8).base64EncodedString()
+        let json = #"{"auths":{"registry.local":{"auth":"\#(auth)"}}}"#
+        return PullSecretData(type: "kubernetes.io/dockerconfigjson", data: [".dockerconfigjson": Data(json.utf8).base64EncodedString()])
+    }
+
+    @Test func secretsReadOncePerAccountAndTagsResolvedOncePerScope() async throws {
+        var pods: [Pod] = []
+        for namespace in ["team-a", "team-b"] {
+            for index in 1...4 {
+                pods.append(try Fixtures.decodePod(Fixtures.pod(
+                    namespace: namespace, name: "app-\(index)",
+                    containers: [.init(name: "app", image: "registry.local/app:1", imageID: "registry.local/app@\(Self.current)")],
+                    serviceAccount: "builder")))
+            }
+        }
+        let cluster = InMemoryCluster(pods: pods)
+        cluster.state.withLock { state in
+            state.serviceAccounts = ["team-a/builder": ["regcred"], "team-b/builder": []]
+            state.secrets = ["team-a/regcred": Self.dockerConfigSecret()]
+        }
+        let resolver = TableResolver(["registry.local/app:1": .init(digest: Self.current)])
+        let sweeper = Sweeper(cluster: cluster, resolver: resolver, configuration: SweeperConfiguration(), logger: Logger(label: "test"))
+        let report = try await sweeper.run()
+        #expect(report.podCount == 8 && report.stalePods == 0)
+        #expect(cluster.state.withLock { ($0.accountReads, $0.secretReads) } == (2, 1))
+        // team-a resolves with its secret, team-b with the mounted config only: two questions, not eight.
+        #expect(Set(resolver.keyrings.withLock { $0 }) == [["imagePullSecret team-a/regcred"], []])
+    }
+
+    @Test func labelledNamespaceIsSkipped() async throws {
+        let pods = try ["kept", "skipped"].map { namespace in
+            try Fixtures.decodePod(Fixtures.pod(namespace: namespace, name: "p", containers: [.init(name: "a", image: "registry.local/app:1", imageID: "registry.local/app@\(Self.current)")]))
+        }
+        let cluster = InMemoryCluster(pods: pods)
+        cluster.state.withLock { $0.optedOutNamespaces = ["skipped"] }
+        let resolver = TableResolver(["registry.local/app:1": .init(digest: Self.current)])
+        let report = try await Sweeper(cluster: cluster, resolver: resolver, configuration: SweeperConfiguration(), logger: Logger(label: "test")).run()
+        #expect(report.podCount == 1)
+        #expect(report.skipped.map(\.pod.namespace) == ["skipped"])
+    }
+}

@@ -1,0 +1,112 @@
+"""Least privilege: exactly the API calls kate makes, nothing with `*`, no built-in admin roles."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import KUBE_VERSIONS, chart_variants
+from manifests import pod_spec
+
+ALL = chart_variants() + ["kustomize"]
+ROLE_KINDS = ("Role", "ClusterRole")
+
+
+def grants(role: dict) -> set[tuple[str, str, str]]:
+    """{(apiGroup, resource, verb)} a Role grants, one triple per combination."""
+    out = set()
+    for rule in role.get("rules", []):
+        assert set(rule) <= {"apiGroups", "resources", "verbs"}, f"unexpected rule fields {rule}"
+        for g in rule["apiGroups"]:
+            for res in rule["resources"]:
+                for v in rule["verbs"]:
+                    out.add((g, res, v))
+    return out
+
+
+WEBHOOK = {("", "serviceaccounts", "get"), ("", "secrets", "get")}
+SWEEP_READ = {("", "pods", "list"), ("apps", "replicasets", "get"), ("batch", "jobs", "get"),
+              ("apps", "deployments", "get"), ("apps", "statefulsets", "get"), ("apps", "daemonsets", "get")}
+SWEEP_WRITE = {("apps", "deployments", "patch"), ("apps", "statefulsets", "patch"), ("apps", "daemonsets", "patch"),
+               ("", "pods/eviction", "create"), ("events.k8s.io", "events", "create")}
+PULL_SECRETS = {("", "serviceaccounts", "get"), ("", "secrets", "get")}
+DELETE_PODS = ("", "pods", "delete")
+
+# What each ci variant's sweeper may do.
+SWEEPER = {
+    "report-dry-run": SWEEP_READ,
+    "full": SWEEP_READ | SWEEP_WRITE | PULL_SECRETS | {DELETE_PODS},
+}
+
+
+def role_for(r, suffix: str) -> dict | None:
+    found = [o for o in r.objects if o["kind"] in ROLE_KINDS and o["metadata"]["name"].endswith(suffix)]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+@pytest.mark.parametrize("kube", KUBE_VERSIONS)
+@pytest.mark.parametrize("variant", ALL)
+def test_no_wildcards_and_no_builtin_roles(render, variant, kube):
+    r = render(variant, kube)
+    for role in (o for o in r.objects if o["kind"] in ROLE_KINDS):
+        for rule in role.get("rules", []):
+            for field in ("apiGroups", "resources", "verbs"):
+                assert not any("*" in item for item in rule[field]), f"{role['metadata']['name']}: {rule}"
+            assert "nonResourceURLs" not in rule and "resourceNames" not in rule
+        assert "aggregationRule" not in role
+    rendered_roles = {(o["kind"], o["metadata"]["name"]) for o in r.objects if o["kind"] in ROLE_KINDS}
+    for binding in (o for o in r.objects if o["kind"] in ("RoleBinding", "ClusterRoleBinding")):
+        ref = binding["roleRef"]
+        assert ref["name"] not in {"cluster-admin", "admin", "edit", "view"}
+        assert (ref["kind"], ref["name"]) in rendered_roles, "binding to a role the chart does not own"
+        service_accounts = {(o["metadata"]["name"], o["metadata"]["namespace"]) for o in r.all("ServiceAccount")}
+        for subject in binding["subjects"]:
+            assert subject["kind"] == "ServiceAccount"
+            assert (subject["name"], subject["namespace"]) in service_accounts
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_webhook_role(render, variant):
+    r = render(variant)
+    role = role_for(r, "-webhook")
+    deployment = r.one("Deployment")
+    if variant == "sweeper-off":  # --pull-secrets=off: no API access at all
+        assert role is None
+        assert pod_spec(deployment)["automountServiceAccountToken"] is False
+        return
+    assert role["kind"] == "ClusterRole"  # pods are created in every namespace
+    assert grants(role) == WEBHOOK
+    assert pod_spec(deployment)["automountServiceAccountToken"] is True
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_sweeper_role(render, variant):
+    r = render(variant)
+    role = role_for(r, "-sweeper")
+    if variant == "sweeper-off":
+        assert role is None and not r.all("CronJob")
+        return
+    expected = SWEEPER.get(variant, SWEEP_READ | SWEEP_WRITE | PULL_SECRETS)
+    assert grants(role) == expected
+    # Deleting pods is the old tool's behaviour: granted only for --action=delete.
+    args = pod_spec(r.one("CronJob"))["containers"][0]["args"]
+    assert (DELETE_PODS in grants(role)) == ("--action=delete" in args and "--dry-run" not in args)
+
+
+def test_namespaced_sweeper_gets_a_role_not_a_cluster_role(render):
+    r = render("full")
+    role = role_for(r, "-sweeper")
+    assert (role["kind"], role["metadata"]["namespace"]) == ("Role", "shop")
+    binding = r.one("RoleBinding")
+    assert binding["metadata"]["namespace"] == "shop"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "shop-kate-sweeper", "namespace": "platform"}]
+
+
+@pytest.mark.parametrize("variant", [v for v in ALL if v != "sweeper-off"])
+def test_one_service_account_each(render, variant):
+    r = render(variant)
+    webhook_sa = pod_spec(r.one("Deployment"))["serviceAccountName"]
+    sweeper_sa = pod_spec(r.one("CronJob"))["serviceAccountName"]
+    assert webhook_sa != sweeper_sa
+    for sa in r.all("ServiceAccount"):
+        # Tokens are mounted per pod, only where the API is used.
+        assert sa["automountServiceAccountToken"] is False
