@@ -55,7 +55,7 @@ kubectl kustomize "$out/kustomize" > "$out/render/kustomize.yaml"
 pass=0; fail=0; failed=()
 run_check() {   # name, then chart-check arguments
   local name="$1"; shift
-  if bash "$chart_check" -q "$@" >>"$log" 2>&1; then
+  if bash "$chart_check" -q --lint-strict "$@" >>"$log" 2>&1; then
     pass=$((pass + 1)); echo "  PASS  $name"
   else
     fail=$((fail + 1)); failed+=("$name"); echo "  FAIL  $name"
@@ -109,4 +109,4 @@ fi
 
 # ---- 4. semantic checks over the rendered YAML
 python3 -c 'import yaml, pytest' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check PyYAML pytest
-KATE_RENDER_DIR="$out" KATE_CHART_CHECK="$chart_check" python3 -m pytest -q -p no:cacheprovider tests/install
+KATE_RENDER_DIR="$out" KATE_CHART_CHECK="$chart_check" python3 -m pytest -q -rfEs -p no:cacheprovider tests/install

@@ -22,7 +22,7 @@ enum BenchDriver {
         // Round 1: the old tool's job on 70 pods / 20 tags.
         let small = try await KubeTestServer.start()
         let smallPods = PodFactory.pods(count: 70, tags: 20, registry: proxyHost, digests: digests, staleEvery: 0)
-        for pod in smallPods { try await small.put(pod.json) }
+        for pod in smallPods { _ = try small.put(pod.json) }
         let old = try OldWay.run(images: smallPods.map(\.image))
         print(String(format: "old way (sequential skopeo inspect, 70 pods, 20 tags): %.2f s (%d inspections, %d failed)", old.seconds, old.count, old.failures))
         let kate70 = try ChildRunner.run(server: small, registry: proxyHost)
@@ -33,7 +33,7 @@ enum BenchDriver {
         // Round 2: kate alone at scale, 10% of pods stale so platform listing and planning run too.
         let large = try await KubeTestServer.start()
         let largePods = PodFactory.pods(count: 10_000, tags: 500, registry: proxyHost, digests: digests, staleEvery: 10)
-        for pod in largePods { try await large.put(pod.json) }
+        for pod in largePods { _ = try large.put(pod.json) }
         let kateLarge = try ChildRunner.run(server: large, registry: proxyHost)
         print("kate sweep --action=report (10,000 pods, 500 tags): \(kateLarge.summary)")
         print(String(format: "targets: wall < 5 s: %@; VmHWM < 100 MiB: %@",

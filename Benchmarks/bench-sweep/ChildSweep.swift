@@ -35,6 +35,7 @@ enum ChildSweep {
             let report = try await sweeper.run()
             let wall = ContinuousClock.now - started
             await client.shutdown()
+            await resolver.shutdown()
             let ms = Double(wall.components.seconds) * 1000 + Double(wall.components.attoseconds) / 1e15
             print("pods=\(report.podCount) containers=\(report.findings.count) tags=\(report.resolvedTags) stale=\(report.stalePods) "
                 + "errors=\(report.resolveErrors) wall_ms=\(String(format: "%.1f", ms)) vmhwm_kib=\(peakRSSKiB())")

@@ -31,12 +31,17 @@ public final class KubeTestServer: Sendable {
     let controls: Controls
     private let ca: CertificateAuthority
     private let server: HTTPServer
+    private let dropper: ConnectionDropper?
     private let runTask: Task<Void, Never>
 
     /// Starts the server on 127.0.0.1:0.
     /// - Parameter requireClientCertificate: serve mutual TLS: the handshake demands a certificate
     ///   from this server's CA (see `issueClientCertificate`), and such a request needs no token.
-    public static func start(requireClientCertificate: Bool = false, logger: Logger = Logger(label: "kate.kube-test-server")) async throws -> KubeTestServer {
+    /// - Parameter allowConnectionDrops: put a relay in front of the listener so `.dropConnection`
+    ///   injections can cut a connection after the request was served (adds a hop; off by default).
+    public static func start(
+        requireClientCertificate: Bool = false, allowConnectionDrops: Bool = false, logger: Logger = Logger(label: "kate.kube-test-server")
+    ) async throws -> KubeTestServer {
         let ca = try CertificateAuthority.generate(commonName: "kube test CA")
         let leaf = try ca.issue(commonName: "kube-apiserver", dnsNames: ["localhost", "kubernetes.default.svc"], ipAddresses: ["127.0.0.1"])
         let tls = try TLSServerContext(
@@ -47,15 +52,29 @@ public final class KubeTestServer: Sendable {
         let controls = Controls()
         let token = "kate-test-" + UUID().uuidString.lowercased()
         controls.state.withLock { $0.tokens[token] = defaultUser }
-        let handler = APIHandler(store: store, controls: controls, clientCertificateUser: requireClientCertificate ? "client-certificate-user" : nil)
+        // The listener port is only known after start(), but the handler must exist before; the
+        // dropper is created first on its own port and told the upstream port through a box.
+        let upstream = UpstreamPort()
+        let dropper = allowConnectionDrops ? try ConnectionDropper(upstreamPort: upstream) : nil
+        let handler = APIHandler(
+            store: store, controls: controls, clientCertificateUser: requireClientCertificate ? "client-certificate-user" : nil, dropper: dropper
+        )
         let configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0, maxBodyBytes: 16 << 20, idleTimeout: .seconds(30))
         let server = HTTPServer(configuration: configuration, tls: tls, responder: handler, logger: logger)
-        let port = try await server.start()
+        let listenPort = try await server.start()
+        upstream.set(listenPort)
         let runTask = Task { await server.run() }
-        return KubeTestServer(url: "https://127.0.0.1:\(port)", port: port, ca: ca, token: token, store: store, controls: controls, server: server, runTask: runTask)
+        let port = dropper?.port ?? listenPort
+        return KubeTestServer(
+            url: "https://127.0.0.1:\(port)", port: port, ca: ca, token: token, store: store, controls: controls, server: server, dropper: dropper,
+            runTask: runTask
+        )
     }
 
-    private init(url: String, port: Int, ca: CertificateAuthority, token: String, store: ObjectStore, controls: Controls, server: HTTPServer, runTask: Task<Void, Never>) {
+    private init(
+        url: String, port: Int, ca: CertificateAuthority, token: String, store: ObjectStore, controls: Controls, server: HTTPServer,
+        dropper: ConnectionDropper?, runTask: Task<Void, Never>
+    ) {
         self.url = url
         self.port = port
         self.ca = ca
@@ -64,11 +83,13 @@ public final class KubeTestServer: Sendable {
         self.store = store
         self.controls = controls
         self.server = server
+        self.dropper = dropper
         self.runTask = runTask
     }
 
     /// Stops accepting, closes connections and waits for the server task to end.
     public func stop() async {
+        await dropper?.stop()
         await server.shutdown(gracePeriod: .seconds(1))
         await runTask.value
     }
@@ -76,11 +97,13 @@ public final class KubeTestServer: Sendable {
     /// A client configuration for this server: its CA as the only trust root, the default bearer
     /// token, fast retries (so retry tests take milliseconds, not seconds).
     public var clientConfiguration: KubeClientConfiguration {
-        KubeClientConfiguration(
+        var configuration = KubeClientConfiguration(
             server: url, tls: TLSClientConfiguration(useSystemTrustStore: false, additionalTrustRoots: [.pem(caPEM)]),
             auth: .token(token), namespace: "default", source: "KubeTestServer \(url)", requestTimeout: .seconds(10),
             retry: RetryPolicy(maxAttempts: 4, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(50), maxRetryAfter: .seconds(5))
         )
+        configuration.ignoreEnvironmentProxy = true
+        return configuration
     }
 
     /// A client certificate (CN = `user`) signed by this server's CA, for mutual-TLS tests.

@@ -8,6 +8,8 @@ import Logging
 /// `kate webhook`'s admission flags. Each flag also reads `KATE_<FLAG_NAME>`; repeatable flags
 /// take a comma-separated list from the environment.
 struct AdmissionOptions: ParsableArguments {
+    @OptionGroup var kube: KubeOptions
+
     @Option(help: "pin: patch images to digests; warn: resolve and report in warnings only. [env: KATE_MODE]")
     var mode: String = Environment.string("KATE_MODE") ?? "pin"
 
@@ -18,7 +20,7 @@ struct AdmissionOptions: ParsableArguments {
     var skipNamespace: [String] = Environment.list("KATE_SKIP_NAMESPACE") ?? []
 
     @Option(help: "kate's own namespace, always skipped so kate never gates its own pods. [env: KATE_OWN_NAMESPACE, POD_NAMESPACE]")
-    var ownNamespace: String? = Environment.string("KATE_OWN_NAMESPACE") ?? Environment.string("POD_NAMESPACE")
+    var ownNamespace: String = Environment.string("KATE_OWN_NAMESPACE") ?? Environment.string("POD_NAMESPACE") ?? ""
 
     @Option(help: "Only pin images matching this glob (repeatable; * spans slashes). [env: KATE_INCLUDE_IMAGE]")
     var includeImage: [String] = Environment.list("KATE_INCLUDE_IMAGE") ?? []
@@ -57,7 +59,7 @@ struct AdmissionOptions: ParsableArguments {
 
     func makeConfiguration() throws -> AdmissionConfiguration {
         var skip = Set(skipNamespace.isEmpty ? ["kube-system"] : skipNamespace)
-        if let ownNamespace { skip.insert(ownNamespace) }
+        if !ownNamespace.isEmpty { skip.insert(ownNamespace) }
         let stale = GoDuration.parse(staleIfError) ?? .zero
         return AdmissionConfiguration(
             mode: AdmissionConfiguration.Mode(rawValue: mode) ?? .pin,
@@ -75,19 +77,19 @@ struct AdmissionOptions: ParsableArguments {
         let configuration = try makeConfiguration()
         let resolver = try makeResolver(logger: logger)
         let node = try loadNodeKeyring()
-        let kube = try makeKubeClient(logger: logger)
+        let client = try makeKubeClient(logger: logger)
         let keyrings: any PodKeyringProviding =
-            kube.map { PullSecretKeyrings(reader: $0, node: node.keyring, nodeLabel: node.label) } ?? StaticKeyringProvider(node: node.keyring, label: node.label)
+            client.map { PullSecretKeyrings(reader: $0, node: node.keyring, nodeLabel: node.label) } ?? StaticKeyringProvider(node: node.keyring, label: node.label)
         let pinner = PodPinner(
             configuration: configuration, resolver: resolver, keyrings: keyrings,
-            namespaceOptOut: kube.map { NamespaceLabelOptOut(client: $0) })
+            namespaceOptOut: client.map { NamespaceLabelOptOut(client: $0) })
         let metrics = AdmissionMetrics()
         router.add("POST", "/mutate", MutatingWebhook(pinner: pinner, metrics: metrics, logger: logger))
         router.add("POST", "/validate", ValidatingWebhook(policy: configuration.policy, metrics: metrics, logger: logger))
         logger.info("admission ready", metadata: [
             "mode": "\(configuration.mode.rawValue)", "failureMode": "\(configuration.failureMode.rawValue)",
             "skipNamespaces": "\(configuration.policy.skipNamespaces.sorted().joined(separator: ","))",
-            "pullSecrets": "\(kube == nil ? "off" : "on")",
+            "pullSecrets": "\(client == nil ? "off" : "on")",
         ])
     }
 
@@ -107,13 +109,13 @@ struct AdmissionOptions: ParsableArguments {
         case "off":
             return nil
         case "on":
-            return KubeClient(configuration: try KubeConfigLoader.automatic(kubeconfig: nil, context: nil), fieldManager: "kate", logger: logger)
+            return try kube.makeClient(fieldManager: "kate-webhook", logger: logger)
         default:
-            guard let configuration = try? KubeConfigLoader.automatic(kubeconfig: nil, context: nil) else {
+            guard kube.hasClusterConfiguration else {
                 logger.info("no cluster configuration found: pull secrets are not read (--pull-secrets auto)")
                 return nil
             }
-            return KubeClient(configuration: configuration, fieldManager: "kate", logger: logger)
+            return try kube.makeClient(fieldManager: "kate-webhook", logger: logger)
         }
     }
 }

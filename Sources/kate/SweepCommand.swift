@@ -59,7 +59,8 @@ struct SweepCommand: AsyncParsableCommand {
             scope: CollectionScope(namespace: namespace, labelSelector: selector, excludedNamespaces: Set(excludeNamespace)),
             policy: policy, mountedKeyring: try registry.loadKeyring())
         let client = try kube.makeClient(fieldManager: "kate-sweeper", logger: logger)
-        let sweeper = Sweeper(cluster: client, resolver: try registry.makeResolver(logger: logger), configuration: configuration, logger: logger)
+        let resolver = try registry.makeResolver(logger: logger)
+        let sweeper = Sweeper(cluster: client, resolver: resolver, configuration: configuration, logger: logger)
 
         let report: SweepReport
         do {
@@ -67,9 +68,11 @@ struct SweepCommand: AsyncParsableCommand {
         } catch {
             logger.error("sweep stopped: \(error)")
             await client.shutdown()
+            await resolver.shutdown()
             throw ExitCode(1)
         }
         await client.shutdown()
+        await resolver.shutdown()
         print(output == "json" ? try ReportRenderer.json(report) : ReportRenderer.table(report), terminator: "")
 
         if let metricsFile {

@@ -1,9 +1,159 @@
 import ArgumentParser
+import Foundation
+import KateAdmission
+import KateNet
+import Logging
 
-// SEED written by the lead; the net-http helper owns and replaces this file.
+/// `kate webhook`: the mutating admission webhook over kate's own TLS + HTTP/1.1 server.
+/// Wiring only: the server, TLS and admission logic live in KateNet and KateAdmission.
 struct WebhookCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "webhook", abstract: "Serve the mutating admission webhook over TLS.")
+    static let configuration = CommandConfiguration(
+        commandName: "webhook",
+        abstract: "Serve the mutating admission webhook over TLS.",
+        discussion: """
+            Serves POST /mutate and /validate (AdmissionReview v1), GET /healthz, /readyz and /metrics.
+            With --self-signed no certificate files are needed: a throwaway CA is written to --ca-out.
+            SIGTERM/SIGINT stop accepting, let in-flight reviews finish within --grace-period, then exit 0.
+            """
+    )
+
     @OptionGroup var global: GlobalOptions
     @OptionGroup var admission: AdmissionOptions
-    func run() async throws {}
+
+    @Option(help: "Address to listen on: 0.0.0.0:8443, [::]:8443, 127.0.0.1:0 (ephemeral port). [env: KATE_LISTEN]")
+    var listen: String = Environment.string("KATE_LISTEN") ?? "0.0.0.0:8443"
+
+    @Option(help: "Serving certificate chain (PEM), reloaded when it changes on disk. [env: KATE_TLS_CERT]")
+    var tlsCert: String? = Environment.string("KATE_TLS_CERT")
+
+    @Option(help: "Serving private key (PEM, RSA or ECDSA). [env: KATE_TLS_KEY]")
+    var tlsKey: String? = Environment.string("KATE_TLS_KEY")
+
+    @Flag(help: "Generate a throwaway CA and serving certificate instead of --tls-cert/--tls-key. [env: KATE_SELF_SIGNED]")
+    var selfSigned: Bool = Environment.bool("KATE_SELF_SIGNED") ?? false
+
+    @Option(help: "DNS name for the self-signed certificate (repeatable). Default: localhost, kate.kate-system.svc. [env: KATE_DNS_NAME]")
+    var dnsName: [String] = Environment.list("KATE_DNS_NAME") ?? []
+
+    @Option(help: "Where --self-signed writes its CA certificate. [env: KATE_CA_OUT]")
+    var caOut: String = Environment.string("KATE_CA_OUT") ?? "./kate-ca.pem"
+
+    @Option(help: "How often to check --tls-cert/--tls-key for changes. [env: KATE_CERT_RELOAD_INTERVAL]")
+    var certReloadInterval: String = Environment.string("KATE_CERT_RELOAD_INTERVAL") ?? "10s"
+
+    @Option(help: "Largest request head; larger gets 431. [env: KATE_MAX_HEADER_BYTES]")
+    var maxHeaderBytes: Int = Environment.int("KATE_MAX_HEADER_BYTES") ?? 16384
+
+    @Option(help: "Largest request body; larger gets 413. [env: KATE_MAX_BODY_BYTES]")
+    var maxBodyBytes: Int = Environment.int("KATE_MAX_BODY_BYTES") ?? 8_388_608
+
+    @Option(help: "TLS handshake deadline. [env: KATE_HANDSHAKE_TIMEOUT]")
+    var handshakeTimeout: String = Environment.string("KATE_HANDSHAKE_TIMEOUT") ?? "10s"
+
+    @Option(help: "Deadline for a request head from its first byte (slowloris guard); then 408. [env: KATE_HEADER_TIMEOUT]")
+    var headerTimeout: String = Environment.string("KATE_HEADER_TIMEOUT") ?? "10s"
+
+    @Option(help: "Deadline for a request body after its head; then 408. [env: KATE_BODY_TIMEOUT]")
+    var bodyTimeout: String = Environment.string("KATE_BODY_TIMEOUT") ?? "30s"
+
+    @Option(help: "Idle keep-alive connections are closed after this. [env: KATE_IDLE_TIMEOUT]")
+    var idleTimeout: String = Environment.string("KATE_IDLE_TIMEOUT") ?? "90s"
+
+    @Option(help: "Open connections beyond this are refused. [env: KATE_MAX_CONNECTIONS]")
+    var maxConnections: Int = Environment.int("KATE_MAX_CONNECTIONS") ?? 4096
+
+    @Option(help: "A handler still running after this is answered 503 and cancelled. [env: KATE_HANDLER_TIMEOUT]")
+    var handlerTimeout: String = Environment.string("KATE_HANDLER_TIMEOUT") ?? "30s"
+
+    @Option(help: "On SIGTERM/SIGINT, how long in-flight requests may take. [env: KATE_GRACE_PERIOD]")
+    var gracePeriod: String = Environment.string("KATE_GRACE_PERIOD") ?? "20s"
+
+    func validate() throws {
+        _ = try serverConfiguration()
+        if !selfSigned {
+            guard tlsCert != nil, tlsKey != nil else {
+                throw ValidationError("give --tls-cert and --tls-key (a mounted Secret), or --self-signed to generate a throwaway certificate")
+            }
+        }
+        guard maxHeaderBytes >= 1024 else { throw ValidationError("--max-header-bytes must be at least 1024 (got \(maxHeaderBytes))") }
+        guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024 (got \(maxBodyBytes))") }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1 (got \(maxConnections))") }
+    }
+
+    func run() async throws {
+        let logger = global.bootstrapLogging(label: "kate.webhook")
+        KateMetrics.bootstrap()
+        // Before anything slow: from here SIGTERM means "drain", not "die".
+        let signals = ShutdownSignals()
+        let configuration = try serverConfiguration()
+
+        let tls: TLSServerContext
+        if selfSigned {
+            tls = try makeSelfSigned(logger: logger)
+        } else if let tlsCert, let tlsKey {
+            tls = try TLSServerContext(certificateChain: .file(tlsCert), privateKey: .file(tlsKey), logger: logger)
+            tls.startWatching(every: try duration(certReloadInterval, flag: "--cert-reload-interval"))
+        } else {
+            throw ValidationError("give --tls-cert and --tls-key, or --self-signed")
+        }
+
+        let readiness = ReadinessFlag()
+        var router = Router()
+        router.addOperationalRoutes(readiness: readiness, metrics: { KateMetrics.render() })
+        try await admission.install(into: &router, logger: logger)
+
+        let server = HTTPServer(configuration: configuration, tls: tls, responder: router, logger: logger)
+        let port = try await server.start()
+        readiness.set(true)
+        if selfSigned {
+            FileHandle.standardError.write(Data("try: curl --cacert \(caOut) https://localhost:\(port)/healthz\n".utf8))
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await server.run() }
+            let signal = await signals.wait()
+            logger.notice("received \(signal): draining (grace period \(gracePeriod))")
+            readiness.set(false)
+            await server.shutdown(gracePeriod: configuration.gracePeriod)
+        }
+        tls.stopWatching()
+        logger.notice("webhook stopped")
+    }
+
+    private func makeSelfSigned(logger: Logger) throws -> TLSServerContext {
+        var names = dnsName.isEmpty ? ["localhost", "kate.kate-system.svc"] : dnsName
+        if !names.contains("localhost") { names.append("localhost") }
+        let selfSigned = try SelfSignedServing(dnsNames: names)
+        do {
+            try Data(selfSigned.authority.certificatePEM.utf8).write(to: URL(fileURLWithPath: caOut), options: .atomic)
+        } catch {
+            throw ValidationError("cannot write the self-signed CA to --ca-out \(caOut): \(error.localizedDescription)")
+        }
+        logger.notice("self-signed serving certificate for \(names.joined(separator: ", ")), 127.0.0.1, ::1; CA written to \(caOut)")
+        return try selfSigned.makeContext(logger: logger)
+    }
+
+    private func serverConfiguration() throws -> HTTPServerConfiguration {
+        let (host, port): (String, Int)
+        do {
+            (host, port) = try HTTPServerConfiguration.parseListenAddress(listen)
+        } catch {
+            throw ValidationError("--listen: \(error)")
+        }
+        return HTTPServerConfiguration(
+            host: host, port: port, maxHeaderBytes: maxHeaderBytes, maxBodyBytes: maxBodyBytes,
+            handshakeTimeout: try duration(handshakeTimeout, flag: "--handshake-timeout"),
+            headerReadTimeout: try duration(headerTimeout, flag: "--header-timeout"),
+            bodyReadTimeout: try duration(bodyTimeout, flag: "--body-timeout"),
+            idleTimeout: try duration(idleTimeout, flag: "--idle-timeout"),
+            maxConnections: maxConnections,
+            handlerTimeout: try duration(handlerTimeout, flag: "--handler-timeout"),
+            gracePeriod: try duration(gracePeriod, flag: "--grace-period"))
+    }
+
+    private func duration(_ text: String, flag: String) throws -> Duration {
+        guard let value = GoDuration.parse(text), value > .zero else {
+            throw ValidationError("\(flag) must be a positive duration like 10s, 500ms or 1m30s (got \(text))")
+        }
+        return value
+    }
 }

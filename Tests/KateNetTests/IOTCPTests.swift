@@ -65,7 +65,7 @@ struct IOTCPTests {
             _ = try await client.read(maxBytes: 100, deadline: .now + .milliseconds(200))
         }
         #expect((error as? NetError)?.kind == .timedOut)
-        #expect(elapsed >= .milliseconds(190) && elapsed < .seconds(2), "took \(elapsed)")
+        #expect(elapsed >= .milliseconds(190) && elapsed < .seconds(10), "took \(elapsed)")
         await client.close()
         await server.close()
     }
@@ -81,7 +81,7 @@ struct IOTCPTests {
             try await client.write([UInt8](repeating: 7, count: 64 << 20), deadline: .now + .milliseconds(300))
         }
         #expect((error as? NetError)?.kind == .timedOut)
-        #expect(elapsed < .seconds(3), "took \(elapsed)")
+        #expect(elapsed < .seconds(10), "took \(elapsed)")
         await client.close()
         await server.close()
     }
@@ -142,7 +142,7 @@ struct IOTCPTests {
         reader.cancel()
         let result = await reader.result
         #expect(throws: CancellationError.self) { try result.get() }
-        #expect(start.duration(to: .now) < .seconds(2))
+        #expect(start.duration(to: .now) < .seconds(10), "well before the 60 s deadline")
         await client.close()
         await server.close()
     }

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import base64
-import os
 import subprocess
 
 import pytest
 
-from conftest import ROOT
-
-CHART_CHECK = os.environ.get("KATE_CHART_CHECK", str(ROOT.parent / "shared/chart-check.sh"))
+from conftest import CHART_CHECK, ROOT
 
 
 def chart_check(*args: str) -> subprocess.CompletedProcess:

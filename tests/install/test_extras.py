@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import copy
+import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import CHART_CHECK, ROOT
 from manifests import b64, container, pod_spec
 
 
@@ -32,11 +33,23 @@ def test_no_service_monitor_by_default(render):
     assert not render("default").all("ServiceMonitor")
 
 
+def rendered_notes(*sets: str) -> str:
+    args = ["bash", CHART_CHECK, str(ROOT / "charts/kate"), "-n", "kate-system", "-r", "kate"]
+    for s in sets:
+        args += ["--set", s]
+    run = subprocess.run(args, capture_output=True, text=True, check=True)
+    return run.stdout.split("  NOTES:", 1)[1]
+
+
 def test_notes_tell_how_to_see_kate_work():
-    notes = (ROOT / "charts/kate/templates/NOTES.txt").read_text()
-    assert "kate.dev/original-images" in notes
-    assert "create job --from=cronjob/" in notes and "-sweeper kate-sweep-now" in notes
-    assert "kate.dev/skip=true" in notes
+    notes = rendered_notes()
+    assert r"jsonpath='{.metadata.annotations.kate\.dev/original-images}" in notes
+    assert "kubectl -n kate-system create job --from=cronjob/kate-sweeper kate-sweep-now" in notes
+    assert "kubectl label namespace kate-demo kate.dev/skip=true" in notes
+    assert "admitted UNPINNED" in notes
+    off = rendered_notes("sweeper.enabled=false", "admission.mutating.failurePolicy=Fail")
+    assert "--from=cronjob/" not in off and "sweeper is disabled" in off
+    assert "UNPINNED" not in off
 
 
 def normalized_rules(role):

@@ -28,6 +28,10 @@ def test_pod_security_restricted(render, variant, kube):
         assert not any(spec.get(k) for k in ("hostNetwork", "hostPID", "hostIPC"))
         for v in spec.get("volumes", []):
             assert set(v) - {"name"} <= RESTRICTED_VOLUME_TYPES, f"volume {v} not allowed by restricted"
+            source = v.get("secret") or v.get("configMap")
+            if source and source.get("defaultMode", 0o644) & 0o004 == 0:
+                # Not world-readable: the non-root user reads it through the group fsGroup sets.
+                assert psc.get("fsGroup") == psc["runAsGroup"], f"{v['name']} unreadable by uid 65532"
         for c in spec["containers"] + spec.get("initContainers", []):
             sc = c["securityContext"]
             assert sc["allowPrivilegeEscalation"] is False

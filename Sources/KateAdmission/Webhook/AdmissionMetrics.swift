@@ -8,6 +8,8 @@ public struct AdmissionMetrics: Sendable {
     private let duration: Metrics.Timer
     private let failures: [ResolutionFailure.Kind: Counter]
     private let invalidReviews: Counter
+    private let validationsAllowed: Counter
+    private let validationsDenied: Counter
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         var reviews: [AdmissionOutcome: Counter] = [:]
@@ -23,6 +25,8 @@ public struct AdmissionMetrics: Sendable {
         }
         self.failures = failures
         invalidReviews = Counter(label: "kate_admission_invalid_reviews_total", factory: factory)
+        validationsAllowed = Counter(label: "kate_admission_validations_total", dimensions: [("result", "allowed")], factory: factory)
+        validationsDenied = Counter(label: "kate_admission_validations_total", dimensions: [("result", "denied")], factory: factory)
     }
 
     func record(_ report: PinReport, elapsed: Duration) {
@@ -34,9 +38,9 @@ public struct AdmissionMetrics: Sendable {
 
     func recordInvalid() { invalidReviews.increment() }
 
-    func recordDenied(elapsed: Duration) {
-        reviews[.denied]?.increment()
-        duration.recordNanoseconds(elapsed.nanoseconds)
+    /// `/validate` answers: kept apart from the mutating results so dashboards do not double count.
+    func recordValidation(allowed: Bool) {
+        (allowed ? validationsAllowed : validationsDenied).increment()
     }
 }
 

@@ -26,6 +26,7 @@ public struct ValidatingWebhook: HTTPResponder {
             return .text(400, error.description)
         }
         let response = validate(review.request)
+        metrics.recordValidation(allowed: response.allowed)
         if !response.allowed {
             logger.info("denied unpinned pod", metadata: [
                 "uid": "\(review.request.uid)", "namespace": "\(review.request.namespace ?? "")",

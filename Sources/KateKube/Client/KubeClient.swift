@@ -39,8 +39,8 @@ public final class KubeClient: Sendable {
         var proxy: ProxyConfiguration?
         if let url = configuration.proxyURL {
             proxy = ProxyConfiguration(httpProxy: url, httpsProxy: url, noProxy: [])
-        } else {
-            proxy = nil  // PENDING: ProxyConfiguration.fromEnvironment() once net-http lands it
+        } else if !configuration.ignoreEnvironmentProxy {
+            proxy = ProxyConfiguration.fromEnvironment()
         }
         return HTTPClient.Configuration(tls: tls, connectTimeout: .seconds(10), proxy: proxy, maxResponseBodyBytes: 256 << 20)
     }
@@ -196,7 +196,7 @@ extension HTTPClientError {
     var happenedBeforeSending: Bool {
         switch self {
         case .dnsFailure, .connectFailed, .proxyFailure: true
-        case .timeout(_, let phase): phase == "connect" || phase == "tls"
+        case .timeout(_, let phase): phase == "connect" || phase == "tls" || phase == "proxy"
         case .invalidURL, .tlsFailure, .connectionClosed, .malformedResponse: false
         }
     }

@@ -18,8 +18,6 @@ actor ExecCredentialPlugin {
     private let timeout: Duration
     private var cached: Credential?
     private var inFlight: Task<Credential, any Error>?
-    /// How many times the plugin ran; tests assert the cache works.
-    private(set) var runCount = 0
 
     init(config: ExecConfig, environment: [String: String] = ProcessInfo.processInfo.environment, timeout: Duration = .seconds(60)) {
         self.config = config
@@ -39,7 +37,6 @@ actor ExecCredentialPlugin {
         let task = Task { try await Self.run(config: config, environment: environment, timeout: timeout) }
         inFlight = task
         defer { inFlight = nil }
-        runCount += 1
         let credential = try await task.value
         cached = credential
         return credential

@@ -12,6 +12,8 @@ public struct KubeClientConfiguration: Sendable {
     public var namespace: String
     /// kubeconfig `proxy-url`; when nil the environment's `HTTPS_PROXY`/`NO_PROXY` apply.
     public var proxyURL: String?
+    /// Skip `HTTPS_PROXY` from the environment (loopback test servers; a proxy would not reach them).
+    public var ignoreEnvironmentProxy: Bool = false
     /// Where this came from, for error messages: `in-cluster (service account kate/kate-sweeper)`,
     /// `kubeconfig /home/me/.kube/config, context prod`.
     public var source: String

@@ -14,8 +14,11 @@ struct MergedKubeConfig: Sendable {
     var users: [String: Entry<KubeConfigFile.User>] = [:]
     var contexts: [String: Entry<KubeConfigFile.Context>] = [:]
     var currentContext: Entry<String>?
+    /// Every merged file, for errors that belong to no single one.
+    var paths: [String] = []
 
     init(files: [(path: String, config: KubeConfigFile)]) throws {
+        paths = files.map(\.path)
         for (path, config) in files {
             for named in config.clusters ?? [] where clusters[named.name] == nil {
                 clusters[named.name] = Entry(value: named.cluster, file: path)
@@ -39,7 +42,10 @@ struct MergedKubeConfig: Sendable {
         } else if let current = currentContext {
             contextName = current.value
         } else {
-            throw KubeConfigError(.noContext, "no current-context is set; pass --context (available: \(Self.list(contexts.keys)))")
+            throw KubeConfigError(
+                .noContext, "no current-context is set; pass --context (available: \(Self.list(contexts.keys)))",
+                file: paths.joined(separator: ", ")
+            )
         }
         guard let context = contexts[contextName] else {
             throw KubeConfigError(

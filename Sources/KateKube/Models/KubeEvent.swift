@@ -85,10 +85,12 @@ public struct KubeEvent: Sendable, Equatable {
 enum MicroTime {
     /// `2024-05-01T12:34:56.123456Z`: the API requires microseconds in `eventTime`.
     static func format(_ date: Date) -> String {
-        let seconds = date.timeIntervalSince1970.rounded(.down)
-        let micros = Int(((date.timeIntervalSince1970 - seconds) * 1_000_000).rounded(.down))
-        let base = RFC3339.format(Date(timeIntervalSince1970: seconds))
-        return String(base.dropLast()) + "." + String(format: "%06d", min(micros, 999_999)) + "Z"
+        // Round to the microsecond once, so a Double just below .123456 does not print .123455.
+        let totalMicros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let seconds = totalMicros >= 0 ? totalMicros / 1_000_000 : (totalMicros - 999_999) / 1_000_000
+        let micros = totalMicros - seconds * 1_000_000
+        let base = RFC3339.format(Date(timeIntervalSince1970: TimeInterval(seconds)))
+        return String(base.dropLast()) + "." + String(format: "%06d", Int(micros)) + "Z"
     }
 }
 

@@ -28,10 +28,19 @@ enum Posix {
             let code = errno
             switch code {
             case EINTR: continue
-            case EAGAIN, EWOULDBLOCK, EINPROGRESS: return .wouldBlock
-            default: throw NetError(errno: code, operation: operation())
+            case EAGAIN, EWOULDBLOCK: return .wouldBlock
+            default:
+                preconditionIsNotProgrammerError(code, operation())
+                throw NetError(errno: code, operation: operation())
             }
         }
+    }
+
+    /// EBADF, EFAULT and ENOTSOCK mean kate used a closed or wrong descriptor or a bad pointer: a bug in
+    /// this layer (SocketHandle exists to make it impossible), not a network condition. Stop loudly, as NIO
+    /// does, instead of letting a recycled fd number send one client's bytes to another.
+    static func preconditionIsNotProgrammerError(_ code: Int32, _ operation: @autoclosure () -> String) {
+        precondition(code != EBADF && code != EFAULT && code != ENOTSOCK, "\(operation()) failed with \(NetError.describe(errno: code)): a kate bug")
     }
 
     /// A call that must not block or fail with EAGAIN (socket(), bind(), setsockopt()…).
@@ -80,22 +89,35 @@ enum Posix {
         }
     }
 
-    /// recv(2) into a fresh array of at most `maxBytes`; `[]` means the peer closed its side.
-    static func receive(_ fd: Int32, maxBytes: Int, _ operation: @autoclosure () -> String) throws -> IOResult<[UInt8]> {
-        var outcome: IOResult<Int> = .wouldBlock
-        var failure: NetError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: maxBytes) { buffer, count in
-            do {
-                outcome = try call(operation()) { recv(fd, buffer.baseAddress, maxBytes, 0) }
-                if case .processed(let n) = outcome { count = n } else { count = 0 }
-            } catch {
-                failure = error as? NetError
-                count = 0
+    /// Starts or continues a non-blocking connect(2): `.processed` once connected, `.wouldBlock` while in
+    /// progress. Calling it again after a wake-up is how the outcome is learnt (EISCONN = done; the
+    /// handshake's error, e.g. ECONNREFUSED, is thrown).
+    static func connect(_ fd: Int32, to address: SocketAddress, _ operation: @autoclosure () -> String) throws -> IOResult<Void> {
+        while true {
+            if address.withSockaddr({ Glibc.connect(fd, $0, $1) }) == 0 { return .processed(()) }
+            let code = errno
+            switch code {
+            case EINTR: continue
+            case EISCONN: return .processed(())
+            case EINPROGRESS, EALREADY, EAGAIN: return .wouldBlock
+            default:
+                preconditionIsNotProgrammerError(code, operation())
+                throw NetError(errno: code, operation: operation())
             }
         }
-        if let failure { throw failure }
-        if case .wouldBlock = outcome { return .wouldBlock }
-        return .processed(bytes)
+    }
+
+    /// recv(2) of at most `maxBytes`; `[]` means the peer closed its side.
+    ///
+    /// Reads into scratch space and returns an exactly-sized copy: callers keep these arrays in their
+    /// buffers, and an array sized for the request rather than the data would pin 64 KiB per 200-byte read.
+    static func receive(_ fd: Int32, maxBytes: Int, _ operation: @autoclosure () -> String) throws -> IOResult<[UInt8]> {
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxBytes) { buffer in
+            switch try call(operation(), { recv(fd, buffer.baseAddress, maxBytes, 0) }) {
+            case .processed(let count): .processed(Array(buffer[0..<count]))
+            case .wouldBlock: .wouldBlock
+            }
+        }
     }
 
     /// send(2) with MSG_NOSIGNAL; returns how many bytes the kernel took.

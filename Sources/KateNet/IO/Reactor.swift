@@ -35,8 +35,18 @@ final class Reactor: Sendable {
     private struct Socket {
         var readReady = false
         var writeReady = false
-        var reader: UInt64?
-        var writer: UInt64?
+        /// Usually zero or one each. More happen legitimately with TLS: a reader parked on "readable" while
+        /// a writer's SSL_write needs to read a post-handshake message too. All are woken on readiness;
+        /// whoever finds nothing to do parks again.
+        var readers: [UInt64] = []
+        var writers: [UInt64] = []
+
+        mutating func remove(_ id: UInt64, _ interest: Interest) {
+            switch interest {
+            case .read: readers.removeAll { $0 == id }
+            case .write: writers.removeAll { $0 == id }
+            }
+        }
     }
 
     private struct Waiter {
@@ -65,10 +75,7 @@ final class Reactor: Sendable {
             guard let waiter = waiters.removeValue(forKey: id) else { return nil }
             deadlines.remove(id: id)
             if var socket = sockets[waiter.token] {
-                switch waiter.interest {
-                case .read: if socket.reader == id { socket.reader = nil }
-                case .write: if socket.writer == id { socket.writer = nil }
-                }
+                socket.remove(id, waiter.interest)
                 sockets[waiter.token] = socket
             }
             return waiter
@@ -117,7 +124,7 @@ final class Reactor: Sendable {
     func deregister(_ registration: Registration, reason: String) {
         let orphans: [Waiter] = state.withLock { state in
             guard let socket = state.sockets.removeValue(forKey: registration.token) else { return [] }
-            return [socket.reader, socket.writer].compactMap { $0.flatMap { state.takeWaiter($0) } }
+            return (socket.readers + socket.writers).compactMap { state.takeWaiter($0) }
         }
         _ = ckate_epoll_del(epollFD, registration.fd)
         for waiter in orphans { waiter.continuation.resume(throwing: NetError.closed(reason)) }
@@ -145,12 +152,10 @@ final class Reactor: Sendable {
                     switch interest {
                     case .read:
                         if socket.readReady { socket.readReady = false; state.sockets[registration.token] = socket; return .retry }
-                        guard socket.reader == nil else { return .fail(NetError(.other, "\(operation): another task is already reading")) }
-                        socket.reader = id
+                        socket.readers.append(id)
                     case .write:
                         if socket.writeReady { socket.writeReady = false; state.sockets[registration.token] = socket; return .retry }
-                        guard socket.writer == nil else { return .fail(NetError(.other, "\(operation): another task is already writing")) }
-                        socket.writer = id
+                        socket.writers.append(id)
                     }
                     if let deadline, deadline <= .now {
                         return .fail(NetError.timedOut(operation))
@@ -175,11 +180,11 @@ final class Reactor: Sendable {
         }
     }
 
-    /// Whether a task is parked waiting for `interest` on the socket (tests use it to avoid sleeping).
-    func hasWaiter(for interest: Interest, on registration: Registration) -> Bool {
+    /// How many tasks are parked waiting for `interest` on the socket (tests use it instead of sleeping).
+    func waiterCount(for interest: Interest, on registration: Registration) -> Int {
         state.withLock { state in
-            guard let socket = state.sockets[registration.token] else { return false }
-            return (interest == .read ? socket.reader : socket.writer) != nil
+            guard let socket = state.sockets[registration.token] else { return 0 }
+            return interest == .read ? socket.readers.count : socket.writers.count
         }
     }
 
@@ -221,25 +226,23 @@ final class Reactor: Sendable {
 
     private static func deliver(_ bits: UInt32, to token: UInt64, in state: inout State, resuming ready: inout [Waiter]) {
         guard var socket = state.sockets[token] else { return }  // deregistered while the event was in flight
-        if bits & CKATE_READABLE != 0 {
-            if let id = socket.reader, let waiter = state.waiters.removeValue(forKey: id) {
-                state.deadlines.remove(id: id)
-                socket.reader = nil
-                ready.append(waiter)
-            } else {
-                socket.readReady = true
-            }
-        }
-        if bits & CKATE_WRITABLE != 0 {
-            if let id = socket.writer, let waiter = state.waiters.removeValue(forKey: id) {
-                state.deadlines.remove(id: id)
-                socket.writer = nil
-                ready.append(waiter)
-            } else {
-                socket.writeReady = true
-            }
-        }
+        if bits & CKATE_READABLE != 0 { wake(&socket.readers, orRemember: &socket.readReady, in: &state, into: &ready) }
+        if bits & CKATE_WRITABLE != 0 { wake(&socket.writers, orRemember: &socket.writeReady, in: &state, into: &ready) }
         state.sockets[token] = socket
+    }
+
+    /// Moves every parked waiter in `ids` to `ready`; with nobody parked, sets `flag` instead, or the next
+    /// waiter would sleep through readiness that already happened (edge-triggered epoll reports it once).
+    private static func wake(_ ids: inout [UInt64], orRemember flag: inout Bool, in state: inout State, into ready: inout [Waiter]) {
+        if ids.isEmpty {
+            flag = true
+            return
+        }
+        for id in ids {
+            state.deadlines.remove(id: id)
+            if let waiter = state.waiters.removeValue(forKey: id) { ready.append(waiter) }
+        }
+        ids.removeAll()
     }
 
     private func drainWakeFD() {

@@ -66,8 +66,12 @@ final class SocketHandle: Sendable {
         try await reactor.wait(for: interest, on: registration, deadline: deadline, operation: operation())
     }
 
+    func waiterCount(for interest: Reactor.Interest) -> Int {
+        reactor.waiterCount(for: interest, on: registration)
+    }
+
     func hasWaiter(for interest: Reactor.Interest) -> Bool {
-        reactor.hasWaiter(for: interest, on: registration)
+        waiterCount(for: interest) > 0
     }
 
     /// Deregisters from epoll (failing parked waiters with `.closed`), then closes the fd once no call uses it.

@@ -23,20 +23,14 @@ extension TCPStream {
     }
 
     static func connect(to address: SocketAddress, deadline: ContinuousClock.Instant) async throws -> TCPStream {
-        let fd = try Posix.socket(family: address.family)
-        let stream: TCPStream
-        do {
-            stream = try TCPStream(connectedFD: fd, remote: address)
-        }
+        // Registered with the reactor before connect(2): completion is reported as writability.
+        let stream = try TCPStream(connectedFD: Posix.socket(family: address.family), remote: address)
         let operation = "connect to \(address)"
         do {
-            let started = try stream.handle.withDescriptor { fd in
-                try Posix.call(operation) { address.withSockaddr { Glibc.connect(fd, $0, $1) } }
-            }
-            if case .wouldBlock = started {
+            // A wake-up from the reactor means "try again", not "connected" (an unconnected socket already
+            // reports writable), so ask connect(2) itself until it says done or fails.
+            while case .wouldBlock = try stream.handle.withDescriptor({ try Posix.connect($0, to: address, operation) }) {
                 try await stream.handle.wait(for: .write, deadline: deadline, operation: operation)
-                let code = try stream.handle.withDescriptor { try Posix.socketError($0) }
-                if code != 0 { throw NetError(errno: code, operation: operation) }
             }
             return stream
         } catch {

@@ -8,7 +8,7 @@ public final class TCPStream: ByteStream {
     let handle: SocketHandle
     public let remoteAddress: String
 
-    /// Wraps an already-connected non-blocking fd (from accept4 or a completed connect); takes ownership.
+    /// Wraps a non-blocking fd (accepted, or about to connect); takes ownership, closing it if this throws.
     init(connectedFD fd: Int32, remote: SocketAddress?) throws {
         let remoteAddress = remote?.description ?? "<unknown peer>"
         // Small request/response exchanges (webhook reviews, registry HEADs) must not wait for Nagle.
@@ -18,7 +18,8 @@ public final class TCPStream: ByteStream {
     }
 
     public func read(maxBytes: Int, deadline: ContinuousClock.Instant) async throws -> [UInt8] {
-        let limit = max(1, maxBytes)
+        // Capped so a caller's "as much as you have" cannot ask for gigabytes of scratch space.
+        let limit = min(max(1, maxBytes), 1 << 16)
         while true {
             let result = try handle.withDescriptor { fd in
                 try Posix.receive(fd, maxBytes: limit, "read from \(remoteAddress)")

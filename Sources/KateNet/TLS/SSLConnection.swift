@@ -28,11 +28,12 @@ final class SSLConnection: @unchecked Sendable {
     /// Holds the context object (and so its SSL_CTX) alive at least as long as this connection.
     private let context: SSLContext
 
-    init(context: SSLContext, tcp: TCPStream) throws {
+    init(context: SSLContext, tcp: TCPStream, server: Bool) throws {
         OpenSSLErrors.clear()
         guard let ssl = SSL_new(context.pointer) else {
             throw NetError(.tls("SSL_new failed"), OpenSSLErrors.describe("cannot start TLS with \(tcp.remoteAddress)"))
         }
+        if server { SSL_set_accept_state(ssl) } else { SSL_set_connect_state(ssl) }
         self.ssl = ssl
         self.tcp = tcp
         self.context = context
@@ -55,7 +56,7 @@ final class SSLConnection: @unchecked Sendable {
     }
 
     /// Classifies a non-positive SSL_* return value. Must run inside `withSSL`, right after the call.
-    func classify<T: Sendable>(_ result: Int32, _ ssl: OpaquePointer, operation: String) -> Step<T> {
+    func classify<T: Sendable>(_ result: Int32, _ ssl: OpaquePointer, operation: () -> String) -> Step<T> {
         let code = SSL_get_error(ssl, result)
         switch code {
         case SSL_ERROR_WANT_READ: return .wantRead
@@ -65,8 +66,8 @@ final class SSLConnection: @unchecked Sendable {
             let systemError = errno
             let queue = OpenSSLErrors.drain()
             if queue.isEmpty && (systemError == 0 || result == 0) { return .closed }
-            if queue.isEmpty { return .failed(NetError(errno: systemError, operation: operation)) }
-            return .failed(NetError(.tls(queue.last ?? "system error"), "\(operation) failed: \(queue.joined(separator: "; "))"))
+            if queue.isEmpty { return .failed(NetError(errno: systemError, operation: operation())) }
+            return .failed(NetError(.tls(queue.last ?? "system error"), "\(operation()) failed: \(queue.joined(separator: "; "))"))
         default:
             var reason = OpenSSLErrors.peekReason() ?? "TLS error \(code)"
             let verify = SSL_get_verify_result(ssl)
@@ -75,31 +76,28 @@ final class SSLConnection: @unchecked Sendable {
             }
             let queue = OpenSSLErrors.drain()
             let detail = queue.isEmpty ? "" : " (\(queue.joined(separator: "; ")))"
-            return .failed(NetError(.tls(reason), "\(operation) failed: \(reason)\(detail)"))
+            return .failed(NetError(.tls(reason), "\(operation()) failed: \(reason)\(detail)"))
         }
     }
 
-    func handshake(operation: String) throws -> Step<Void> {
+    func handshake(operation: @autoclosure () -> String) throws -> Step<Void> {
         try withSSL { ssl in
             let result = SSL_do_handshake(ssl)
             return result == 1 ? .done(()) : classify(result, ssl, operation: operation)
         }
     }
 
-    func read(maxBytes: Int, operation: String) throws -> Step<[UInt8]> {
+    func read(maxBytes: Int, operation: @autoclosure () -> String) throws -> Step<[UInt8]> {
         try withSSL { ssl in
-            var step: Step<[UInt8]> = .wantRead
-            let bytes = [UInt8](unsafeUninitializedCapacity: maxBytes) { buffer, count in
+            // Scratch space + exact copy, as in Posix.receive. SSL_read returns at most one record (16 KiB).
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxBytes) { buffer in
                 let result = SSL_read(ssl, buffer.baseAddress, Int32(clamping: maxBytes))
-                count = max(0, Int(result))
-                step = result > 0 ? .done([]) : classify(result, ssl, operation: operation)
+                return result > 0 ? .done(Array(buffer[0..<Int(result)])) : classify(result, ssl, operation: operation)
             }
-            if case .done = step { return .done(bytes) }
-            return step
         }
     }
 
-    func write(_ bytes: UnsafeRawBufferPointer, operation: String) throws -> Step<Int> {
+    func write(_ bytes: UnsafeRawBufferPointer, operation: @autoclosure () -> String) throws -> Step<Int> {
         try withSSL { ssl in
             let result = SSL_write(ssl, bytes.baseAddress, Int32(clamping: bytes.count))
             return result > 0 ? .done(Int(result)) : classify(result, ssl, operation: operation)

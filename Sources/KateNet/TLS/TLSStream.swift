@@ -37,7 +37,7 @@ public final class TLSStream: ByteStream {
     ///   `kate_tls_handshake_failures_total`.
     public static func accept(_ tcp: TCPStream, context: TLSServerContext, deadline: ContinuousClock.Instant) async throws -> TLSStream {
         do {
-            let connection = try SSLConnection(context: context.currentContext, tcp: tcp)
+            let connection = try SSLConnection(context: context.currentContext, tcp: tcp, server: true)
             try await handshake(connection, tcp: tcp, deadline: deadline, operation: "TLS handshake from \(tcp.remoteAddress)")
             return try TLSStream(connection: connection, tcp: tcp)
         } catch {
@@ -63,7 +63,7 @@ public final class TLSStream: ByteStream {
         _ tcp: TCPStream, context: TLSClientContext, serverName: String, deadline: ContinuousClock.Instant
     ) async throws -> TLSStream {
         do {
-            let connection = try SSLConnection(context: context.context, tcp: tcp)
+            let connection = try SSLConnection(context: context.context, tcp: tcp, server: false)
             let name = context.configuration.serverNameOverride ?? serverName
             try configureClient(connection, name: name, verify: !context.configuration.insecureSkipVerify)
             try await handshake(connection, tcp: tcp, deadline: deadline, operation: "TLS handshake with \(name) (\(tcp.remoteAddress))")
@@ -107,7 +107,7 @@ public final class TLSStream: ByteStream {
     }
 
     public func read(maxBytes: Int, deadline: ContinuousClock.Instant) async throws -> [UInt8] {
-        let limit = min(max(1, maxBytes), 1 << 20)
+        let limit = min(max(1, maxBytes), 1 << 16)
         while true {
             switch try connection.read(maxBytes: limit, operation: "TLS read from \(remoteAddress)") {
             case .done(let bytes): return bytes

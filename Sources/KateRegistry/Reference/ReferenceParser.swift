@@ -24,7 +24,8 @@ struct ReferenceParser {
             rest = rest[..<colon]
         }
         guard !rest.isEmpty else { throw fail(.empty, "repository name is empty") }
-        if rest.utf8.count == 64, rest.utf8.allSatisfy(ReferenceGrammar.isLowerHex) {
+        // Docker rejects a bare 64-hex string (it reads like an image ID), not `<hex>:tag`.
+        if rest == input, rest.utf8.count == 64, rest.utf8.allSatisfy(ReferenceGrammar.isLowerHex) {
             throw fail(.hexRepositoryName, "64-character hex string is not a valid repository name (did you mean @sha256:\(rest)?)")
         }
         let (domain, path) = try splitDomain(rest)

@@ -9,6 +9,8 @@ struct APIHandler: HTTPResponder {
     /// True on a listener that verified a client certificate during the handshake: a request
     /// without a bearer token is then the certificate's user.
     let clientCertificateUser: String?
+    /// Present when the server was started with `allowConnectionDrops`.
+    let dropper: ConnectionDropper?
 
     func respond(to request: HTTPRequest, context: RequestContext) async -> HTTPResponse {
         let path = request.path.removingPercentEncoding ?? request.path
@@ -18,7 +20,17 @@ struct APIHandler: HTTPResponder {
             method: request.method, path: path, query: request.query, contentType: request.headers["Content-Type"],
             body: request.body, user: user, bearerToken: token
         ))
-        if let failure = controls.takeInjection(method: request.method, path: path) { return Self.answer(failure) }
+        if let failure = controls.takeInjection(method: request.method, path: path) {
+            guard failure == .dropConnection else { return Self.answer(failure) }
+            guard let dropper else {
+                return StatusBody.failure(code: 500, reason: "InternalError", message: "dropConnection needs KubeTestServer.start(allowConnectionDrops: true)")
+            }
+            dropper.armDrop()
+        }
+        return await serve(request, path: path, user: user)
+    }
+
+    private func serve(_ request: HTTPRequest, path: String, user: String?) async -> HTTPResponse {
         guard let user else { return StatusBody.unauthorized() }
         guard let api = APIRequest.parse(path: request.path) else {
             return .text(404, "404 page not found")
@@ -74,6 +86,8 @@ struct APIHandler: HTTPResponder {
             var response = StatusBody.failure(code: 429, reason: "TooManyRequests", message: "Too many requests, please try again later.")
             response.headers.add(name: "Retry-After", value: String(seconds))
             return response
+        case .dropConnection:
+            return StatusBody.failure(code: 500, reason: "InternalError", message: "connection drop requested")
         case .status(let code):
             let reason = code == 503 ? "ServiceUnavailable" : code == 504 ? "Timeout" : "InternalError"
             return StatusBody.failure(

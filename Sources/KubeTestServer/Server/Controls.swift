@@ -29,6 +29,9 @@ public enum InjectedFailure: Sendable, Equatable {
     case status(Int)
     /// 429 with `Retry-After: seconds`, as API Priority and Fairness answers.
     case tooManyRequests(retryAfterSeconds: Int)
+    /// The request is served (a write takes effect) but the connection is cut before the answer
+    /// arrives. Needs `KubeTestServer.start(allowConnectionDrops: true)`.
+    case dropConnection
 }
 
 /// An RBAC rule the server refuses (403) instead of serving.

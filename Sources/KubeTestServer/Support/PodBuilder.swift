@@ -56,7 +56,7 @@ enum PodBuilder {
         return .object([("metadata", metadata), ("spec", spec)])
     }
 
-    static func status(_ container: TestContainer, index: Int, pod: String) -> JSONValue {
+    static func containerStatus(_ container: TestContainer, index: Int, pod: String) -> JSONValue {
         .object([
             ("containerID", .string("containerd://" + KubeTestServer.fakeDigest(for: pod + container.name).dropFirst(7))),
             ("image", .string(statusImage(container.image))),
@@ -88,9 +88,9 @@ enum PodBuilder {
         spec["nodeName"] = .string(options.nodeName)
         spec["serviceAccountName"] = .string(options.serviceAccountName ?? "default")
         var status: JSONValue = .object([("phase", .string(options.phase))])
-        status["containerStatuses"] = .array(containers.enumerated().map { status($1, index: $0, pod: name) })
+        status["containerStatuses"] = .array(containers.enumerated().map { containerStatus($1, index: $0, pod: name) })
         if !options.initContainers.isEmpty {
-            status["initContainerStatuses"] = .array(options.initContainers.enumerated().map { status($1, index: $0, pod: name) })
+            status["initContainerStatuses"] = .array(options.initContainers.enumerated().map { containerStatus($1, index: $0, pod: name) })
         }
         let octet = Int(KubeTestServer.fakeDigest(for: namespace + name).suffix(2), radix: 16) ?? 0
         status["podIP"] = .string("10.244.\(options.nodeName.count % 8).\(octet)")

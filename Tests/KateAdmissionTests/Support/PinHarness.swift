@@ -13,7 +13,7 @@ struct PinHarness {
     var keyrings: any PodKeyringProviding = StaticKeyringProvider(node: .empty)
     var memory = RevisionMemory()
 
-    static let logger = Logger(label: "kate.admission.test")
+    static let logger = TestLogging.quiet
 
     func pinner() -> PodPinner {
         PodPinner(configuration: configuration, resolver: resolver, keyrings: keyrings, memory: memory)

@@ -19,14 +19,16 @@ struct NetHTTPTestServer: Sendable {
 
     static func with<T: Sendable>(
         _ transport: Transport = .tls,
+        host: String = "127.0.0.1",
         configuration: HTTPServerConfiguration = .init(),
         responder: any HTTPResponder = NetHTTPTestServer.defaultRouter(),
+        tls givenTLS: NetHTTPTestTLS? = nil,
         body: (NetHTTPTestServer) async throws -> T
     ) async throws -> T {
         var configuration = configuration
-        configuration.host = "127.0.0.1"
+        configuration.host = host
         configuration.port = 0
-        let tls = transport == .tls ? try NetHTTPTestTLS.make() : nil
+        let tls = transport == .tls ? try givenTLS ?? NetHTTPTestTLS.make() : nil
         var logger = Logger(label: "test.http-server")
         logger.logLevel = .critical
         let server = HTTPServer(configuration: configuration, tls: tls?.serverContext, responder: responder, logger: logger)
@@ -49,6 +51,7 @@ struct NetHTTPTestServer: Sendable {
     static func defaultRouter(slowGate: NetHTTPGate? = nil) -> Router {
         var router = Router()
         router.add("GET", "/healthz") { _, _ in .text(200, "ok") }
+        router.add("GET", "/peer") { _, context in .text(200, context.remoteAddress) }
         router.add("POST", "/mutate") { request, _ in
             .json(200, Array("{\"path\":\"\(request.path)\",\"query\":\"\(request.query ?? "")\",\"bytes\":\(request.body.count)}".utf8))
         }
@@ -142,4 +145,15 @@ final class NetHTTPGate: Sendable {
     private let event = OneShotEvent()
     func arrive() async { event.fire() }
     func waitForArrival() async { await event.wait() }
+}
+
+/// Counts successes and collects failure descriptions across concurrent test tasks.
+final class NetHTTPTally: Sendable {
+    private let state = Mutex((ok: 0, failed: [String]()))
+    func record(_ failure: String?) {
+        state.withLock { state in
+            if let failure { state.failed.append(failure) } else { state.ok += 1 }
+        }
+    }
+    var snapshot: (ok: Int, failed: [String]) { state.withLock { ($0.ok, $0.failed) } }
 }

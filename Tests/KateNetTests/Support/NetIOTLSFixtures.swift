@@ -50,29 +50,33 @@ final class NetIOTLSEchoServer: Sendable {
         self.listener = try TCPListener(host: "127.0.0.1", port: 0)
         self.context = context
         self.handshakeTimeout = handshakeTimeout
-        let run = Task { [listener, failures, handshakes, handshakeTimeout] in
-            await withTaskGroup(of: Void.self) { group in
-                while let tcp = try? await listener.accept() {
-                    group.addTask {
-                        let tls: TLSStream
-                        do {
-                            tls = try await TLSStream.accept(tcp, context: context, deadline: .now + handshakeTimeout)
-                        } catch {
-                            failures.withLock { $0.append(error) }
-                            return
-                        }
-                        handshakes.withLock { $0.append(tls) }
-                        // Echo until EOF; errors after the handshake are the client's business.
-                        while let bytes = try? await tls.read(maxBytes: 16384, deadline: NetIOTest.deadline(30)), !bytes.isEmpty {
-                            guard (try? await tls.write(bytes, deadline: NetIOTest.deadline(30))) != nil else { break }
-                        }
-                        await tls.close()
-                    }
-                }
-                group.cancelAll()
-            }
-        }
+        let run = Task { [self] in await self.serve() }
         task.withLock { $0 = run }
+    }
+
+    private func serve() async {
+        await withTaskGroup(of: Void.self) { group in
+            while let tcp = try? await listener.accept() {
+                group.addTask { await self.handle(tcp) }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func handle(_ tcp: TCPStream) async {
+        let tls: TLSStream
+        do {
+            tls = try await TLSStream.accept(tcp, context: context, deadline: .now + handshakeTimeout)
+        } catch {
+            failures.withLock { $0.append(error) }
+            return
+        }
+        handshakes.withLock { $0.append(tls) }
+        // Echo until EOF; errors after the handshake are the client's business.
+        while let bytes = try? await tls.read(maxBytes: 16384, deadline: NetIOTest.deadline(30)), !bytes.isEmpty {
+            guard (try? await tls.write(bytes, deadline: NetIOTest.deadline(30))) != nil else { break }
+        }
+        await tls.close()
     }
 
     func stop() async {

@@ -29,7 +29,7 @@ struct SweepEndToEndTests {
     @Test func tagMovedRestartsTheDeploymentOnceForFivePods() async throws {
         try await SweepHarness.run { h in
             let current = try await h.registry.push(repository: "team/web", tag: "1.4")
-            for object in Self.deploymentObjects(h, image: h.image("team/web", "1.4"), running: Self.gone) { try await h.put(object) }
+            for object in Self.deploymentObjects(h, image: h.image("team/web", "1.4"), running: Self.gone) { try h.put(object) }
             h.kube.clearRecordedCalls()
 
             let report = try await h.sweep()
@@ -50,7 +50,7 @@ struct SweepEndToEndTests {
     @Test func sameSweepTwiceFindsTheRolloutInProgress() async throws {
         try await SweepHarness.run { h in
             _ = try await h.registry.push(repository: "team/web", tag: "1.4")
-            for object in Self.deploymentObjects(h, image: h.image("team/web", "1.4"), running: Self.gone) { try await h.put(object) }
+            for object in Self.deploymentObjects(h, image: h.image("team/web", "1.4"), running: Self.gone) { try h.put(object) }
             _ = try await h.sweep()
             // The API server bumps metadata.generation on a template change; no controller runs here,
             // so status.observedGeneration lags exactly as it does while a real rollout starts.
@@ -71,9 +71,9 @@ struct SweepEndToEndTests {
         try await SweepHarness.run { h in
             let current = try await h.registry.push(repository: "ops/agent", tag: "2")
             let pinned = "\(h.image("ops/agent", "2"))@\(current)"
-            try await h.put(Fixtures.daemonSet(name: "agent", uid: "ds-uid", image: h.image("ops/agent", "2")))
+            try h.put(Fixtures.daemonSet(name: "agent", uid: "ds-uid", image: h.image("ops/agent", "2")))
             for node in 1...3 {
-                try await h.put(Fixtures.pod(
+                try h.put(Fixtures.pod(
                     name: "agent-\(node)", owner: .init(kind: "DaemonSet", name: "agent", uid: "ds-uid"),
                     labels: ["controller-revision-hash": "6b7f9"],
                     containers: [.init(name: "agent", image: pinned, imageID: "\(h.registry.host)/ops/agent@\(node == 2 ? Self.gone : current)")],
@@ -92,7 +92,7 @@ struct SweepEndToEndTests {
     @Test func pausedDeploymentIsLeftAlone() async throws {
         try await SweepHarness.run { h in
             _ = try await h.registry.push(repository: "team/web", tag: "1.4")
-            for object in Self.deploymentObjects(h, image: h.image("team/web", "1.4"), running: Self.gone, pods: 2, paused: true) { try await h.put(object) }
+            for object in Self.deploymentObjects(h, image: h.image("team/web", "1.4"), running: Self.gone, pods: 2, paused: true) { try h.put(object) }
             h.kube.clearRecordedCalls()
 
             let report = try await h.sweep()
@@ -106,7 +106,7 @@ struct SweepEndToEndTests {
     @Test func jobPodsAreOnlyReported() async throws {
         try await SweepHarness.run { h in
             _ = try await h.registry.push(repository: "batch/backup", tag: "nightly")
-            try await h.put(Fixtures.pod(
+            try h.put(Fixtures.pod(
                 name: "backup-29123-x7k2p", owner: .init(kind: "Job", name: "backup-29123", uid: "job-uid"),
                 labels: ["batch.kubernetes.io/job-name": "backup-29123"],
                 containers: [.init(name: "backup", image: h.image("batch/backup", "nightly"), imageID: "\(h.registry.host)/batch/backup@\(Self.gone)")]))
@@ -124,8 +124,8 @@ struct SweepEndToEndTests {
     func dryRunAndReportMakeZeroWrites(_ policy: ActionPolicy) async throws {
         try await SweepHarness.run { h in
             _ = try await h.registry.push(repository: "team/web", tag: "1.4")
-            for object in Self.deploymentObjects(h, image: h.image("team/web", "1.4"), running: Self.gone) { try await h.put(object) }
-            try await h.put(Fixtures.pod(name: "lonely", containers: [.init(name: "app", image: h.image("team/web", "1.4"), imageID: "\(h.registry.host)/team/web@\(Self.gone)")]))
+            for object in Self.deploymentObjects(h, image: h.image("team/web", "1.4"), running: Self.gone) { try h.put(object) }
+            try h.put(Fixtures.pod(name: "lonely", containers: [.init(name: "app", image: h.image("team/web", "1.4"), imageID: "\(h.registry.host)/team/web@\(Self.gone)")]))
             h.kube.clearRecordedCalls()
 
             let report = try await h.sweep(policy)
@@ -140,7 +140,7 @@ struct SweepEndToEndTests {
     @Test func disruptionBudgetBlocksTheEvictionUntilANextSweep() async throws {
         try await SweepHarness.run { h in
             _ = try await h.registry.push(repository: "team/web", tag: "1.4")
-            try await h.put(Fixtures.pod(name: "lonely", containers: [.init(name: "app", image: h.image("team/web", "1.4"), imageID: "\(h.registry.host)/team/web@\(Self.gone)")]))
+            try h.put(Fixtures.pod(name: "lonely", containers: [.init(name: "app", image: h.image("team/web", "1.4"), imageID: "\(h.registry.host)/team/web@\(Self.gone)")]))
             h.kube.blockEviction(namespace: "default", name: "lonely")
             h.kube.clearRecordedCalls()
 
@@ -168,7 +168,7 @@ struct SweepEndToEndTests {
                 "config-id": Fixtures.digest("cf"),
             ]
             for (runtime, imageID) in forms {
-                try await h.put(Fixtures.pod(name: "api-\(runtime)", containers: [.init(name: "api", image: h.image("team/api", "3"), imageID: imageID)]))
+                try h.put(Fixtures.pod(name: "api-\(runtime)", containers: [.init(name: "api", image: h.image("team/api", "3"), imageID: imageID)]))
             }
             h.kube.clearRecordedCalls()
 
@@ -187,7 +187,7 @@ struct SweepEndToEndTests {
         try await SweepHarness.run { h in
             let pushed = try await h.registry.pushIndex(repository: "team/multi", tag: "1", platforms: ["linux/amd64", "linux/arm64"])
             let arm = try #require(pushed.children.last)
-            try await h.put(Fixtures.pod(
+            try h.put(Fixtures.pod(
                 name: "multi-arm", containers: [.init(name: "app", image: "\(h.image("team/multi", "1"))@\(pushed.index)", imageID: "\(h.registry.host)/team/multi@\(arm)")],
                 node: "arm-node"))
             h.kube.clearRecordedCalls()

@@ -45,12 +45,13 @@ struct SweepHarness {
 
     private func shutdown() async {
         await client.shutdown()
+        await resolver.shutdown()
         await registry.stop()
         await kube.stop()
     }
 
-    func put(_ objects: [String: Any]...) async throws {
-        for object in objects { try await kube.put(try Fixtures.bytes(object)) }
+    func put(_ objects: [String: Any]...) throws {
+        for object in objects { _ = try kube.put(try Fixtures.bytes(object)) }
     }
 
     func sweep(_ policy: ActionPolicy = ActionPolicy(), resolver: (any TagResolving)? = nil) async throws -> SweepReport {

@@ -12,13 +12,34 @@ signed by the SAME CA, so caBundle stays unchanged while kate hot-reloads the ne
 {{- define "kate.tls.material" -}}
 {{- $mode := .Values.tls.mode -}}
 {{- if eq $mode "generate" -}}
-{{- $gen := .Values.tls.generate -}}
 {{- $ns := .Release.Namespace -}}
-{{- $svc := include "kate.serviceName" . -}}
-{{- $dnsNames := include "kate.tls.dnsNames" . | fromJsonArray -}}
-{{- $now := now | unixEpoch | atoi -}}
+{{- include "kate.tls.generated" (dict "ctx" . "now" (now | unixEpoch | atoi)
+      "caSecret" (lookup "v1" "Secret" $ns (include "kate.tls.caSecretName" .))
+      "servingSecret" (lookup "v1" "Secret" $ns (include "kate.tls.secretName" .))) -}}
+{{- else if eq $mode "existingSecret" -}}
+{{- $bundle := required "tls.mode=existingSecret needs tls.existingSecret.caBundle: the CA that signed the Secret's cert (certs/make-certs.sh prints it)" .Values.tls.existingSecret.caBundle | trim -}}
+{{- if hasPrefix "-----BEGIN" $bundle -}}
+{{- $bundle = b64enc $bundle -}}
+{{- end -}}
+caBundle: {{ $bundle }}
+{{- else -}}
+{}
+{{- end -}}
+{{- end -}}
+
+{{/*
+"kate.tls.generated": the generate-mode decision, separated from `lookup` so tests can feed it
+existing Secrets (lookup is always empty in `helm template`). Input: dict ctx, now (unix seconds),
+caSecret, servingSecret (Secret objects or empty).
+*/}}
+{{- define "kate.tls.generated" -}}
+{{- $ctx := .ctx -}}
+{{- $gen := $ctx.Values.tls.generate -}}
+{{- $svc := include "kate.serviceName" $ctx -}}
+{{- $dnsNames := include "kate.tls.dnsNames" $ctx | fromJsonArray -}}
+{{- $now := .now -}}
 {{- $ca := dict -}}
-{{- $caSecret := lookup "v1" "Secret" $ns (include "kate.tls.caSecretName" .) -}}
+{{- $caSecret := .caSecret -}}
 {{- if and $caSecret (hasKey (default dict $caSecret.data) "tls.crt") (hasKey (default dict $caSecret.data) "tls.key") -}}
 {{- $ca = buildCustomCert (index $caSecret.data "tls.crt") (index $caSecret.data "tls.key") -}}
 {{- else -}}
@@ -26,7 +47,7 @@ signed by the SAME CA, so caBundle stays unchanged while kate hot-reloads the ne
 {{- end -}}
 {{- $caB64 := b64enc $ca.Cert -}}
 {{- $crt := "" -}}{{- $key := "" -}}{{- $notAfter := 0 -}}{{- $reused := false -}}
-{{- $old := lookup "v1" "Secret" $ns (include "kate.tls.secretName" .) -}}
+{{- $old := .servingSecret -}}
 {{- if $old -}}
 {{- $d := default dict $old.data -}}
 {{- $a := default dict $old.metadata.annotations -}}
@@ -52,13 +73,4 @@ serving:
   key: {{ $key }}
   notAfter: {{ $notAfter | quote }}
   dnsNames: {{ join "," $dnsNames | quote }}
-{{- else if eq $mode "existingSecret" -}}
-{{- $bundle := required "tls.mode=existingSecret needs tls.existingSecret.caBundle: the CA that signed the Secret's cert (certs/make-certs.sh prints it)" .Values.tls.existingSecret.caBundle | trim -}}
-{{- if hasPrefix "-----BEGIN" $bundle -}}
-{{- $bundle = b64enc $bundle -}}
-{{- end -}}
-caBundle: {{ $bundle }}
-{{- else -}}
-{}
-{{- end -}}
 {{- end -}}

@@ -1,5 +1,7 @@
 import KateRegistry
 
+/// The real registry: resolution goes through the Resolver's cache and singleflight, so tags the webhook
+/// resolved recently cost the sweep nothing.
 extension Resolver: TagResolving {
     public func currentDigest(of reference: ImageReference, keyring: Keyring, deadline: ContinuousClock.Instant) async throws -> String {
         try await resolve(reference, keyring: keyring, deadline: deadline).digest

@@ -1,0 +1,40 @@
+// libFuzzer target: `status.containerStatuses[].imageID` parsing (containerd, CRI-O, dockershim).
+//
+// Invariants beyond "no crash": a digest result carries a valid sha256 digest that appears in
+// the input after an "@", and a non-empty repository; printing `repository@digest` and parsing
+// again gives the same result (the sweeper compares these across pods).
+import KateSweeper
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzImageID(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    let running = ImageID.parse(text)
+    switch running {
+    case .digest(let repository, let digest):
+        guard ImageDigest.isSHA256(digest) else { fatalError("digest \(digest.debugDescription) is not sha256:<64 hex>") }
+        guard text.contains("@" + digest) else { fatalError("digest \(digest) is not in \(text.debugDescription)") }
+        guard !repository.isEmpty else { fatalError("empty repository from \(text.debugDescription)") }
+        let again = ImageID.parse(repository + "@" + digest)
+        if again != running { fatalError("parse(print(x)) != x: \(text.debugDescription) -> \(again)") }
+    case .unknown(let reason):
+        if reason.isEmpty { fatalError("unknown without a reason") }
+        if running.digest != nil { fatalError("unknown carries a digest") }
+    }
+    _ = ImageDigest.short(running.digest)
+    return 0
+}
+
+/// SwiftPM links debug executables on Linux with `main` renamed to `<module>_main` (so a test
+/// target could link them); a libFuzzer harness has no main, so this one hands over to libFuzzer.
+@_cdecl("fuzz_image_id_main")
+public func fuzzerEntryPoint(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv, fuzzImageID)
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+private func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+) -> Int32

@@ -1,0 +1,57 @@
+import Metrics
+import MetricsTestKit
+import Testing
+@testable import KateNet
+
+@Suite("TLS: hostile and broken clients")
+struct TLSBadInputTests {
+    /// A TLS record header announcing a 512-byte handshake message, then only part of a ClientHello.
+    static let truncatedClientHello: [UInt8] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03] + Array(repeating: 0xab, count: 20)
+    static let payloads: [(String, [UInt8])] = [
+        ("plaintext HTTP", Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8)),
+        ("random bytes", (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 197 &+ 13) }),
+        ("truncated ClientHello", truncatedClientHello),
+    ]
+
+    @Test("a bad first flight fails only that handshake; the context serves a good client afterwards",
+          arguments: payloads.map(\.0))
+    func badFirstFlight(name: String) async throws {
+        let payload = try #require(Self.payloads.first { $0.0 == name }?.1)
+        let fixture = try NetIOTLSFixture()
+        let metrics = TestMetrics()
+        let context = try withMetricsFactory(metrics) { try fixture.serverContext() }
+        let server = try NetIOTLSEchoServer(context: context)
+        let raw = try await TCPStream.connect(host: "127.0.0.1", port: server.port, deadline: NetIOTest.deadline())
+        try await raw.write(payload, deadline: NetIOTest.deadline())
+        raw.shutdownWrite()  // a truncated hello then EOF: the server must not wait for the rest forever
+        // The server answers with an alert (or nothing) and closes: we read to EOF.
+        _ = try? await NetIOTest.readAll(raw)
+        await raw.close()
+        let errors = await server.waitForHandshakeErrors(1)
+        let error = try #require(errors.first as? NetError)
+        if case .tls = error.kind {} else { Issue.record("expected a TLS error, got \(error)") }
+        let failures = try metrics.expectCounter("kate_tls_handshake_failures_total", [("reason", "protocol")])
+        #expect(failures.totalValue == 1)
+
+        let good = try await server.connect(fixture.clientContext())
+        #expect(good.negotiatedALPN == "http/1.1")
+        await good.close()
+        await server.stop()
+    }
+
+    @Test("a client that connects and sends nothing times out at the handshake deadline")
+    func silentClient() async throws {
+        let fixture = try NetIOTLSFixture()
+        let metrics = TestMetrics()
+        let context = try withMetricsFactory(metrics) { try fixture.serverContext() }
+        let server = try NetIOTLSEchoServer(context: context, handshakeTimeout: .milliseconds(200))
+        let raw = try await TCPStream.connect(host: "127.0.0.1", port: server.port, deadline: NetIOTest.deadline())
+        let eof = try await raw.read(maxBytes: 10, deadline: NetIOTest.deadline())
+        #expect(eof.isEmpty, "the server closes the silent connection")
+        let errors = await server.waitForHandshakeErrors(1)
+        #expect((errors.first as? NetError)?.kind == .timedOut)
+        #expect(try metrics.expectCounter("kate_tls_handshake_failures_total", [("reason", "timeout")]).totalValue == 1)
+        await raw.close()
+        await server.stop()
+    }
+}
