@@ -95,6 +95,8 @@ struct KubeClientCallTests {
             #expect(secret.decodedData(".dockerconfigjson") != nil)
             let namespace = try await client.getNamespace(name: "shop")
             #expect(namespace.metadata.labels?["kubernetes.io/metadata.name"] == "shop")
+            try server.addNamespace("legacy", labels: ["kate.dev/skip": "true"])
+            #expect(try await client.listNamespaces(labelSelector: "kate.dev/skip=true").map(\.metadata.name) == ["legacy"])
             let paths = server.recordedCalls.map(\.path)
             #expect(paths.contains("/apis/apps/v1/namespaces/shop/deployments/web"))
             #expect(paths.contains("/apis/batch/v1/namespaces/shop/jobs/report-29401500"))

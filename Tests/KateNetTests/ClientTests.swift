@@ -20,7 +20,7 @@ struct ClientTests {
             let client = client(server)
             var peers = Set<String>()
             for _ in 0..<20 {
-                let response = try await client.execute(.init(url: url(server, "/peer")), deadline: .now + .seconds(5))
+                let response = try await client.execute(.init(url: url(server, "/peer")), deadline: .now + .seconds(30))
                 #expect(response.status == 200)
                 peers.insert(text(response))
             }
@@ -36,7 +36,7 @@ struct ClientTests {
             let client = client(server)
             let response = try await client.execute(
                 .init(method: "POST", url: url(server, "/mutate?timeout=10s"), headers: ["Content-Type": "application/json"], body: Array(repeating: 0x61, count: 5000)),
-                deadline: .now + .seconds(5))
+                deadline: .now + .seconds(30))
             #expect(text(response) == "{\"path\":\"/mutate\",\"query\":\"timeout=10s\",\"bytes\":5000}")
             await client.shutdown()
         }
@@ -56,8 +56,8 @@ struct ClientTests {
         }) { server in
             let client = HTTPClient()
             let base = "http://127.0.0.1:\(server.port)"
-            let first = try await client.execute(.init(url: base + "/a"), deadline: .now + .seconds(5))
-            let second = try await client.execute(.init(url: base + "/b"), deadline: .now + .seconds(5))
+            let first = try await client.execute(.init(url: base + "/a"), deadline: .now + .seconds(30))
+            let second = try await client.execute(.init(url: base + "/b"), deadline: .now + .seconds(30))
             #expect(text(first) == "c0")
             #expect(text(second) == "c1", "retried on a new connection")
             #expect(server.connectionCount == 2)
@@ -73,9 +73,9 @@ struct ClientTests {
         }) { server in
             let client = HTTPClient()
             let base = "http://127.0.0.1:\(server.port)"
-            _ = try await client.execute(.init(method: "POST", url: base + "/a", body: [1]), deadline: .now + .seconds(5))
+            _ = try await client.execute(.init(method: "POST", url: base + "/a", body: [1]), deadline: .now + .seconds(30))
             await #expect(throws: HTTPClientError.self, "a POST is not replayed") {
-                _ = try await client.execute(.init(method: "POST", url: base + "/b", body: [2]), deadline: .now + .seconds(5))
+                _ = try await client.execute(.init(method: "POST", url: base + "/b", body: [2]), deadline: .now + .seconds(30))
             }
             #expect(server.connectionCount == 1)
             await client.shutdown()
@@ -96,9 +96,9 @@ struct ClientTests {
             }
         }) { server in
             let client = HTTPClient()
-            let eof = try await client.execute(.init(url: "http://127.0.0.1:\(server.port)/eof"), deadline: .now + .seconds(5))
+            let eof = try await client.execute(.init(url: "http://127.0.0.1:\(server.port)/eof"), deadline: .now + .seconds(30))
             #expect(text(eof) == "until the end")
-            let chunked = try await client.execute(.init(url: "http://127.0.0.1:\(server.port)/chunked"), deadline: .now + .seconds(5))
+            let chunked = try await client.execute(.init(url: "http://127.0.0.1:\(server.port)/chunked"), deadline: .now + .seconds(30))
             #expect(text(chunked) == "kate rocks!")
             #expect(client.idleConnectionCount(for: "http://127.0.0.1:\(server.port)/") == 1, "only the chunked one is reusable")
             await client.shutdown()
@@ -109,9 +109,9 @@ struct ClientTests {
     func head() async throws {
         try await NetHTTPTestServer.with(.plain) { server in
             let client = client(server)
-            let head = try await client.execute(.init(method: "HEAD", url: url(server, "/healthz")), deadline: .now + .seconds(5))
+            let head = try await client.execute(.init(method: "HEAD", url: url(server, "/healthz")), deadline: .now + .seconds(30))
             #expect(head.status == 200 && head.body.isEmpty && head.headers["Content-Length"] == "3")
-            #expect(try await text(client.execute(.init(url: url(server, "/healthz")), deadline: .now + .seconds(5))) == "ok\n")
+            #expect(try await text(client.execute(.init(url: url(server, "/healthz")), deadline: .now + .seconds(30))) == "ok\n")
             await client.shutdown()
         }
     }
@@ -119,12 +119,12 @@ struct ClientTests {
     @Test("the deadline names the phase: tls (server never answers the handshake)")
     func tlsTimeout() async throws {
         try await NetHTTPScriptedServer.with(script: { _, stream in
-            _ = try? await stream.read(maxBytes: 1024, deadline: .now + .seconds(5))
-            _ = try? await stream.read(maxBytes: 1024, deadline: .now + .seconds(5))
+            _ = try? await stream.read(maxBytes: 1024, deadline: .now + .seconds(10))
+            _ = try? await stream.read(maxBytes: 1024, deadline: .now + .seconds(10))
         }) { server in
             let client = HTTPClient()
             await #expect(throws: HTTPClientError.timeout(host: "127.0.0.1:\(server.port)", phase: "tls")) {
-                _ = try await client.execute(.init(url: "https://127.0.0.1:\(server.port)/"), deadline: .now + .milliseconds(300))
+                _ = try await client.execute(.init(url: "https://127.0.0.1:\(server.port)/"), deadline: .now + .seconds(2))
             }
         }
     }
@@ -134,12 +134,12 @@ struct ClientTests {
         try await NetHTTPTestServer.with(.plain) { server in
             let client = client(server)
             // Warm the pool first so the whole short deadline falls on the response phase.
-            _ = try await client.execute(.init(url: url(server, "/healthz")), deadline: .now + .seconds(5))
+            _ = try await client.execute(.init(url: url(server, "/healthz")), deadline: .now + .seconds(30))
             let started = ContinuousClock.now
             await #expect(throws: HTTPClientError.timeout(host: "localhost:\(server.port)", phase: "response")) {
-                _ = try await client.execute(.init(url: url(server, "/slow?ms=3000")), deadline: .now + .milliseconds(300))
+                _ = try await client.execute(.init(url: url(server, "/slow?ms=20000")), deadline: .now + .seconds(1))
             }
-            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(ContinuousClock.now - started < .seconds(10))
         }
     }
 
@@ -150,7 +150,7 @@ struct ClientTests {
         listener.close()
         let client = HTTPClient()
         do {
-            _ = try await client.execute(.init(url: "http://127.0.0.1:\(port)/"), deadline: .now + .seconds(2))
+            _ = try await client.execute(.init(url: "http://127.0.0.1:\(port)/"), deadline: .now + .seconds(30))
             Issue.record("connect to a closed port succeeded")
         } catch let error as HTTPClientError {
             guard case .connectFailed(let host, let p, let message) = error else { Issue.record("got \(error)"); return }
@@ -166,7 +166,7 @@ struct ClientTests {
         try await NetHTTPTestServer.with(.tls) { server in
             let untrusting = HTTPClient(configuration: .init(tls: .init(useSystemTrustStore: false)))
             do {
-                _ = try await untrusting.execute(.init(url: url(server, "/healthz")), deadline: .now + .seconds(5))
+                _ = try await untrusting.execute(.init(url: url(server, "/healthz")), deadline: .now + .seconds(30))
                 Issue.record("an untrusted certificate was accepted")
             } catch let error as HTTPClientError {
                 guard case .tlsFailure(let host, let message) = error else { Issue.record("got \(error)"); return }
@@ -177,7 +177,7 @@ struct ClientTests {
             var wrongName = NetHTTPTestTLS.clientConfiguration(tls.authority)
             wrongName.serverNameOverride = "not-kate.example"
             do {
-                _ = try await HTTPClient(configuration: .init(tls: wrongName)).execute(.init(url: url(server, "/healthz")), deadline: .now + .seconds(5))
+                _ = try await HTTPClient(configuration: .init(tls: wrongName)).execute(.init(url: url(server, "/healthz")), deadline: .now + .seconds(30))
                 Issue.record("a hostname mismatch was accepted")
             } catch let error as HTTPClientError {
                 #expect("\(error)".contains("hostname mismatch") || "\(error)".contains("certificate verify failed"), "\(error)")
@@ -188,7 +188,7 @@ struct ClientTests {
     @Test("IPv6 literal hosts: https://[::1]:port")
     func ipv6() async throws {
         _ = try await NetHTTPTestServer.with(.tls, host: "::1") { server in
-            let response = try await client(server).execute(.init(url: url(server, "/peer", host: "[::1]")), deadline: .now + .seconds(5))
+            let response = try await client(server).execute(.init(url: url(server, "/peer", host: "[::1]")), deadline: .now + .seconds(30))
             #expect(response.status == 200)
             #expect(text(response).hasPrefix("[::1]:"))
         }
@@ -198,7 +198,7 @@ struct ClientTests {
     func responseLimit() async throws {
         _ = try await NetHTTPTestServer.with(.plain) { server in
             await #expect(throws: HTTPClientError.malformedResponse(host: "localhost:\(server.port)", message: "response body exceeds 2 bytes")) {
-                _ = try await client(server, maxBody: 2).execute(.init(url: url(server, "/healthz")), deadline: .now + .seconds(5))
+                _ = try await client(server, maxBody: 2).execute(.init(url: url(server, "/healthz")), deadline: .now + .seconds(30))
             }
         }
     }
@@ -209,12 +209,12 @@ struct ClientTests {
             try await NetHTTPTestProxy.with { proxy in
                 let viaProxy = client(server, proxy: .init(httpsProxy: "http://127.0.0.1:\(proxy.port)"))
                 for _ in 0..<3 {
-                    #expect(try await text(viaProxy.execute(.init(url: url(server, "/healthz")), deadline: .now + .seconds(5))) == "ok\n")
+                    #expect(try await text(viaProxy.execute(.init(url: url(server, "/healthz")), deadline: .now + .seconds(30))) == "ok\n")
                 }
                 #expect(proxy.requestLines == ["CONNECT localhost:\(server.port)"], "one tunnel, reused")
 
                 let bypassing = client(server, proxy: .init(httpsProxy: "127.0.0.1:\(proxy.port)", noProxy: ["localhost"]))
-                let direct = try await bypassing.execute(.init(url: url(server, "/healthz")), deadline: .now + .seconds(5))
+                let direct = try await bypassing.execute(.init(url: url(server, "/healthz")), deadline: .now + .seconds(30))
                 #expect(direct.status == 200)
                 #expect(proxy.requestLines.count == 1, "NO_PROXY=localhost went direct")
                 await viaProxy.shutdown()
@@ -226,7 +226,7 @@ struct ClientTests {
     func forwardProxy() async throws {
         try await NetHTTPTestProxy.with { proxy in
             let client = HTTPClient(configuration: .init(proxy: .init(httpProxy: "http://user:pw@127.0.0.1:\(proxy.port)")))
-            let response = try await client.execute(.init(url: "http://registry.example:5000/v2/"), deadline: .now + .seconds(5))
+            let response = try await client.execute(.init(url: "http://registry.example:5000/v2/"), deadline: .now + .seconds(30))
             #expect(text(response) == "proxied http://registry.example:5000/v2/")
             #expect(proxy.requestLines == ["GET http://registry.example:5000/v2/"])
         }
@@ -240,7 +240,7 @@ struct ClientTests {
         }) { proxy in
             let client = HTTPClient(configuration: .init(proxy: .init(httpsProxy: "http://127.0.0.1:\(proxy.port)")))
             await #expect(throws: HTTPClientError.proxyFailure(proxy: "127.0.0.1:\(proxy.port)", message: "answered 407 to CONNECT registry.example:443")) {
-                _ = try await client.execute(.init(url: "https://registry.example/v2/"), deadline: .now + .seconds(5))
+                _ = try await client.execute(.init(url: "https://registry.example/v2/"), deadline: .now + .seconds(30))
             }
         }
     }

@@ -73,7 +73,7 @@ struct ServerLimitsTests {
                     }
                     return nil
                 }
-                group.addTask { try await connection.readResponse(timeout: .seconds(10)) }
+                group.addTask { try await connection.readResponse(timeout: .seconds(30)) }
                 while let result = try await group.next() {
                     if let result {
                         group.cancelAll()
@@ -84,7 +84,7 @@ struct ServerLimitsTests {
             }
             let elapsed = ContinuousClock.now - started
             #expect(response.status == 408)
-            #expect(elapsed >= .milliseconds(550) && elapsed < .seconds(5), "took \(elapsed)")
+            #expect(elapsed >= .milliseconds(550) && elapsed < .seconds(15), "took \(elapsed)")
         }
     }
 
@@ -109,10 +109,10 @@ struct ServerLimitsTests {
             let connection = try await server.connect()
             #expect(try await connection.get("/healthz").status == 200)
             let started = ContinuousClock.now
-            let bytes = try? await connection.stream.read(maxBytes: 1024, deadline: .now + .seconds(5))
+            let bytes = try? await connection.stream.read(maxBytes: 1024, deadline: .now + .seconds(30))
             #expect(bytes == nil || bytes == [], "closed without sending anything")
             let elapsed = ContinuousClock.now - started
-            #expect(elapsed >= .milliseconds(350) && elapsed < .seconds(4), "took \(elapsed)")
+            #expect(elapsed >= .milliseconds(350) && elapsed < .seconds(15), "took \(elapsed)")
         }
     }
 
@@ -137,7 +137,7 @@ struct ServerLimitsTests {
             let elapsed = ContinuousClock.now - started
             #expect(response.status == 503)
             #expect(String(decoding: response.body, as: UTF8.self).contains("did not answer within"))
-            #expect(elapsed >= .milliseconds(280) && elapsed < .seconds(3), "took \(elapsed)")
+            #expect(elapsed >= .milliseconds(280) && elapsed < .seconds(15), "took \(elapsed)")
             #expect(try await server.connect().get("/healthz").status == 200)
         }
     }

@@ -15,18 +15,18 @@ struct ServerShutdownTests {
 
             let started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await server.server.shutdown(gracePeriod: .seconds(10)) }
+                group.addTask { await server.server.shutdown(gracePeriod: .seconds(60)) }
 
                 let response = try await busy.readResponse()
                 #expect(response.status == 200, "the in-flight request completes")
                 #expect(response.body == Array("slow done\n".utf8))
                 #expect(response.headers["Connection"] == "close", "and its connection is not kept")
-                #expect(await idle.isClosedByServer(within: .seconds(2)), "idle keep-alive connections are closed")
+                #expect(await idle.isClosedByServer(within: .seconds(30)), "idle keep-alive connections are closed")
 
                 try await group.waitForAll()
             }
             let elapsed = ContinuousClock.now - started
-            #expect(elapsed < .seconds(5), "shutdown returned once drained, not at the grace period (\(elapsed))")
+            #expect(elapsed < .seconds(30), "shutdown returned once drained, not at the grace period (\(elapsed))")
             await #expect(throws: NetError.self, "new connections are refused") { _ = try await server.connectTCP() }
         }
     }
@@ -44,8 +44,8 @@ struct ServerShutdownTests {
             let started = ContinuousClock.now
             await server.server.shutdown(gracePeriod: .milliseconds(300))
             let elapsed = ContinuousClock.now - started
-            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(3), "took \(elapsed)")
-            #expect(await busy.isClosedByServer(within: .seconds(1)))
+            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(15), "took \(elapsed)")
+            #expect(await busy.isClosedByServer(within: .seconds(30)))
         }
     }
 

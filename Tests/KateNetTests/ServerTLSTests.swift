@@ -15,10 +15,13 @@ struct ServerTLSTests {
     func garbage(name: String, bytes: [UInt8]) async throws {
         let configuration = HTTPServerConfiguration(handshakeTimeout: .milliseconds(800))
         try await NetHTTPTestServer.with(.tls, configuration: configuration) { server in
+            // A request first: the good connection then waits under the idle timeout, not the
+            // (shorter) timeout for a connection's first request.
             let good = try await server.connect()
+            #expect(try await good.get("/healthz").status == 200)
             let bad = try await server.connectTCP()
             try await bad.send(bytes)
-            #expect(await bad.isClosedByServer(within: .seconds(5)), "\(name): the server closed the connection")
+            #expect(await bad.isClosedByServer(within: .seconds(30)), "\(name): the server closed the connection")
             for _ in 0..<5 { #expect(try await good.get("/healthz").status == 200) }
             #expect(try await server.connect().get("/healthz").status == 200, "new connections still work")
             await good.close()
@@ -81,7 +84,7 @@ struct ServerTLSTests {
                     subject = try await Self.servedSubject(server)
                 }
                 #expect(subject.contains("localhost-rotated"), "served \(subject)")
-                #expect(ContinuousClock.now - replacedAt < .seconds(5))
+                #expect(ContinuousClock.now - replacedAt < .seconds(10))
                 stop.fire()
                 try await group.waitForAll()
             }

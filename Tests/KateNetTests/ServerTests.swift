@@ -113,7 +113,7 @@ struct ServerTests {
         try await NetHTTPTestServer.with(transport) { server in
             let connection = try await server.connect()
             try await connection.send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
-            let interim = try await connection.stream.read(maxBytes: 1024, deadline: .now + .seconds(5))
+            let interim = try await connection.stream.read(maxBytes: 1024, deadline: .now + .seconds(30))
             #expect(String(decoding: interim, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n")
             try await connection.send("body")
             let response = try await connection.readResponse(method: "POST")

@@ -39,6 +39,20 @@ struct TLSBadInputTests {
         await server.stop()
     }
 
+    @Test("a client that connects and closes at once (a TCP health probe) is counted as closed, not as a protocol failure")
+    func tcpProbe() async throws {
+        let fixture = try NetIOTLSFixture()
+        let metrics = TestMetrics()
+        let context = try withMetricsFactory(metrics) { try fixture.serverContext() }
+        let server = try NetIOTLSEchoServer(context: context)
+        let probe = try await TCPStream.connect(host: "127.0.0.1", port: server.port, deadline: NetIOTest.deadline())
+        await probe.close()
+        let errors = await server.waitForHandshakeErrors(1)
+        #expect((errors.first as? NetError)?.kind == .connectionReset, "\(errors)")
+        #expect(try metrics.expectCounter("kate_tls_handshake_failures_total", [("reason", "closed")]).totalValue == 1)
+        await server.stop()
+    }
+
     @Test("a client that connects and sends nothing times out at the handshake deadline")
     func silentClient() async throws {
         let fixture = try NetIOTLSFixture()

@@ -37,6 +37,25 @@ struct TLSVerificationTests {
         await server.stop()
     }
 
+    @Test("serverNameOverride (kubeconfig tls-server-name) is what gets verified and sent as SNI")
+    func serverNameOverride() async throws {
+        let authority = try CertificateAuthority.generate()
+        let serving = try authority.issue(commonName: "apiserver", dnsNames: ["kubernetes.default.svc"])
+        let context = try TLSServerContext(
+            certificateChain: .pem(serving.certificatePEM), privateKey: .pem(serving.privateKeyPEM), logger: NetIOTLSFixture.quietLogger)
+        let server = try NetIOTLSEchoServer(context: context)
+        let roots: [PEMSource] = [.pem(authority.certificatePEM)]
+        let plain = try TLSClientContext(configuration: .init(useSystemTrustStore: false, additionalTrustRoots: roots))
+        let error = await handshakeFailure { try await server.connect(plain, serverName: "127.0.0.1") }
+        #expect(error?.kind == .tls("certificate verify failed: IP address mismatch"), "\(String(describing: error))")
+        let overridden = try TLSClientContext(
+            configuration: .init(useSystemTrustStore: false, additionalTrustRoots: roots, serverNameOverride: "kubernetes.default.svc"))
+        let stream = try await server.connect(overridden, serverName: "127.0.0.1")
+        #expect(stream.peerCertificateSubject == "CN=apiserver,O=kate")
+        await stream.close()
+        await server.stop()
+    }
+
     @Test("an untrusted CA is refused unless insecure mode is explicitly on")
     func untrustedAndInsecure() async throws {
         let fixture = try NetIOTLSFixture()

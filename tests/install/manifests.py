@@ -28,6 +28,8 @@ ALLOWED_FLAGS = {
     "webhook": GLOBAL_FLAGS | WEBHOOK_FLAGS | ADMISSION_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,
     "sweep": GLOBAL_FLAGS | SWEEP_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,
 }
+INTEGER_FLAGS = {"--max-header-bytes", "--max-body-bytes", "--max-connections", "--registry-concurrency",
+                 "--max-actions"}
 ENUMS = {"--mode": {"pin", "warn"}, "--failure-mode": {"open", "deny"}, "--pull-secrets": {"auto", "on", "off"},
          "--action": {"rollout", "report", "delete"}, "--output": {"table", "json"},
          "--log-format": {"text", "json"},

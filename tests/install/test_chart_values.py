@@ -62,3 +62,11 @@ def test_single_replica_gets_no_pdb(tmp_path):
     run = chart_check("--set", "webhook.replicas=1", "-o", str(out))
     assert run.returncode == 0, run.stdout
     assert "kind: PodDisruptionBudget" not in out.read_text()
+
+
+@pytest.mark.parametrize("component", ["webhook", "sweeper"])
+def test_unnamed_existing_service_account_is_refused(component):
+    """create=false without a name must not bind kate's role to the namespace's `default` ServiceAccount."""
+    run = chart_check("--set", f"{component}.serviceAccount.create=false")
+    assert run.returncode == 1
+    assert f"{component}.serviceAccount.create=false needs {component}.serviceAccount.name" in run.stdout + run.stderr

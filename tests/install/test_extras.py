@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from conftest import CHART_CHECK, ROOT
-from manifests import b64, container, pod_spec
+from manifests import b64, container, load_render, pod_spec
 
 
 def test_service_monitor_scrapes_metrics_over_verified_tls(render):
@@ -97,3 +97,19 @@ def test_kustomize_namespace_is_labelled_restricted_and_skipped(render):
     assert ns["metadata"]["labels"]["kate.dev/skip"] == "true"
     sweeper = container(render("kustomize").one("CronJob"), "sweeper")
     assert sweeper["image"] == "ghcr.io/kate-dev/kate:0.1.0"
+
+
+def test_service_monitor_with_existing_secret_trusts_the_given_bundle(tmp_path, render_dir):
+    """An existing Secret may have no ca.crt: the scrape then verifies with the caBundle value."""
+    bundle = (render_dir / "ca-bundle.b64").read_text().strip()
+    out = tmp_path / "r.yaml"
+    run = subprocess.run(["bash", CHART_CHECK, "-q", str(ROOT / "charts/kate"), "-r", "kate", "-n", "kate-system",
+                          "--set", "tls.mode=existingSecret", "--set", "tls.existingSecret.name=mine",
+                          "--set", f"tls.existingSecret.caBundle={bundle}", "--set", "serviceMonitor.enabled=true",
+                          "--api-versions", "monitoring.coreos.com/v1", "--ignore-missing-schemas", "-o", str(out)],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout
+    r = load_render(out)
+    ca = r.one("ServiceMonitor")["spec"]["endpoints"][0]["tlsConfig"]["ca"]
+    assert ca == {"configMap": {"name": "kate-webhook-ca-bundle", "key": "ca.crt"}}
+    assert r.one("ConfigMap", "kate-webhook-ca-bundle")["data"]["ca.crt"].encode() == b64(bundle)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import KUBE_VERSIONS, chart_variants
-from manifests import ALLOWED_FLAGS, ENUMS, container, flag_values, flags, pod_spec
+from manifests import ALLOWED_FLAGS, ENUMS, INTEGER_FLAGS, container, flag_values, flags, pod_spec
 
 ALL = chart_variants() + ["kustomize"]
 RESTRICTED_VOLUME_TYPES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
@@ -59,6 +59,8 @@ def test_args_use_only_known_flags_with_valid_values(render, variant):
             assert name in ALLOWED_FLAGS[command], f"`kate {command}` has no flag {name}"
             if name in ENUMS:
                 assert value in ENUMS[name], f"{name}={value}"
+            if name in INTEGER_FLAGS:  # Helm reads YAML numbers as float64: 8388608 prints as 8.388608e+06
+                assert value.isdigit(), f"{name}={value} is not an integer"
             if name == "--dry-run":
                 assert value is None
             else:
@@ -84,7 +86,13 @@ def test_webhook_pod(render, variant):
     assert flag_values(args, "--tls-cert") == [f"{tls_dir}/tls.crt"]
     assert flag_values(args, "--tls-key") == [f"{tls_dir}/tls.key"]
     assert {i["path"] for i in volumes["tls"]["secret"]["items"]} == {"tls.crt", "tls.key"}
-    assert {"kube-system", r.namespace} <= set(flag_values(args, "--skip-namespace"))
+    skipped = set(flag_values(args, "--skip-namespace"))
+    assert {"kube-system", r.namespace} <= skipped
+    # kate's own check and the apiserver-side selector exclude the same namespaces.
+    selector = r.one("MutatingWebhookConfiguration")["webhooks"][0]["namespaceSelector"]["matchExpressions"]
+    assert skipped == set(next(e for e in selector if e["key"] == "kubernetes.io/metadata.name")["values"])
+    if variant == "full":
+        assert skipped == {"kube-system", "platform", "monitoring"}
     assert flag_values(args, "--pull-secrets") == (["off"] if variant == "sweeper-off" else ["auto"])
     for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
         get = c[probe]["httpGet"]

@@ -30,24 +30,37 @@ extension KubeClient {
         }
     }
 
+    /// Fetches page after page while earlier pages decode in child tasks: decoding a 500-pod page
+    /// costs about as much as fetching the next one, so the two overlap. Only the small list head
+    /// (`metadata.continue`) is decoded before the next request goes out.
     private func listOnce<Item: Decodable & Sendable>(
         _ type: Item.Type, _ resource: ResourcePath, namespace: String?, labelSelector: String?, fieldSelector: String?, pageSize: Int
     ) async throws -> [Item] {
-        var items: [Item] = []
-        var token: String?
-        let decoder = JSONDecoder()
-        repeat {
-            var query: [(String, String)] = [("limit", String(max(1, pageSize)))]
-            if let token { query.append(("continue", token)) }
-            if let labelSelector, !labelSelector.isEmpty { query.append(("labelSelector", labelSelector)) }
-            if let fieldSelector, !fieldSelector.isEmpty { query.append(("fieldSelector", fieldSelector)) }
-            let call = Call(method: "GET", path: resource.path(namespace: namespace), query: query, verb: "list", resource: resource.resource, namespace: namespace)
-            let response = try await perform(call)
-            let page: ObjectList<Item> = try decode(ObjectList<Item>.self, response, call, decoder: decoder)
-            items.append(contentsOf: page.items)
-            token = page.metadata.continue.flatMap { $0.isEmpty ? nil : $0 }
-        } while token != nil
-        return items
+        try await withThrowingTaskGroup(of: (Int, [Item]).self) { group in
+            var token: String?
+            var pageCount = 0
+            repeat {
+                var query: [(String, String)] = [("limit", String(max(1, pageSize)))]
+                if let token { query.append(("continue", token)) }
+                if let labelSelector, !labelSelector.isEmpty { query.append(("labelSelector", labelSelector)) }
+                if let fieldSelector, !fieldSelector.isEmpty { query.append(("fieldSelector", fieldSelector)) }
+                let call = Call(method: "GET", path: resource.path(namespace: namespace), query: query, verb: "list", resource: resource.resource, namespace: namespace)
+                let response = try await perform(call)
+                let head = try decode(ListHead.self, response, call)
+                let index = pageCount
+                pageCount += 1
+                group.addTask { (index, try self.decode(ObjectList<Item>.self, response, call).items) }
+                token = head.metadata.continue.flatMap { $0.isEmpty ? nil : $0 }
+            } while token != nil
+            var pages = [[Item]](repeating: [], count: pageCount)
+            for try await (index, items) in group { pages[index] = items }
+            return pages.flatMap { $0 }
+        }
+    }
+
+    /// A list with its items skipped: what the pager needs before the next request.
+    private struct ListHead: Decodable {
+        var metadata: ListMeta
     }
 
     public func getPod(namespace: String, name: String) async throws -> Pod { try await get(.pods, namespace: namespace, name: name) }
@@ -127,9 +140,9 @@ extension KubeClient {
         _ = try await perform(call)
     }
 
-    func decode<T: Decodable>(_ type: T.Type, _ response: HTTPClientResponse, _ call: Call, decoder: JSONDecoder = JSONDecoder()) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, _ response: HTTPClientResponse, _ call: Call) throws -> T {
         do {
-            return try decoder.decode(T.self, from: Data(response.body))
+            return try JSONDecoder().decode(T.self, from: Data(response.body))
         } catch {
             throw KubeError(
                 code: 0, reason: "InvalidResponse", message: "cannot decode the answer as \(T.self): \(error)", verb: call.verb,

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs a short-lived helper process to completion off the cooperative thread pool, reading
 /// stdout and stderr concurrently (a plugin that fills one pipe must not deadlock on the other)
@@ -18,6 +19,8 @@ enum ProcessRunner {
         let stderr = Pipe()
         var out = Data()
         var err = Data()
+        /// Set by the timeout timer, read after exit: the two run on different threads.
+        let killed = Mutex(false)
     }
 
     static func run(executable: String, arguments: [String], environment: [String: String], timeout: Duration) async throws -> Output {
@@ -35,7 +38,10 @@ enum ProcessRunner {
         }
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
-            if h.process.isRunning { h.process.terminate() }
+            if h.process.isRunning {
+                h.killed.withLock { $0 = true }
+                h.process.terminate()
+            }
         }
         return await withCheckedContinuation { continuation in
             let group = DispatchGroup()
@@ -43,7 +49,7 @@ enum ProcessRunner {
             DispatchQueue.global().async(group: group) { h.err = h.stderr.fileHandleForReading.readDataToEndOfFile() }
             group.notify(queue: .global()) {
                 h.process.waitUntilExit()
-                let timedOut = h.process.terminationReason == .uncaughtSignal
+                let timedOut = h.killed.withLock { $0 }
                 var stderr = Array(h.err)
                 if timedOut { stderr += Array(" (killed after \(timeout))".utf8) }
                 continuation.resume(returning: Output(exitCode: h.process.terminationStatus, stdout: Array(h.out), stderr: stderr))

@@ -86,8 +86,7 @@ public final class HTTPClient: Sendable {
         }
         let bytes = HTTPSerializer.request(method: method, target: target, host: url.hostHeader, headers: headers, body: request.body)
 
-        var (pooled, expired) = pool.checkout(key)
-        for stream in expired { await stream.close() }
+        var pooled = await checkoutLive(key)
         while true {
             let reused = pooled != nil
             let stream: any ByteStream
@@ -116,6 +115,23 @@ public final class HTTPClient: Sendable {
                     // Loop again with `pooled` nil: the retry opens a fresh connection.
                 }
             }
+        }
+    }
+
+    /// An idle pooled connection that still looks usable. A server that closed it while idle has
+    /// left an EOF to read; one that sent bytes unasked cannot be trusted with a request. A read
+    /// with an expired deadline costs one syscall and tells both apart from "nothing to read".
+    private func checkoutLive(_ key: String) async -> (any ByteStream)? {
+        while true {
+            let (stream, expired) = pool.checkout(key)
+            for old in expired { await old.close() }
+            guard let stream else { return nil }
+            do {
+                _ = try await stream.read(maxBytes: 1, deadline: .now)
+            } catch let error as NetError where error.kind == .timedOut {
+                return stream
+            } catch {}
+            await stream.close()
         }
     }
 

@@ -68,13 +68,6 @@ enum Posix {
         }
     }
 
-    static func socketError(_ fd: Int32) throws -> Int32 {
-        var value: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        try checked("getsockopt(SO_ERROR)") { getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) }
-        return value
-    }
-
     static func accept(_ fd: Int32) throws -> IOResult<Int32> {
         let flags = Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         while true {

@@ -60,15 +60,9 @@ final class Reactor: Sendable {
         var sockets: [UInt64: Socket] = [:]
         var waiters: [UInt64: Waiter] = [:]
         var deadlines = DeadlineHeap()
-        var nextID: UInt64 = 1
         /// When the epoll thread will next wake on its own (nil: only on events). Lets `wait` skip
         /// the eventfd write unless its deadline is earlier.
         var plannedWake: ContinuousClock.Instant?
-
-        mutating func makeID() -> UInt64 {
-            defer { nextID += 1 }
-            return nextID
-        }
 
         /// Detaches a parked waiter from its socket and the deadline heap.
         mutating func takeWaiter(_ id: UInt64) -> Waiter? {
@@ -88,6 +82,12 @@ final class Reactor: Sendable {
     private let epollFD: Int32
     private let wakeFD: Int32
     private let state = Mutex(State())
+    /// Socket tokens and waiter ids; never reused, so a stale event or cancellation cannot hit a newcomer.
+    private let nextID = Atomic<UInt64>(1)
+
+    private func makeID() -> UInt64 {
+        nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+    }
 
     /// The process-wide reactor, started on first use.
     static func shared() throws -> Reactor { try sharedReactor.get() }
@@ -106,11 +106,8 @@ final class Reactor: Sendable {
     // MARK: - Registration
 
     func register(fd: Int32) throws -> Registration {
-        let token = state.withLock { state in
-            let token = state.makeID()
-            state.sockets[token] = Socket()
-            return token
-        }
+        let token = makeID()
+        state.withLock { $0.sockets[token] = Socket() }
         do {
             try Posix.checked("epoll_ctl(ADD fd \(fd))") { ckate_epoll_add(epollFD, fd, token) }
         } catch {
@@ -140,7 +137,7 @@ final class Reactor: Sendable {
     func wait(
         for interest: Interest, on registration: Registration, deadline: ContinuousClock.Instant?, operation: String
     ) async throws {
-        let id = state.withLock { $0.makeID() }
+        let id = makeID()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let admission = state.withLock { state -> Admission in

@@ -19,8 +19,8 @@ struct SocketAddress: Sendable, CustomStringConvertible {
     }
 
     func withSockaddr<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws -> T) rethrows -> T {
-        try withUnsafeBytes(of: storage) { raw in
-            try body(raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), length)
+        try withUnsafePointer(to: storage) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { try body($0, length) }
         }
     }
 

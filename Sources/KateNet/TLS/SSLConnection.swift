@@ -104,6 +104,11 @@ final class SSLConnection: @unchecked Sendable {
         }
     }
 
+    /// Bytes OpenSSL has read from the socket so far.
+    var bytesReceived: UInt64 {
+        (try? withSSL { ssl in SSL_get_rbio(ssl).map { BIO_number_read($0) } ?? 0 }) ?? 0
+    }
+
     /// Sends close_notify once, without waiting for the peer's (best effort, never blocks).
     func shutdown() {
         _ = try? withSSL { ssl in

@@ -100,7 +100,13 @@ public final class TLSStream: ByteStream {
             case .done: return
             case .wantRead: try await tcp.handle.wait(for: .read, deadline: deadline, operation: operation)
             case .wantWrite: try await tcp.handle.wait(for: .write, deadline: deadline, operation: operation)
-            case .closed: throw NetError(.tls("connection closed during handshake"), "\(operation) failed: the peer closed the connection")
+            case .closed:
+                // Nothing received at all is typically a TCP health probe or port scan: counted apart from
+                // protocol failures. Closing halfway through (a truncated ClientHello) is a protocol failure.
+                if connection.bytesReceived == 0 {
+                    throw NetError(.connectionReset, "\(operation) failed: the peer closed the connection without sending anything")
+                }
+                throw NetError(.tls("connection closed mid-handshake"), "\(operation) failed: the peer closed the connection mid-handshake")
             case .failed(let error): throw error
             }
         }

@@ -6,6 +6,8 @@ import Synchronization
 final class ObjectStore: Sendable {
     private struct State {
         var objects: [ResourceType: [String: StoredObject]] = [:]
+        /// Keys per kind in etcd order, so a page is a binary search and a walk, not a sort.
+        var order: [ResourceType: [String]] = [:]
         var resourceVersion = 1000
         /// Continue tokens issued at or below this revision answer 410 (as after an etcd compaction).
         var compactedRevision = 0
@@ -52,8 +54,13 @@ final class ObjectStore: Sendable {
             state.resourceVersion += 1
             object[path: ["metadata", "resourceVersion"]] = .string(String(state.resourceVersion))
             let stored = StoredObject(json: object, type: type)
-            if !replace, state.objects[type]?[stored.key] != nil { throw .alreadyExists }
+            let exists = state.objects[type]?[stored.key] != nil
+            if !replace, exists { throw .alreadyExists }
             state.objects[type, default: [:]][stored.key] = stored
+            if !exists {
+                let position = Self.firstIndex(after: stored.key, in: state.order[type] ?? [], inclusive: true)
+                state.order[type, default: []].insert(stored.key, at: position)
+            }
         }
         return object
     }
@@ -92,6 +99,10 @@ final class ObjectStore: Sendable {
             let object = existing.json
             try precondition(object)
             state.objects[type]?[key] = nil
+            let position = Self.firstIndex(after: key, in: state.order[type] ?? [], inclusive: true)
+            if state.order[type]?.indices.contains(position) == true, state.order[type]?[position] == key {
+                state.order[type]?.remove(at: position)
+            }
             state.resourceVersion += 1
             return object
         }
@@ -132,22 +143,39 @@ final class ObjectStore: Sendable {
                 startAfter = token.lastKey
                 listRevision = token.resourceVersion
             }
-            let all = (state.objects[type] ?? [:]).values
-                .filter { (namespace == nil || $0.namespace == namespace) && matching($0) }
-                .sorted { $0.key < $1.key }
-            var startIndex = 0
-            if let startAfter { startIndex = all.firstIndex { $0.key > startAfter } ?? all.count }
-            let remainder = all[startIndex...]
-            guard let limit, limit > 0, remainder.count > limit else {
-                return Page(items: remainder.map(\.bytes), resourceVersion: listRevision, continueToken: nil, remaining: 0)
+            let keys = state.order[type] ?? []
+            let objects = state.objects[type] ?? [:]
+            var index = startAfter.map { Self.firstIndex(after: $0, in: keys, inclusive: false) } ?? 0
+            var items: [[UInt8]] = []
+            var lastKey = ""
+            var remaining = 0
+            while index < keys.count {
+                let key = keys[index]
+                index += 1
+                guard let object = objects[key], namespace == nil || object.namespace == namespace, matching(object) else { continue }
+                if let limit, limit > 0, items.count >= limit {
+                    remaining += 1
+                } else {
+                    items.append(object.bytes)
+                    lastKey = key
+                }
             }
-            let page = remainder.prefix(limit)
-            let last = page.last?.key ?? ""
+            guard remaining > 0 else { return Page(items: items, resourceVersion: listRevision, continueToken: nil, remaining: 0) }
             return Page(
-                items: page.map(\.bytes), resourceVersion: listRevision,
-                continueToken: ContinueToken(resourceVersion: listRevision, lastKey: last).encoded(), remaining: remainder.count - limit
+                items: items, resourceVersion: listRevision,
+                continueToken: ContinueToken(resourceVersion: listRevision, lastKey: lastKey).encoded(), remaining: remaining
             )
         }
+    }
+
+    /// Binary search in sorted `keys`: the first index whose key is > `key` (>= when `inclusive`).
+    static func firstIndex(after key: String, in keys: [String], inclusive: Bool) -> Int {
+        var low = 0, high = keys.count
+        while low < high {
+            let mid = (low + high) / 2
+            if keys[mid] < key || (!inclusive && keys[mid] == key) { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 
     // MARK: - Helpers
@@ -169,10 +197,15 @@ final class ObjectStore: Sendable {
         return String((0..<5).map { _ in alphabet.randomElement() ?? "x" })
     }
 
+    /// RFC 3339 in UTC, whole seconds, as `metav1.Time` serializes.
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday), Int(parts.tm_hour),
+            Int(parts.tm_min), Int(parts.tm_sec)
+        )
     }
 }
 

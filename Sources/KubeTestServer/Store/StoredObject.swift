@@ -9,7 +9,7 @@ struct StoredObject: Sendable {
     var fields: [String: String]
 
     /// Storage order: etcd key order, i.e. namespace then name.
-    var key: String { namespace.isEmpty ? name : "\(namespace)/\(name)" }
+    let key: String
 
     init(json: JSONValue, type: ResourceType) {
         bytes = json.serialized()
@@ -28,6 +28,7 @@ struct StoredObject: Sendable {
         }
         if type == .secrets { fields["type"] = json["type"]?.stringValue ?? "" }
         self.fields = fields
+        key = ObjectStore.key(namespace: namespace, name: name)
     }
 
     /// Parsing our own serialization cannot fail; a corrupt entry reads as an empty object.

@@ -39,14 +39,14 @@ enum NetHTTPScriptedServer {
             while let event = try parser.next() {
                 if case .request(let request, _) = event { return request }
             }
-            let bytes = try await stream.read(maxBytes: 16 * 1024, deadline: .now + .seconds(5))
+            let bytes = try await stream.read(maxBytes: 16 * 1024, deadline: .now + .seconds(30))
             if bytes.isEmpty { return nil }
             parser.append(bytes)
         }
     }
 
     static func write(_ text: String, to stream: any ByteStream) async throws {
-        try await stream.write(Array(text.utf8), deadline: .now + .seconds(5))
+        try await stream.write(Array(text.utf8), deadline: .now + .seconds(30))
     }
 }
 
@@ -114,7 +114,7 @@ final class NetHTTPTestProxy: Sendable {
             return
         }
         let host = String(request.target[..<colon]).trimmingBrackets
-        guard let upstream = try? await TCPStream.connect(host: host, port: port, deadline: .now + .seconds(5)) else {
+        guard let upstream = try? await TCPStream.connect(host: host, port: port, deadline: .now + .seconds(30)) else {
             try await NetHTTPScriptedServer.write("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n", to: client)
             return
         }

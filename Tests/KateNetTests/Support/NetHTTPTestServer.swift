@@ -72,15 +72,15 @@ struct NetHTTPTestServer: Sendable {
 
     /// A new connection to the server (TLS handshake done when the transport is TLS).
     func connect() async throws -> NetHTTPRawConnection {
-        let tcp = try await TCPStream.connect(host: "127.0.0.1", port: port, deadline: .now + .seconds(5))
+        let tcp = try await TCPStream.connect(host: "127.0.0.1", port: port, deadline: .now + .seconds(30))
         guard let tls else { return NetHTTPRawConnection(stream: tcp) }
-        let stream = try await TLSStream.connect(tcp, context: tls.clientContext, serverName: "localhost", deadline: .now + .seconds(5))
+        let stream = try await TLSStream.connect(tcp, context: tls.clientContext, serverName: "localhost", deadline: .now + .seconds(30))
         return NetHTTPRawConnection(stream: stream)
     }
 
     /// A plain TCP connection even when the server speaks TLS (for bad-input tests).
     func connectTCP() async throws -> NetHTTPRawConnection {
-        NetHTTPRawConnection(stream: try await TCPStream.connect(host: "127.0.0.1", port: port, deadline: .now + .seconds(5)))
+        NetHTTPRawConnection(stream: try await TCPStream.connect(host: "127.0.0.1", port: port, deadline: .now + .seconds(30)))
     }
 }
 
@@ -93,11 +93,11 @@ final class NetHTTPRawConnection: Sendable {
     init(stream: any ByteStream) { self.stream = stream }
 
     func send(_ text: String) async throws {
-        try await stream.write(Array(text.utf8), deadline: .now + .seconds(5))
+        try await stream.write(Array(text.utf8), deadline: .now + .seconds(30))
     }
 
     func send(_ bytes: [UInt8]) async throws {
-        try await stream.write(bytes, deadline: .now + .seconds(5))
+        try await stream.write(bytes, deadline: .now + .seconds(30))
     }
 
     /// Sends a GET and reads its response.
@@ -107,7 +107,7 @@ final class NetHTTPRawConnection: Sendable {
     }
 
     /// Reads one response (leftover bytes stay for the next call: pipelining).
-    func readResponse(method: String = "GET", timeout: Duration = .seconds(5)) async throws -> HTTPClientResponse {
+    func readResponse(method: String = "GET", timeout: Duration = .seconds(30)) async throws -> HTTPClientResponse {
         let deadline = ContinuousClock.now + timeout
         var current = HTTPResponseParser(requestMethod: method, maxBodyBytes: 1 << 24)
         current.append(leftover.withLock { bytes in defer { bytes = [] }; return bytes })
@@ -123,7 +123,7 @@ final class NetHTTPRawConnection: Sendable {
     }
 
     /// True if the server closes the connection (EOF or reset) before `timeout`.
-    func isClosedByServer(within timeout: Duration = .seconds(5)) async -> Bool {
+    func isClosedByServer(within timeout: Duration = .seconds(30)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while true {
             do {

@@ -55,7 +55,8 @@ final class NetIOTLSEchoServer: Sendable {
     }
 
     private func serve() async {
-        await withTaskGroup(of: Void.self) { group in
+        // Discarding: a long-lived accept loop must not keep every finished child task around.
+        await withDiscardingTaskGroup { group in
             while let tcp = try? await listener.accept() {
                 group.addTask { await self.handle(tcp) }
             }

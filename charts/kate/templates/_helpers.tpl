@@ -45,7 +45,8 @@
 {{- if .Values.webhook.serviceAccount.create -}}
 {{- default (include "kate.webhook.fullname" .) .Values.webhook.serviceAccount.name -}}
 {{- else -}}
-{{- default "default" .Values.webhook.serviceAccount.name -}}
+{{- /* Never fall back to "default": the webhook's role would be granted to every pod using it. */ -}}
+{{- required "webhook.serviceAccount.create=false needs webhook.serviceAccount.name (an existing ServiceAccount used only by kate's webhook)" .Values.webhook.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
 
@@ -53,7 +54,8 @@
 {{- if .Values.sweeper.serviceAccount.create -}}
 {{- default (include "kate.sweeper.fullname" .) .Values.sweeper.serviceAccount.name -}}
 {{- else -}}
-{{- default "default" .Values.sweeper.serviceAccount.name -}}
+{{- /* Never fall back to "default": the sweeper's role would be granted to every pod using it. */ -}}
+{{- required "sweeper.serviceAccount.create=false needs sweeper.serviceAccount.name (an existing ServiceAccount used only by kate's sweeper)" .Values.sweeper.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
 
@@ -121,7 +123,7 @@ seccompProfile:
 {{- define "kate.registryArgs" -}}
 - --cache-ttl={{ .Values.registry.cacheTTL }}
 - --negative-cache-ttl={{ .Values.registry.negativeCacheTTL }}
-- --registry-concurrency={{ .Values.registry.concurrency }}
+- --registry-concurrency={{ int64 .Values.registry.concurrency }}
 - --registry-timeout={{ .Values.registry.timeout }}
 {{- if .Values.registry.dockerConfig.secretName }}
 - --docker-config=/etc/kate/docker/config.json

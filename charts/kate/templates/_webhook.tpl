@@ -24,13 +24,13 @@ matchExpressions:
   - key: kubernetes.io/metadata.name
     operator: NotIn
     values:
-      {{- range uniq (concat (list "kube-system" .Release.Namespace) .Values.admission.mutating.excludeNamespaces) }}
+      {{- range uniq (concat (list "kube-system" .Release.Namespace) .Values.admission.excludeNamespaces) }}
       - {{ . | quote }}
       {{- end }}
   - key: kate.dev/skip
     operator: NotIn
     values: ["true"]
-  {{- with .Values.admission.mutating.namespaceSelectorExpressions }}
+  {{- with .Values.admission.namespaceSelectorExpressions }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
 {{- end -}}
@@ -41,7 +41,7 @@ matchExpressions:
   - key: kate.dev/skip
     operator: NotIn
     values: ["true"]
-  {{- with .Values.admission.mutating.objectSelectorExpressions }}
+  {{- with .Values.admission.objectSelectorExpressions }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
 {{- end -}}
@@ -51,7 +51,7 @@ service:
   name: {{ include "kate.serviceName" .ctx }}
   namespace: {{ .ctx.Release.Namespace }}
   path: {{ .path }}
-  port: {{ .ctx.Values.webhook.service.port }}
+  port: {{ int64 .ctx.Values.webhook.service.port }}
 {{- with .caBundle }}
 caBundle: {{ . }}
 {{- end }}

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+@testable import KateNet
+
+/// Runs the real `kate webhook --self-signed` binary. Enabled when the `kate` executable sits next
+/// to the test bundle (a full `swift build`/`swift test`, as CI does) or `KATE_BINARY` names it; a
+/// module-only build (`KATE_ONLY=KateNetTests`) reports it as skipped, not passed.
+@Suite("kate webhook end to end (the built binary)")
+struct WebhookE2ETests {
+    static let binary: String? = {
+        if let given = ProcessInfo.processInfo.environment["KATE_BINARY"], FileManager.default.isExecutableFile(atPath: given) { return given }
+        let candidate = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kate").path
+        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
+    }()
+
+    @Test("--self-signed serves /healthz, /readyz, /metrics over TLS; SIGTERM exits 0", .enabled(if: binary != nil, "kate binary not built"))
+    func selfSigned() async throws {
+        let binary = try #require(Self.binary)
+        let directory = try NetHTTPFiles.temporaryDirectory()
+        defer { NetHTTPFiles.remove(directory) }
+        let caPath = directory + "/ca.pem"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["webhook", "--self-signed", "--listen", "127.0.0.1:0", "--ca-out", caPath, "--pull-secrets", "off", "--grace-period", "5s"]
+        process.environment = ["PATH": "/usr/bin:/bin", "HOME": directory]
+        let stderr = Pipe()
+        process.standardError = stderr
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        let port = try await Self.boundPort(from: stderr.fileHandleForReading)
+        let ca = try String(contentsOfFile: caPath, encoding: .utf8)
+        let client = HTTPClient(configuration: .init(tls: .init(useSystemTrustStore: false, additionalTrustRoots: [.pem(ca)])))
+        for (path, status) in [("/healthz", 200), ("/readyz", 200), ("/nope", 404)] {
+            let response = try await client.execute(.init(url: "https://localhost:\(port)\(path)"), deadline: .now + .seconds(30))
+            #expect(response.status == status, "\(path)")
+        }
+        let metrics = try await client.execute(.init(url: "https://127.0.0.1:\(port)/metrics"), deadline: .now + .seconds(30))
+        let text = String(decoding: metrics.body, as: UTF8.self)
+        #expect(text.contains("kate_http_requests_total"), "\(text.prefix(400))")
+        await client.shutdown()
+
+        process.interrupt()  // SIGINT; SIGTERM takes the same path
+        let status = await Self.exitStatus(of: process)
+        #expect(status == 0)
+    }
+
+    /// Reads the log until "listening on 127.0.0.1:PORT" (off the cooperative pool: it blocks).
+    static func boundPort(from handle: FileHandle) async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                var seen = ""
+                while true {
+                    let data = handle.availableData
+                    guard !data.isEmpty else {
+                        continuation.resume(throwing: NetError(.other, "kate exited before listening; output:\n\(seen)"))
+                        return
+                    }
+                    seen += String(decoding: data, as: UTF8.self)
+                    if let range = seen.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression),
+                       let port = Int(seen[range].split(separator: ":").last ?? "")
+                    {
+                        continuation.resume(returning: port)
+                        // Keep draining so the child never blocks on a full pipe.
+                        while !handle.availableData.isEmpty {}
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    static func exitStatus(of process: Process) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                continuation.resume(returning: process.terminationStatus)
+            }
+        }
+    }
+}

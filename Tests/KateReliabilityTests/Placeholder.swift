@@ -1,3 +1,0 @@
-import Testing
-
-// Seed; replaced by the hardening engineer.
