@@ -13,7 +13,8 @@
 #
 # Each target runs on a scratch copy of its seed corpus (Fuzz/corpus/<target>, never modified);
 # a crash, a leak, an invariant failure or a slow input (> FUZZ_INPUT_TIMEOUT s) stops that
-# target and leaves the input in Fuzz/crashes/<target>/ — replay it with
+# target and leaves the input in Fuzz/crashes/<target>/ (keep it once fixed: every run replays
+# those first, as regression tests) — replay one by hand with
 #   .build-fuzz/debug/<target> Fuzz/crashes/<target>/<file>
 set -uo pipefail
 
@@ -39,6 +40,22 @@ done
 work="$SCRATCH/fuzz-work"
 summary=()
 failed=0
+
+# Regression first: every input that ever crashed a target (Fuzz/crashes/<target>/, kept once
+# fixed) must now run clean. libFuzzer given files runs exactly those and exits non-zero on a crash.
+for t in "${targets[@]}"; do
+    shopt -s nullglob
+    saved=(Fuzz/crashes/"$t"/*)
+    shopt -u nullglob
+    [ ${#saved[@]} -eq 0 ] && continue
+    if "$bin/$t" "${saved[@]}" >"$SCRATCH/$t.replay.log" 2>&1; then
+        echo "== $t: ${#saved[@]} saved crash input(s) replayed clean"
+    else
+        echo "== $t: a saved crash input still crashes; see $SCRATCH/$t.replay.log"
+        failed=1
+    fi
+done
+
 for t in "${targets[@]}"; do
     corpus="$work/corpus/$t"
     crashes="Fuzz/crashes/$t"

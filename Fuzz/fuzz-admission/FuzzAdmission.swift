@@ -51,7 +51,15 @@ private func pin(_ request: AdmissionRequest) -> PinReport {
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAdmission(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let body = Array(UnsafeBufferPointer(start: data, count: size))
+    let input = Array(UnsafeBufferPointer(start: data, count: size))
+    // Raw bytes first: the decoder must survive anything a client sends.
+    _ = try? AdmissionReviewDecoder.decode(input)
+    // The invariants are checked on the same document re-serialised, as kube-apiserver always
+    // sends it: no duplicate keys, which JSON parsers resolve differently (first vs last wins).
+    guard let root = try? JSONSerialization.jsonObject(with: Data(input)), JSONSerialization.isValidJSONObject(root),
+        let canonical = try? JSONSerialization.data(withJSONObject: root)
+    else { return 0 }
+    let body = Array(canonical)
     guard let review = try? AdmissionReviewDecoder.decode(body) else { return 0 }
     let report = pin(review.request)
     checkEncodedResponse(report.response, version: review.version, uid: review.request.uid)

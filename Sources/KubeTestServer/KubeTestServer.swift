@@ -10,12 +10,17 @@ import Logging
 ///
 /// ```swift
 /// let server = try await KubeTestServer.start()
-/// defer { Task { await server.stop() } }          // or `await server.stop()` at the end of the test
 /// let web = try server.addDeployment(namespace: "shop", name: "web", image: "nginx:1.27", replicas: 3)
 /// let client = KubeClient(configuration: server.clientConfiguration, logger: logger)
 /// server.denyRBAC(verb: "patch", resource: "deployments", namespace: "shop")
 /// #expect(server.recordedCalls.filter { $0.method == "PATCH" }.count == 1)
+/// await server.stop()                              // also on the error path
 /// ```
+///
+/// Authentication: the default bearer token (`token`, user `defaultUser`), extra tokens
+/// (`addToken`), basic users, and — when started with `requireClientCertificate` — any client
+/// certificate from this server's CA, which maps to the single user `client-certificate-user`
+/// (`RequestContext` does not carry the peer certificate, so its CN cannot be read per request).
 public final class KubeTestServer: Sendable {
     /// `https://127.0.0.1:<port>`.
     public let url: String

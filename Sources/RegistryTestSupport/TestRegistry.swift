@@ -1,1 +1,206 @@
-// filled soon
+import Foundation
+import KateNet
+import KateRegistry
+
+/// A real registry (Debian's `/usr/bin/docker-registry`, distribution 2.8) on 127.0.0.1:<ephemeral>,
+/// with its storage and config in a temporary directory. Killed by `stop()` or when released.
+public final class TestRegistry: Sendable {
+    public enum Mode: Sendable, Equatable {
+        /// Plain HTTP, no auth.
+        case plainHTTP
+        /// HTTPS with a test CA and htpasswd Basic auth.
+        case basicAuthTLS(user: String, password: String)
+        /// HTTPS with token auth, tokens from a `TokenServer` in this process.
+        case tokenAuthTLS(user: String, password: String)
+    }
+
+    public struct SetupError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static let binary = "/usr/bin/docker-registry"
+
+    public let mode: Mode
+    /// `127.0.0.1:PORT`, as an image reference names it.
+    public let host: String
+    public let port: Int
+    /// The test CA (TLS modes): trust it to talk to the registry and the token server.
+    public let caPEM: String?
+    /// The same CA as a file, for `RegistrySettings.caFile`.
+    public let caFile: String?
+    public let tokenServer: TokenServer?
+    let directory: URL
+    let logFile: URL
+    let process: ChildProcess
+    let client: HTTPClient
+    let marker = RequestCounter()
+
+    public var scheme: String { caPEM == nil ? "http" : "https" }
+    public var baseURL: String { "\(scheme)://\(host)" }
+
+    /// Registry settings a `Resolver` needs to reach this registry.
+    public var settings: RegistrySettings {
+        caFile == nil ? RegistrySettings(plainHTTP: true) : RegistrySettings(caFile: caFile)
+    }
+
+    /// A keyring holding this registry's credentials (empty for `.plainHTTP`).
+    public func keyring(label: String = "test docker config") -> Keyring {
+        switch mode {
+        case .plainHTTP: return .empty
+        case .basicAuthTLS(let user, let password), .tokenAuthTLS(let user, let password):
+            let entry = DockerConfig.Entry(server: host, username: user, password: password)
+            return Keyring(sources: [(label: label, config: DockerConfig(entries: [entry]))])
+        }
+    }
+
+    public static func start(_ mode: Mode = .plainHTTP) async throws -> TestRegistry {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw SetupError(description: "\(binary) is missing: run scripts/install-deps.sh (installs Debian's docker-registry, distribution 2.8)")
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kate-registry-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do {
+            return try await launch(mode, directory: directory)
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
+    }
+
+    private static func launch(_ mode: Mode, directory: URL) async throws -> TestRegistry {
+        var ca: CertificateAuthority?
+        var auth = ""
+        var tokenServer: TokenServer?
+        var tlsBlock = ""
+        if mode != .plainHTTP {
+            let authority = try CertificateAuthority.generate(commonName: "kate test registry CA")
+            ca = authority
+            let serving = try authority.issue(commonName: "127.0.0.1", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
+            try write(serving.certificatePEM, to: directory, "registry.crt")
+            try write(serving.privateKeyPEM, to: directory, "registry.key")
+            try write(authority.certificatePEM, to: directory, "ca.crt")
+            tlsBlock = "\n  tls:\n    certificate: \(directory.path)/registry.crt\n    key: \(directory.path)/registry.key"
+        }
+        switch mode {
+        case .plainHTTP:
+            break
+        case .basicAuthTLS(let user, let password):
+            try write(try Htpasswd.line(user: user, password: password) + "\n", to: directory, "htpasswd")
+            auth = "auth:\n  htpasswd:\n    realm: kate-test\n    path: \(directory.path)/htpasswd\n"
+        case .tokenAuthTLS(let user, let password):
+            guard let ca else { throw SetupError(description: "token mode needs a CA") }
+            let server = try await TokenServer.start(ca: ca, user: user, password: password, service: "kate-test-registry", issuer: "kate-test-issuer")
+            tokenServer = server
+            auth = """
+                auth:
+                  token:
+                    realm: \(server.realm)
+                    service: \(server.service)
+                    issuer: \(server.issuer)
+                    rootcertbundle: \(directory.path)/ca.crt
+
+                """
+        }
+        var lastError: (any Error)?
+        // A port picked by binding :0 can be taken again before the registry binds it: retry.
+        for _ in 0..<5 {
+            let port = try FreePort.pick()
+            let config = """
+                version: 0.1
+                log:
+                  level: info
+                  formatter: text
+                  accesslog:
+                    disabled: false
+                storage:
+                  filesystem:
+                    rootdirectory: \(directory.path)/data
+                  delete:
+                    enabled: true
+                http:
+                  addr: 127.0.0.1:\(port)
+                  secret: kate-test-secret\(tlsBlock)
+                \(auth)
+                """
+            try write(config, to: directory, "config.yml")
+            let logFile = directory.appendingPathComponent("registry-\(port).log")
+            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            let output = try FileHandle(forWritingTo: logFile)
+            let process = try ChildProcess(
+                executable: binary, arguments: ["serve", directory.appendingPathComponent("config.yml").path],
+                environment: ["PATH": "/usr/bin:/bin", "HOME": directory.path], output: output)
+            try? output.close()
+            var tls = TLSClientConfiguration(useSystemTrustStore: false)
+            if let ca { tls.additionalTrustRoots = [.pem(ca.certificatePEM)] }
+            let client = HTTPClient(configuration: .init(tls: tls, connectTimeout: .seconds(2)), logger: testLogger("test-registry-client"))
+            let registry = TestRegistry(
+                mode: mode, port: port, ca: ca, tokenServer: tokenServer, directory: directory, logFile: logFile,
+                process: process, client: client)
+            do {
+                try await registry.waitUntilReady(deadline: .now + .seconds(20))
+                return registry
+            } catch {
+                lastError = error
+                process.terminate()
+                if !registry.log.contains("address already in use") { break }
+            }
+        }
+        await tokenServer?.stop()
+        throw lastError ?? SetupError(description: "docker-registry did not start")
+    }
+
+    private init(mode: Mode, port: Int, ca: CertificateAuthority?, tokenServer: TokenServer?, directory: URL, logFile: URL, process: ChildProcess, client: HTTPClient) {
+        self.mode = mode
+        self.port = port
+        self.host = "127.0.0.1:\(port)"
+        self.caPEM = ca?.certificatePEM
+        self.caFile = ca == nil ? nil : directory.appendingPathComponent("ca.crt").path
+        self.tokenServer = tokenServer
+        self.directory = directory
+        self.logFile = logFile
+        self.process = process
+        self.client = client
+    }
+
+    /// Kills the registry, stops the token server, removes the temporary directory.
+    public func stop() async {
+        process.terminate()
+        await client.shutdown()
+        await tokenServer?.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The registry's own log so far (its access log lines show every request).
+    public var log: String {
+        (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Waits for `/v2/` to answer (200, or 401 when auth is on).
+    private func waitUntilReady(deadline: ContinuousClock.Instant) async throws {
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else {
+                throw SetupError(description: "docker-registry exited during startup:\n\(log.suffix(2000))")
+            }
+            if let response = try? await client.execute(HTTPClientRequest(method: "GET", url: baseURL + "/v2/"), deadline: .now + .seconds(1)),
+                response.status == 200 || response.status == 401
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw SetupError(description: "docker-registry did not answer /v2/ within 20 s:\n\(log.suffix(2000))")
+    }
+
+    private static func write(_ text: String, to directory: URL, _ name: String) throws {
+        try Data(text.utf8).write(to: directory.appendingPathComponent(name))
+    }
+}
+
+/// A free loopback port: bind :0, read the port, close. Racy by nature; callers retry on collision.
+enum FreePort {
+    static func pick() throws -> Int {
+        let listener = try TCPListener(host: "127.0.0.1", port: 0)
+        defer { listener.close() }
+        return listener.localPort
+    }
+}

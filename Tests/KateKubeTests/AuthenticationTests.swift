@@ -170,7 +170,7 @@ struct ExecPluginTests {
     func execAgainstServer(apiVersion: String) async throws {
         try await withServer { server in
             let dir = try TemporaryDirectory()
-            try Self.plugin(in: dir, token: server.token, expiresIn: 3600, apiVersion: apiVersion)
+            _ = try Self.plugin(in: dir, token: server.token, expiresIn: 3600, apiVersion: apiVersion)
             let kubeconfig = try dir.write("config", """
                 current-context: eks
                 clusters: [{name: eks, cluster: {server: "\(server.url)", certificate-authority-data: \(server.caPEM.base64)}}]

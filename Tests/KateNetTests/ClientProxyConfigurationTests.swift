@@ -47,6 +47,16 @@ struct ClientProxyConfigurationTests {
         #expect(configuration.proxy(for: try ClientURL(parsing: "https://registry.internal/v2/")) == nil)
     }
 
+    @Test("an https:// proxy is refused with a reason, not bypassed")
+    func httpsProxyRefused() async {
+        let client = HTTPClient(configuration: .init(proxy: .init(httpsProxy: "https://proxy.example:3128")))
+        await #expect(throws: HTTPClientError.proxyFailure(
+            proxy: "https://proxy.example:3128",
+            message: "only http:// proxies are supported (https to the target still goes through a CONNECT tunnel)")) {
+            _ = try await client.execute(.init(url: "https://registry.example/v2/"), deadline: .now + .seconds(5))
+        }
+    }
+
     @Test("URL parsing", arguments: [
         ("https://ghcr.io/v2/org/app/manifests/1.0", "https", "ghcr.io", 443, "/v2/org/app/manifests/1.0", "ghcr.io"),
         ("http://localhost:5000", "http", "localhost", 5000, "/", "localhost:5000"),

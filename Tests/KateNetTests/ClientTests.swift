@@ -143,6 +143,28 @@ struct ClientTests {
         }
     }
 
+    @Test("the deadline names the phase: connect (full accept queue drops SYNs)")
+    func connectTimeout() async throws {
+        let listener = try TCPListener(host: "127.0.0.1", port: 0, backlog: 0)
+        defer { listener.close() }
+        // Never accepted: fill the accept queue until a connect times out; further SYNs are dropped.
+        var fillers: [TCPStream] = []
+        var filled = false
+        for _ in 0..<16 where !filled {
+            do {
+                fillers.append(try await TCPStream.connect(host: "127.0.0.1", port: listener.localPort, deadline: .now + .milliseconds(300)))
+            } catch {
+                filled = true
+            }
+        }
+        try #require(filled, "the accept queue never filled")
+        let client = HTTPClient()
+        await #expect(throws: HTTPClientError.timeout(host: "127.0.0.1:\(listener.localPort)", phase: "connect")) {
+            _ = try await client.execute(.init(url: "http://127.0.0.1:\(listener.localPort)/"), deadline: .now + .milliseconds(500))
+        }
+        for filler in fillers { await filler.close() }
+    }
+
     @Test("refused connection and bad URLs are reported as such")
     func connectErrors() async throws {
         let listener = try TCPListener(host: "127.0.0.1", port: 0)

@@ -39,6 +39,36 @@ struct TLSBadInputTests {
         await server.stop()
     }
 
+    @Test("32 concurrent clients sending seeded random garbage (some with a valid TLS record header) all fail; good clients still succeed")
+    func garbageStorm() async throws {
+        let fixture = try NetIOTLSFixture()
+        let server = try NetIOTLSEchoServer(context: fixture.serverContext())
+        let clients = 32
+        await withTaskGroup(of: Void.self) { group in
+            for seed in 0..<clients {
+                group.addTask {
+                    var generator = SplitMix64(seed: UInt64(seed))
+                    var payload = (0..<Int.random(in: 1...2000, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                    // Every other client looks like a handshake record so OpenSSL parses deeper before failing.
+                    if seed % 2 == 0 { payload.replaceSubrange(0..<min(3, payload.count), with: [0x16, 0x03, 0x01]) }
+                    guard let raw = try? await TCPStream.connect(host: "127.0.0.1", port: server.port, deadline: NetIOTest.deadline()) else { return }
+                    try? await raw.write(payload, deadline: NetIOTest.deadline())
+                    raw.shutdownWrite()
+                    _ = try? await NetIOTest.readAll(raw)
+                    await raw.close()
+                }
+            }
+        }
+        let errors = await server.waitForHandshakeErrors(clients)
+        #expect(errors.count == clients)
+        #expect(server.acceptedStreams.isEmpty, "no garbage client completed a handshake")
+        let good = try await server.connect(fixture.clientContext())
+        try await good.write([7], deadline: NetIOTest.deadline())
+        #expect(try await NetIOTest.readAll(good, atLeast: 1) == [7])
+        await good.close()
+        await server.stop()
+    }
+
     @Test("a client that connects and closes at once (a TCP health probe) is counted as closed, not as a protocol failure")
     func tcpProbe() async throws {
         let fixture = try NetIOTLSFixture()
@@ -67,5 +97,18 @@ struct TLSBadInputTests {
         #expect(try metrics.expectCounter("kate_tls_handshake_failures_total", [("reason", "timeout")]).totalValue == 1)
         await raw.close()
         await server.stop()
+    }
+}
+
+/// A tiny deterministic generator so garbage inputs are reproducible from their seed.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -93,6 +93,13 @@ struct TLSReloadTests {
         #expect(context.certificateSubject == "CN=plain-v2,O=kate")
     }
 
+    @Test("an in-memory certificate never reloads")
+    func inMemoryNeverReloads() throws {
+        let context = try NetIOTLSFixture().serverContext()
+        #expect(context.reloadIfChanged() == false)
+        #expect(context.reloadCount == 0)
+    }
+
     @Test("a key that does not match the certificate is a clear start-up error naming both files")
     func keyCertificateMismatch() throws {
         let authority = try CertificateAuthority.generate()

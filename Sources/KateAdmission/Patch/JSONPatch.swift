@@ -1,25 +1,15 @@
-import Foundation
-
 /// The value of a JSON Patch operation. kate only ever writes strings (images, annotation
 /// values) and a whole string map (`metadata.annotations` when the pod has none).
-public enum PatchValue: Sendable, Equatable, Encodable {
+public enum PatchValue: Sendable, Equatable {
     case string(String)
     case object([String: String])
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .string(let s): try c.encode(s)
-        case .object(let o): try c.encode(o)
-        }
-    }
 }
 
 /// One RFC 6902 operation. Only `add` and `replace` are generated: `replace` for `image`, which
 /// exists on every container kate pins, and `add` for annotations (which also overwrites an
 /// existing member, so it is valid whether or not the key is already there).
-public struct PatchOperation: Sendable, Equatable, Encodable {
-    public enum Op: String, Sendable, Encodable { case add, replace }
+public struct PatchOperation: Sendable, Equatable {
+    public enum Op: String, Sendable { case add, replace }
     public var op: Op
     public var path: String
     public var value: PatchValue
@@ -39,11 +29,31 @@ public enum JSONPointer {
     /// Escapes one reference token: `~` → `~0` first, then `/` → `~1` (the order matters:
     /// the other order would turn `/` into `~01`).
     public static func escape(_ token: String) -> String {
-        token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+        guard token.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return token }
+        var out = ""
+        for character in token {
+            switch character {
+            case "~": out += "~0"
+            case "/": out += "~1"
+            default: out.append(character)
+            }
+        }
+        return out
     }
 
     public static func unescape(_ token: Substring) -> String {
-        token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+        var out = ""
+        var iterator = token.makeIterator()
+        while let character = iterator.next() {
+            guard character == "~" else { out.append(character); continue }
+            switch iterator.next() {
+            case "0": out += "~"
+            case "1": out += "/"
+            case let other?: out += "~" + String(other)
+            case nil: out += "~"
+            }
+        }
+        return out
     }
 
     /// `["metadata", "annotations", "kate.dev/skip"]` → `/metadata/annotations/kate.dev~1skip`.
@@ -56,8 +66,26 @@ public enum JSONPatchEncoder {
     /// The patch document: a JSON array of operations, keys of object values sorted so the
     /// same review always yields the same bytes.
     public static func encode(_ operations: [PatchOperation]) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? Array(encoder.encode(operations))) ?? []
+        var writer = JSONWriter()
+        write(operations, to: &writer)
+        return writer.bytes
+    }
+
+    static func write(_ operations: [PatchOperation], to writer: inout JSONWriter) {
+        writer.raw("[")
+        for (i, operation) in operations.enumerated() {
+            if i > 0 { writer.raw(",") }
+            writer.raw("{\"op\":")
+            writer.string(operation.op.rawValue)
+            writer.raw(",\"path\":")
+            writer.string(operation.path)
+            writer.raw(",\"value\":")
+            switch operation.value {
+            case .string(let value): writer.string(value)
+            case .object(let map): writer.stringMap(map)
+            }
+            writer.raw("}")
+        }
+        writer.raw("]")
     }
 }

@@ -24,6 +24,9 @@ public final class PodPinner: Sendable {
     private let keyrings: any PodKeyringProviding
     public let memory: RevisionMemory
     private let namespaceOptOut: (any NamespaceOptOutChecking)?
+    /// Parsed references by spelling: the same few images arrive in every review, and parsing
+    /// one costs more than the rest of a cached review's pinning logic.
+    private let references = ExpiringCache<String, ImageReference>(capacity: 4096, timeToLive: .seconds(3600))
 
     public init(
         configuration: AdmissionConfiguration, resolver: any DigestResolving, keyrings: any PodKeyringProviding,
@@ -58,7 +61,7 @@ public final class PodPinner: Sendable {
         var candidates: [(slot: ContainerSlot, reference: ImageReference)] = []
         var policySkipped = 0, alreadyPinned = 0
         for slot in slots {
-            guard let reference = try? ImageReference.parse(slot.image) else {
+            guard let reference = parse(slot.image) else {
                 warnings.append(WarningText.compose(image: slot.image, "not a valid image reference; left as is"))
                 continue
             }
@@ -170,16 +173,11 @@ public final class PodPinner: Sendable {
     /// only a missing `annotations` map needs the whole map added instead.
     private func annotationOperations(pod: Pod, originals: [String: String], now: Date) -> [PatchOperation] {
         let existing = pod.metadata.annotations
-        var merged: [String: String] = [:]
-        if let previous = existing?[KateAnnotations.originalImages],
-            let decoded = try? JSONDecoder().decode([String: String].self, from: Data(previous.utf8))
-        {
-            merged = decoded
-        }
+        var merged = existing?[KateAnnotations.originalImages].flatMap(JSONReader.stringMap(from:)) ?? [:]
         merged.merge(originals) { _, new in new }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let json = (try? encoder.encode(merged)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        var writer = JSONWriter(capacity: 256)
+        writer.stringMap(merged)
+        let json = String(decoding: writer.bytes, as: UTF8.self)
         let stamp = now.formatted(.iso8601)
         guard existing != nil else {
             return [.add("/metadata/annotations", .object([KateAnnotations.originalImages: json, KateAnnotations.resolvedAt: stamp]))]
@@ -200,6 +198,13 @@ public final class PodPinner: Sendable {
         if message.count > 1024 { message = String(message.prefix(1023)) + "…" }
         return .deny(
             request.uid, code: transient ? 503 : 403, reason: transient ? "ServiceUnavailable" : "Forbidden", message: message)
+    }
+
+    private func parse(_ image: String) -> ImageReference? {
+        if let cached = references.value(for: image) { return cached }
+        guard let reference = try? ImageReference.parse(image) else { return nil }
+        references.set(reference, for: image)
+        return reference
     }
 
     static func short(_ digest: String) -> String {

@@ -1,8 +1,7 @@
-import Foundation
 import KateKube
 
 /// `{group, version, kind}` as the apiserver writes it; the core group is the empty string.
-public struct GroupVersionKind: Decodable, Sendable, Equatable {
+public struct GroupVersionKind: Sendable, Equatable {
     public var group: String
     public var version: String
     public var kind: String
@@ -12,24 +11,16 @@ public struct GroupVersionKind: Decodable, Sendable, Equatable {
         self.version = version
         self.kind = kind
     }
-
-    private enum CodingKeys: String, CodingKey { case group, version, kind }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        group = try c.decodeIfPresent(String.self, forKey: .group) ?? ""
-        version = try c.decodeIfPresent(String.self, forKey: .version) ?? ""
-        kind = try c.decode(String.self, forKey: .kind)
-    }
 }
 
-/// The `request` of an AdmissionReview (admission.k8s.io/v1 and v1beta1 share these fields).
+/// The `request` of an AdmissionReview (admission.k8s.io/v1 and v1beta1 share these fields),
+/// read by `AdmissionReviewDecoder`.
 ///
-/// `object`/`oldObject` are decoded into KateKube's `Pod` only when `kind` is the core Pod; a Pod
-/// kate cannot read is recorded in `podDecodingProblem` instead of failing the review, because
-/// mutating admission runs before validation: the apiserver's own validation reports a broken
-/// Pod better than a webhook error would.
-public struct AdmissionRequest: Decodable, Sendable {
+/// `object`/`oldObject` are kept only when `kind` is the core Pod; a Pod kate cannot read is
+/// recorded in `podDecodingProblem` instead of failing the review, because mutating admission
+/// runs before validation: the apiserver's own validation reports a broken Pod better than a
+/// webhook error would.
+public struct AdmissionRequest: Sendable {
     public var uid: String
     public var kind: GroupVersionKind
     public var subResource: String?
@@ -60,33 +51,6 @@ public struct AdmissionRequest: Decodable, Sendable {
         self.userName = userName
         self.object = object
         self.oldObject = oldObject
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case uid, kind, subResource, name, namespace, operation, dryRun, userInfo, object, oldObject
-    }
-
-    private struct UserInfo: Decodable { var username: String? }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        uid = try c.decode(String.self, forKey: .uid)
-        kind = try c.decode(GroupVersionKind.self, forKey: .kind)
-        subResource = try c.decodeIfPresent(String.self, forKey: .subResource)
-        name = try c.decodeIfPresent(String.self, forKey: .name)
-        namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
-        operation = try c.decode(String.self, forKey: .operation)
-        dryRun = try c.decodeIfPresent(Bool.self, forKey: .dryRun) ?? false
-        userName = (try? c.decodeIfPresent(UserInfo.self, forKey: .userInfo))?.username
-        guard kind.group.isEmpty && kind.kind == "Pod" else { return }
-        do {
-            object = try c.decodeIfPresent(Pod.self, forKey: .object)
-            oldObject = try c.decodeIfPresent(Pod.self, forKey: .oldObject)
-        } catch {
-            object = nil
-            oldObject = nil
-            podDecodingProblem = ReviewDecodingError.describe(error)
-        }
     }
 
     /// What the log line calls the pod: its name, or `generateName*` for controller-made pods

@@ -1,5 +1,3 @@
-import Foundation
-
 /// What kate answers for one review. Encoded by `encode(version:)` into the exact shape
 /// kube-apiserver verifies: same apiVersion/kind as the request, the request's uid, and
 /// `patchType` only together with a non-empty patch.
@@ -41,44 +39,34 @@ public struct AdmissionResponse: Sendable, Equatable {
 
     // MARK: Wire shape
 
-    private struct Review: Encodable {
-        var apiVersion: String
-        var kind = "AdmissionReview"
-        var response: Body
-    }
-
-    private struct Body: Encodable {
-        var uid: String
-        var allowed: Bool
-        var status: Status?
-        var patchType: String?
-        /// Standard base64 (with padding) of the JSON Patch bytes, as Go encodes `[]byte`.
-        var patch: String?
-        var warnings: [String]?
-    }
-
-    private struct Status: Encodable {
-        var metadata: [String: String] = [:]
-        var status = "Failure"
-        var message: String
-        var reason: String
-        var code: Int
-    }
-
+    /// `{"apiVersion":…,"kind":"AdmissionReview","response":{"uid":…,"allowed":…,…}}`; `patch`
+    /// is standard base64 with padding, as Go encodes `[]byte`.
     public func encode(version: AdmissionReviewVersion) -> [UInt8] {
-        let patchBytes = patch.isEmpty ? nil : JSONPatchEncoder.encode(patch)
-        let body = Body(
-            uid: uid,
-            allowed: allowed,
-            status: allowed ? nil : denial.map { Status(message: $0.message, reason: $0.reason, code: $0.code) },
-            patchType: patchBytes == nil ? nil : "JSONPatch",
-            patch: patchBytes.map { Data($0).base64EncodedString() },
-            warnings: warnings.isEmpty ? nil : warnings
-        )
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        // Encoding plain strings, bools and ints cannot fail; an empty body would still be a clear
-        // failure on the apiserver side rather than a crash here.
-        return (try? Array(encoder.encode(Review(apiVersion: version.rawValue, response: body)))) ?? []
+        var writer = JSONWriter(capacity: 256 + patch.count * 160)
+        writer.raw("{\"apiVersion\":")
+        writer.string(version.rawValue)
+        writer.raw(",\"kind\":\"AdmissionReview\",\"response\":{\"uid\":")
+        writer.string(uid)
+        writer.raw(",\"allowed\":")
+        writer.bool(allowed)
+        if !allowed, let denial {
+            writer.raw(",\"status\":{\"metadata\":{},\"status\":\"Failure\",\"message\":")
+            writer.string(denial.message)
+            writer.raw(",\"reason\":")
+            writer.string(denial.reason)
+            writer.raw(",\"code\":")
+            writer.int(denial.code)
+            writer.raw("}")
+        }
+        if !patch.isEmpty {
+            writer.raw(",\"patchType\":\"JSONPatch\",\"patch\":")
+            writer.string(Base64.encode(JSONPatchEncoder.encode(patch)))
+        }
+        if !warnings.isEmpty {
+            writer.raw(",\"warnings\":")
+            writer.stringArray(warnings)
+        }
+        writer.raw("}}")
+        return writer.bytes
     }
 }

@@ -53,8 +53,19 @@ extension KubeClient {
                 token = head.metadata.continue.flatMap { $0.isEmpty ? nil : $0 }
             } while token != nil
             var pages = [[Item]](repeating: [], count: pageCount)
-            for try await (index, items) in group { pages[index] = items }
-            return pages.flatMap { $0 }
+            var total = 0
+            for try await (index, items) in group {
+                pages[index] = items
+                total += items.count
+            }
+            // Release each page as it is copied: a 10,000-pod list must not exist twice.
+            var all: [Item] = []
+            all.reserveCapacity(total)
+            for index in pages.indices {
+                all.append(contentsOf: pages[index])
+                pages[index] = []
+            }
+            return all
         }
     }
 
@@ -142,7 +153,13 @@ extension KubeClient {
 
     func decode<T: Decodable>(_ type: T.Type, _ response: HTTPClientResponse, _ call: Call) throws -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(response.body))
+            // Decode straight from the response buffer: a page is ~1 MiB and copying it into a Data
+            // would double what a list holds in flight.
+            return try response.body.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress, raw.count > 0 else { return try JSONDecoder().decode(T.self, from: Data()) }
+                let data = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: raw.count, deallocator: .none)
+                return try JSONDecoder().decode(T.self, from: data)
+            }
         } catch {
             throw KubeError(
                 code: 0, reason: "InvalidResponse", message: "cannot decode the answer as \(T.self): \(error)", verb: call.verb,

@@ -27,8 +27,6 @@ public enum PatchType: String, Sendable {
     case strategicMerge = "application/strategic-merge-patch+json"
     /// RFC 7386: objects merge, arrays replace.
     case merge = "application/merge-patch+json"
-    /// RFC 6902 operations.
-    case json = "application/json-patch+json"
 }
 
 /// Where a kind lives in the API: `/api/v1` or `/apis/<group>/<version>`, and its plural.

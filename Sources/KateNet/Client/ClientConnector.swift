@@ -1,12 +1,9 @@
-import Logging
-
 /// Opens client connections: direct, through an HTTP proxy (absolute-form requests), or through a
 /// CONNECT tunnel (https via proxy); TLS on top for https. Failures become `HTTPClientError`s that
 /// name the host and the phase.
 struct ClientConnector: Sendable {
     let tls: Result<TLSClientContext, HTTPClientError>
     let connectTimeout: Duration
-    let logger: Logger
 
     /// How a request reaches its origin.
     enum Route: Sendable {

@@ -51,7 +51,7 @@ public final class HTTPClient: Sendable {
         } catch {
             tls = .failure(.tlsFailure(host: "(client configuration)", message: "cannot set up TLS: \(error)"))
         }
-        self.connector = ClientConnector(tls: tls, connectTimeout: configuration.connectTimeout, logger: logger)
+        self.connector = ClientConnector(tls: tls, connectTimeout: configuration.connectTimeout)
         self.pool = ConnectionPool(maxPerOrigin: configuration.maxIdleConnectionsPerHost, idleTimeout: configuration.idleTimeout)
     }
 
@@ -69,14 +69,14 @@ public final class HTTPClient: Sendable {
 
     /// Idle pooled connections to `url`'s origin (for tests and diagnostics).
     public func idleConnectionCount(for url: String) -> Int {
-        guard let parsed = try? ClientURL(parsing: url) else { return 0 }
-        return pool.count(poolKey(parsed, route: route(for: parsed)))
+        guard let parsed = try? ClientURL(parsing: url), let route = try? route(for: parsed) else { return 0 }
+        return pool.count(poolKey(parsed, route: route))
     }
 
     private func send(_ request: HTTPClientRequest, deadline: ContinuousClock.Instant) async throws(HTTPClientError) -> HTTPClientResponse {
         let url = try ClientURL(parsing: request.url)
         let method = request.method.uppercased()
-        let route = route(for: url)
+        let route = try route(for: url)
         let key = poolKey(url, route: route)
         let target: String
         if case .forwardProxy = route { target = "http://\(url.hostHeader)\(url.target)" } else { target = url.target }
@@ -188,10 +188,16 @@ public final class HTTPClient: Sendable {
         }
     }
 
-    private func route(for url: ClientURL) -> ClientConnector.Route {
-        guard let proxyText = configuration.proxy?.proxy(for: url),
-              let proxy = try? ClientURL(parsing: proxyText, defaultScheme: "http"), proxy.scheme == "http"
-        else { return .direct }
+    /// Direct, or through the configured proxy. A proxy kate cannot use is an error, not a silent
+    /// direct connection: in a locked-down network that would only fail later and more obscurely.
+    private func route(for url: ClientURL) throws(HTTPClientError) -> ClientConnector.Route {
+        guard let proxyText = configuration.proxy?.proxy(for: url) else { return .direct }
+        guard let proxy = try? ClientURL(parsing: proxyText, defaultScheme: "http") else {
+            throw .proxyFailure(proxy: proxyText, message: "not a valid proxy URL (expected http://host:port)")
+        }
+        guard proxy.scheme == "http" else {
+            throw .proxyFailure(proxy: proxyText, message: "only http:// proxies are supported (https to the target still goes through a CONNECT tunnel)")
+        }
         return url.isTLS ? .tunnel(proxy) : .forwardProxy(proxy)
     }
 

@@ -1,8 +1,8 @@
 /// A bidirectional, ordered byte stream: a TCP connection (`TCPStream`) or TLS on top of one (`TLSStream`).
 ///
 /// HTTP code is written against this protocol so it never knows whether TLS is in play.
-/// One task may read while another writes; two concurrent readers (or writers) on one stream are a
-/// programming error and the second one fails with `NetError`.
+/// One task may read while another writes (full duplex). Two concurrent readers, or two writers, get
+/// interleaved bytes in no defined order: callers serialize reads and writes per direction.
 public protocol ByteStream: AnyObject, Sendable {
     /// Reads up to `maxBytes`; returns `[]` at end of stream. Throws `NetError` (`.timedOut` when the deadline passes).
     func read(maxBytes: Int, deadline: ContinuousClock.Instant) async throws -> [UInt8]

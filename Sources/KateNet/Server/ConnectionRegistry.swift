@@ -18,19 +18,26 @@ final class ConnectionRegistry: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Called with the new count under the lock, so a gauge never records counts out of order.
+    private let countChanged: @Sendable (Int) -> Void
     /// Fires once draining has begun and the last connection is gone (or the grace period ran out).
     let drained = OneShotEvent()
+
+    init(countChanged: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.countChanged = countChanged
+    }
 
     var count: Int { state.withLock { $0.entries.count } }
     var isDraining: Bool { state.withLock { $0.draining } }
 
-    /// Adds a connection; returns its id and the new count.
-    func register() -> (id: Int, count: Int) {
+    /// Adds a connection; returns its id.
+    func register() -> Int {
         state.withLock { state in
             let id = state.nextID
             state.nextID += 1
             state.entries[id] = Entry()
-            return (id, state.entries.count)
+            countChanged(state.entries.count)
+            return id
         }
     }
 
@@ -54,14 +61,14 @@ final class ConnectionRegistry: Sendable {
         state.withLock { $0.entries[id]?.idle = false }
     }
 
-    /// Removes a connection; returns the new count.
-    func unregister(_ id: Int) -> Int {
-        let (count, empty) = state.withLock { state in
+    /// Removes a connection.
+    func unregister(_ id: Int) {
+        let empty = state.withLock { state in
             state.entries[id] = nil
-            return (state.entries.count, state.draining && state.entries.isEmpty)
+            countChanged(state.entries.count)
+            return state.draining && state.entries.isEmpty
         }
         if empty { drained.fire() }
-        return count
     }
 
     /// Enters draining and returns the idle connections' streams for the caller to close.

@@ -134,7 +134,9 @@ struct HTTPConnection {
             let keep = keepAlive && first != nil && !registry.isDraining
             let bytes = HTTPSerializer.response(response, version: request.version, keepAlive: keep, headOnly: headOnly)
             let written = (try? await stream.write(bytes, deadline: .now + configuration.writeTimeout)) != nil
-            metrics.requestCompleted(path: request.path, status: response.status, duration: .now - started)
+            let duration = ContinuousClock.now - started
+            metrics.requestCompleted(path: request.path, status: response.status, duration: duration)
+            logger.debug("\(request.method) \(request.target) → \(response.status)", metadata: ["duration_ms": "\(duration.seconds * 1000)"])
             if first == nil { logger.warning("handler for \(request.method) \(request.path) exceeded \(configuration.handlerTimeout)") }
             return (keep, first == nil || !written)
         }

@@ -24,7 +24,7 @@ public final class HTTPServer: Sendable {
     private let responder: any HTTPResponder
     private let logger: Logger
     private let metrics: HTTPServerMetrics
-    private let connections = ConnectionRegistry()
+    private let connections: ConnectionRegistry
     private let phase = Mutex(Phase.created)
     private let stopped = OneShotEvent()
     private let shutdownRequested = OneShotEvent()
@@ -34,7 +34,9 @@ public final class HTTPServer: Sendable {
         self.tls = tls
         self.responder = responder
         self.logger = logger
-        self.metrics = HTTPServerMetrics(knownPaths: (responder as? Router)?.paths ?? [])
+        let metrics = HTTPServerMetrics(knownPaths: (responder as? Router)?.paths ?? [])
+        self.metrics = metrics
+        self.connections = ConnectionRegistry(countChanged: { metrics.connectionsChanged(to: $0) })
     }
 
     /// Binds the listener and returns the bound port (useful with port 0). Accepting starts in `run()`.
@@ -94,8 +96,7 @@ public final class HTTPServer: Sendable {
                     group.addTask { await self.refuse(tcp) }
                     continue
                 }
-                let (id, count) = connections.register()
-                metrics.connectionsChanged(to: count)
+                let id = connections.register()
                 group.addTask { await self.serve(tcp, id: id) }
             }
             // Draining: wait for the connections to finish, or for the grace period to run out; then
@@ -152,7 +153,7 @@ public final class HTTPServer: Sendable {
     }
 
     private func serve(_ tcp: TCPStream, id: Int) async {
-        defer { metrics.connectionsChanged(to: connections.unregister(id)) }
+        defer { connections.unregister(id) }
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(tcp.remoteAddress)"
         let stream: any ByteStream

@@ -1,3 +1,5 @@
+import Logging
+
 /// A throwaway CA and a serving certificate signed by it, for `kate webhook --self-signed`: a
 /// newcomer can run the server with no files, and point curl (or a webhook configuration's
 /// `caBundle`) at the CA.
@@ -23,5 +25,3 @@ public struct SelfSignedServing: Sendable {
         try TLSServerContext(certificateChain: .pem(serving.certificatePEM), privateKey: .pem(serving.privateKeyPEM), logger: logger)
     }
 }
-
-import Logging

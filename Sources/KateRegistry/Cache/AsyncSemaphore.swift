@@ -14,6 +14,8 @@ final class AsyncSemaphore: Sendable {
     private struct State {
         var available: Int
         var waiters: [Waiter] = []
+        /// Waiters whose deadline or cancellation came before they were queued.
+        var abandoned: [UInt64: any Error] = [:]
         var nextID: UInt64 = 0
     }
 
@@ -37,18 +39,23 @@ final class AsyncSemaphore: Sendable {
             try await Task.sleep(until: deadline, clock: .continuous)
             self?.fail(id, with: TimedOut())
         }
-        defer { timer.cancel() }
+        defer {
+            timer.cancel()
+            // A timer that fired just as the permit arrived leaves a marker behind; drop it.
+            state.withLock { s in _ = s.abandoned.removeValue(forKey: id) }
+        }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let resumeNow = state.withLock { s -> Bool in
+                let immediate = state.withLock { s -> Result<Void, any Error>? in
+                    if let error = s.abandoned.removeValue(forKey: id) { return .failure(error) }
                     if s.available > 0, s.waiters.isEmpty {
                         s.available -= 1
-                        return true
+                        return .success(())
                     }
                     s.waiters.append(Waiter(id: id, continuation: continuation))
-                    return false
+                    return nil
                 }
-                if resumeNow { continuation.resume() }
+                if let immediate { continuation.resume(with: immediate) }
             }
         } onCancel: {
             fail(id, with: CancellationError())
@@ -75,7 +82,10 @@ final class AsyncSemaphore: Sendable {
 
     private func fail(_ id: UInt64, with error: any Error) {
         let waiter = state.withLock { s -> Waiter? in
-            guard let index = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            guard let index = s.waiters.firstIndex(where: { $0.id == id }) else {
+                s.abandoned[id] = error
+                return nil
+            }
             return s.waiters.remove(at: index)
         }
         waiter?.continuation.resume(throwing: error)

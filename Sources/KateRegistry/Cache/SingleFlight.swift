@@ -6,13 +6,7 @@ import Synchronization
 /// The shared work runs in an unstructured task so one caller giving up (its own deadline, its
 /// task cancelled) does not fail the others; each caller still stops waiting at its own deadline.
 final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    private struct Flight {
-        let task: Task<Value, any Error>
-        let deadline: ContinuousClock.Instant
-        var callers = 1
-    }
-
-    private let flights = Mutex<[Key: Flight]>([:])
+    private let flights = Mutex<[Key: Flight<Value>]>([:])
 
     /// Number of flights in progress (for tests and debugging).
     var inFlight: Int { flights.withLock { $0.count } }
@@ -20,56 +14,91 @@ final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// How many callers wait on the flight for `key` (0 when none is running).
     func callers(for key: Key) -> Int { flights.withLock { $0[key]?.callers ?? 0 } }
 
-    /// - Parameter joined: set to true when this call attached to an existing flight.
-    func run(
-        _ key: Key, deadline: ContinuousClock.Instant, joined: JoinFlag? = nil,
-        _ work: @escaping @Sendable () async throws -> Value
-    ) async throws -> Value {
-        let (flight, isNew) = flights.withLock { map -> (Flight, Bool) in
+    func run(_ key: Key, deadline: ContinuousClock.Instant, _ work: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        let (flight, isNew) = flights.withLock { map -> (Flight<Value>, Bool) in
             if let existing = map[key] {
-                map[key]?.callers += 1
+                existing.join()
                 return (existing, false)
             }
-            let task = Task { try await work() }
-            let flight = Flight(task: task, deadline: deadline)
+            let flight = Flight<Value>()
             map[key] = flight
             return (flight, true)
         }
-        joined?.set(!isNew)
         if isNew {
-            // Whoever started the flight removes it, after it finished (success or failure), so the
-            // next call after completion starts fresh instead of reusing a stale result.
             Task { [self] in
-                _ = try? await flight.task.value
-                self.flights.withLock { map in
-                    if map[key]?.task == flight.task { map[key] = nil }
+                let result: Result<Value, any Error>
+                do { result = .success(try await work()) } catch { result = .failure(error) }
+                // Forget the flight before publishing, so a call arriving after completion starts
+                // fresh instead of reusing a result that is already on its way out.
+                flights.withLock { map in
+                    if map[key] === flight { map[key] = nil }
                 }
+                flight.finish(result)
             }
         }
-        if flight.deadline <= deadline { return try await flight.task.value }
-        return try await Self.wait(for: flight.task, until: deadline)
-    }
-
-    /// Waits for the shared task but no longer than this caller's (earlier) deadline.
-    private static func wait(for task: Task<Value, any Error>, until deadline: ContinuousClock.Instant) async throws -> Value {
-        try await withThrowingTaskGroup(of: Value?.self) { group in
-            group.addTask { try await task.value }
-            group.addTask {
-                try await Task.sleep(until: deadline, clock: .continuous)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else { throw SingleFlightWaitTimedOut() }
-            return value
-        }
+        return try await flight.wait(until: deadline)
     }
 }
 
-/// Lets a caller learn whether it joined an existing flight (metrics label "shared").
-final class JoinFlag: Sendable {
-    private let value = Mutex(false)
-    func set(_ joined: Bool) { value.withLock { $0 = joined } }
-    var joined: Bool { value.withLock { $0 } }
+/// One shared execution: its result, and the callers waiting for it.
+private final class Flight<Value: Sendable>: Sendable {
+    private struct State {
+        var result: Result<Value, any Error>?
+        var waiters: [UInt64: CheckedContinuation<Value, any Error>] = [:]
+        /// Waiters that gave up before their continuation was registered.
+        var abandoned: [UInt64: any Error] = [:]
+        var nextID: UInt64 = 0
+        var callers = 1
+    }
+
+    private let state = Mutex(State())
+
+    var callers: Int { state.withLock { $0.callers } }
+
+    func join() { state.withLock { $0.callers += 1 } }
+
+    func finish(_ result: Result<Value, any Error>) {
+        let waiters = state.withLock { s in
+            s.result = result
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
+        }
+        for waiter in waiters { waiter.resume(with: result) }
+    }
+
+    func wait(until deadline: ContinuousClock.Instant) async throws -> Value {
+        let id = state.withLock { s in
+            s.nextID += 1
+            return s.nextID
+        }
+        let timer = Task { [weak self] in
+            try await Task.sleep(until: deadline, clock: .continuous)
+            self?.abandon(id, with: SingleFlightWaitTimedOut())
+        }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
+                let immediate = state.withLock { s -> Result<Value, any Error>? in
+                    if let result = s.result { return result }
+                    if let error = s.abandoned.removeValue(forKey: id) { return .failure(error) }
+                    s.waiters[id] = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(with: immediate) }
+            }
+        } onCancel: {
+            abandon(id, with: CancellationError())
+        }
+    }
+
+    private func abandon(_ id: UInt64, with error: any Error) {
+        let waiter = state.withLock { s -> CheckedContinuation<Value, any Error>? in
+            if let waiter = s.waiters.removeValue(forKey: id) { return waiter }
+            if s.result == nil { s.abandoned[id] = error }
+            return nil
+        }
+        waiter?.resume(throwing: error)
+    }
 }
 
 /// A caller's own deadline passed while it waited for a flight another caller started.

@@ -152,3 +152,8 @@ public final class Resolver: Sendable {
         throw error
     }
 }
+
+extension Resolver {
+    /// Distinct HTTP clients created so far (one per TLS configuration). For tests and diagnostics.
+    public var httpClientCountForTesting: Int { httpClientCount }
+}

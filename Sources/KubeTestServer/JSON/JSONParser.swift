@@ -90,20 +90,36 @@ private struct JSONByteParser {
         }
     }
 
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, kept as text.
     mutating func parseNumber() throws(JSONParseError) -> String {
         let start = index
-        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
-        var digits = 0
-        while index < bytes.count, let byte = Optional(bytes[index]),
-              (byte >= 0x30 && byte <= 0x39) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
-                || ((byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")) && index > start && [UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index - 1])) {
-            if byte >= 0x30 && byte <= 0x39 { digits += 1 }
+        if peek(is: "-") { index += 1 }
+        if peek(is: "0") {
             index += 1
+        } else if try digits() == 0 {
+            throw error("unexpected character")
         }
-        guard digits > 0 else { throw error("unexpected character") }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        guard Double(text) != nil else { throw error("invalid number \(text)") }
-        return text
+        if peek(is: ".") {
+            index += 1
+            guard try digits() > 0 else { throw error("digits expected after '.'") }
+        }
+        if peek(is: "e") || peek(is: "E") {
+            index += 1
+            if peek(is: "+") || peek(is: "-") { index += 1 }
+            guard try digits() > 0 else { throw error("digits expected in exponent") }
+        }
+        return String(decoding: bytes[start..<index], as: UTF8.self)
+    }
+
+    private func peek(is character: Unicode.Scalar) -> Bool {
+        index < bytes.count && bytes[index] == UInt8(ascii: character)
+    }
+
+    /// Consumes a run of decimal digits and returns how many there were.
+    private mutating func digits() throws(JSONParseError) -> Int {
+        let start = index
+        while index < bytes.count, (0x30...0x39).contains(bytes[index]) { index += 1 }
+        return index - start
     }
 
     mutating func parseString() throws(JSONParseError) -> String {

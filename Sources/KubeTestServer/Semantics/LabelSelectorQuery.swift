@@ -145,6 +145,11 @@ public struct FieldSelectorQuery: Sendable, Equatable {
     }
 
     public func matches(_ fields: [String: String]) -> Bool {
-        terms.allSatisfy { term in (fields[term.field] ?? "") == term.value ? !term.negated : term.negated }
+        matches { fields[$0] ?? "" }
+    }
+
+    /// Matches against a lookup (absent fields read as "").
+    public func matches(_ value: (String) -> String) -> Bool {
+        terms.allSatisfy { term in value(term.field) == term.value ? !term.negated : term.negated }
     }
 }

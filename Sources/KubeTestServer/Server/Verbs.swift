@@ -20,8 +20,8 @@ struct Verbs {
         if token != nil, controls.takeContinueExpiry() { return StatusBody.expiredContinue() }
         let page: ObjectStore.Page
         do {
-            page = try store.list(api.type, namespace: api.namespace, limit: limit, continueToken: token) {
-                labels.matches($0.labels) && fields.matches($0.fields)
+            page = try store.list(api.type, namespace: api.namespace, limit: limit, continueToken: token) { object in
+                labels.matches(object.labels) && fields.matches(object.field)
             }
         } catch .expired {
             return StatusBody.expiredContinue()

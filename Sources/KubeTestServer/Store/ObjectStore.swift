@@ -9,7 +9,7 @@ final class ObjectStore: Sendable {
         /// Keys per kind in etcd order, so a page is a binary search and a walk, not a sort.
         var order: [ResourceType: [String]] = [:]
         var resourceVersion = 1000
-        /// Continue tokens issued at or below this revision answer 410 (as after an etcd compaction).
+        /// Continue tokens from revisions below this answer 410 (as after an etcd compaction).
         var compactedRevision = 0
         var uidCounter = 0
     }
@@ -119,7 +119,14 @@ final class ObjectStore: Sendable {
     var currentResourceVersion: Int { state.withLock { $0.resourceVersion } }
 
     /// Every continue token issued so far expires (410 on use), as after an etcd compaction.
-    func compact() { state.withLock { $0.compactedRevision = $0.resourceVersion } }
+    /// The revision moves on first (as it would have through writes), so lists started afterwards
+    /// page normally.
+    func compact() {
+        state.withLock { state in
+            state.resourceVersion += 1
+            state.compactedRevision = state.resourceVersion
+        }
+    }
 
     struct Page {
         var items: [[UInt8]]
@@ -139,7 +146,7 @@ final class ObjectStore: Sendable {
             var listRevision = state.resourceVersion
             if let continueToken, !continueToken.isEmpty {
                 guard let token = ContinueToken.decode(continueToken) else { throw .invalidContinue }
-                if token.resourceVersion <= state.compactedRevision { throw .expired }
+                if token.resourceVersion < state.compactedRevision { throw .expired }
                 startAfter = token.lastKey
                 listRevision = token.resourceVersion
             }
@@ -156,7 +163,7 @@ final class ObjectStore: Sendable {
                 if let limit, limit > 0, items.count >= limit {
                     remaining += 1
                 } else {
-                    items.append(object.bytes)
+                    items.append(object.itemBytes)
                     lastKey = key
                 }
             }

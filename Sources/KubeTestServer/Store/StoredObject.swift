@@ -1,36 +1,72 @@
-/// One object in the store: its serialized bytes (what GET returns, kept so a 10,000-pod list is a
-/// concatenation, not 10,000 serializations) plus the fields selectors and paging need.
+/// One object in the store: its serialized bytes without `apiVersion`/`kind` (exactly a list item
+/// as the apiserver writes it, so a 10,000-pod list is a concatenation, not 10,000 serializations)
+/// plus the fields selectors and paging need.
 struct StoredObject: Sendable {
-    var bytes: [UInt8]
+    /// The object as a list item: the apiserver leaves TypeMeta off items.
+    var itemBytes: [UInt8]
+    var apiVersion: String
+    var kind: String
     var namespace: String
     var name: String
     var labels: [String: String]
-    /// Values for field selectors (`status.phase`, `spec.nodeName`, …).
+    /// Values for field selectors beyond name and namespace (`status.phase`, `spec.nodeName`, …);
+    /// only the non-empty ones are kept, 10,000 stored pods add up.
     var fields: [String: String]
 
     /// Storage order: etcd key order, i.e. namespace then name.
     let key: String
 
     init(json: JSONValue, type: ResourceType) {
-        bytes = json.serialized()
+        apiVersion = json["apiVersion"]?.stringValue ?? type.apiVersion
+        kind = json["kind"]?.stringValue ?? type.kind
+        var item = json
+        item["apiVersion"] = nil
+        item["kind"] = nil
+        itemBytes = item.serialized()
         namespace = json[path: ["metadata", "namespace"]]?.stringValue ?? ""
         name = json[path: ["metadata", "name"]]?.stringValue ?? ""
         labels = json[path: ["metadata", "labels"]]?.stringMap ?? [:]
-        var fields = ["metadata.name": name, "metadata.namespace": namespace]
-        if type == .pods {
-            fields["status.phase"] = json[path: ["status", "phase"]]?.stringValue ?? ""
-            fields["spec.nodeName"] = json[path: ["spec", "nodeName"]]?.stringValue ?? ""
-            fields["spec.restartPolicy"] = json[path: ["spec", "restartPolicy"]]?.stringValue ?? ""
-            fields["spec.schedulerName"] = json[path: ["spec", "schedulerName"]]?.stringValue ?? ""
-            fields["spec.serviceAccountName"] = json[path: ["spec", "serviceAccountName"]]?.stringValue ?? ""
-            fields["status.podIP"] = json[path: ["status", "podIP"]]?.stringValue ?? ""
-            fields["status.nominatedNodeName"] = json[path: ["status", "nominatedNodeName"]]?.stringValue ?? ""
+        var fields: [String: String] = [:]
+        func keep(_ field: String, _ path: [String]) {
+            if let value = json[path: path]?.stringValue, !value.isEmpty { fields[field] = value }
         }
-        if type == .secrets { fields["type"] = json["type"]?.stringValue ?? "" }
+        if type == .pods {
+            keep("status.phase", ["status", "phase"])
+            keep("spec.nodeName", ["spec", "nodeName"])
+            keep("spec.restartPolicy", ["spec", "restartPolicy"])
+            keep("spec.schedulerName", ["spec", "schedulerName"])
+            keep("spec.serviceAccountName", ["spec", "serviceAccountName"])
+            keep("status.podIP", ["status", "podIP"])
+            keep("status.nominatedNodeName", ["status", "nominatedNodeName"])
+        }
+        if type == .secrets { keep("type", ["type"]) }
         self.fields = fields
         key = ObjectStore.key(namespace: namespace, name: name)
     }
 
-    /// Parsing our own serialization cannot fail; a corrupt entry reads as an empty object.
-    var json: JSONValue { (try? JSONValue.parse(bytes)) ?? .object([]) }
+    /// The value a field selector compares (absent fields read as "").
+    func field(_ name: String) -> String {
+        switch name {
+        case "metadata.name": self.name
+        case "metadata.namespace": namespace
+        default: fields[name] ?? ""
+        }
+    }
+
+    /// The object as GET returns it: TypeMeta first, then the stored members.
+    var bytes: [UInt8] {
+        var out = Array(#"{"apiVersion":"#.utf8)
+        JSONValue.writeString(apiVersion, to: &out)
+        out.append(contentsOf: #","kind":"#.utf8)
+        JSONValue.writeString(kind, to: &out)
+        if itemBytes.count > 2 { out.append(UInt8(ascii: ",")) }
+        out.append(contentsOf: itemBytes.dropFirst())
+        return out
+    }
+
+    /// The whole object. Parsing our own serialization cannot fail; a corrupt entry reads as TypeMeta only.
+    var json: JSONValue {
+        let members = (try? JSONValue.parse(itemBytes))?.objectValue ?? []
+        return .object([("apiVersion", .string(apiVersion)), ("kind", .string(kind))] + members)
+    }
 }

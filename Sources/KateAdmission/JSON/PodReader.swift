@@ -1,0 +1,111 @@
+import KateKube
+
+/// Reads the parts of a Pod admission uses into KateKube's `Pod` model (array order kept, as
+/// JSON Patch paths need), skipping every other field.
+extension JSONReader {
+    mutating func readPod() throws(Failure) -> Pod {
+        var metadata = ObjectMeta()
+        var spec: PodSpec?
+        var apiVersion: String?, kind: String?
+        try readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+            switch key {
+            case "apiVersion": apiVersion = try reader.readOptionalString()
+            case "kind": kind = try reader.readOptionalString()
+            case "metadata": if try !reader.consumeNull() { metadata = try reader.readObjectMeta() }
+            case "spec": if try !reader.consumeNull() { spec = try reader.readPodSpec() }
+            default: try reader.skipValue()
+            }
+        }
+        guard let spec else { throw failure("pod has no spec") }
+        return Pod(apiVersion: apiVersion, kind: kind, metadata: metadata, spec: spec)
+    }
+
+    mutating func readObjectMeta() throws(Failure) -> ObjectMeta {
+        var meta = ObjectMeta()
+        try readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+            switch key {
+            case "name": meta.name = try reader.readOptionalString()
+            case "generateName": meta.generateName = try reader.readOptionalString()
+            case "namespace": meta.namespace = try reader.readOptionalString()
+            case "uid": meta.uid = try reader.readOptionalString()
+            case "labels": meta.labels = try reader.readStringMap()
+            case "annotations": meta.annotations = try reader.readStringMap()
+            case "ownerReferences":
+                if try reader.consumeNull() { return }
+                var owners: [OwnerReference] = []
+                try reader.readArray { (reader: inout JSONReader) throws(Failure) in owners.append(try reader.readOwnerReference()) }
+                meta.ownerReferences = owners
+            default: try reader.skipValue()
+            }
+        }
+        return meta
+    }
+
+    private mutating func readOwnerReference() throws(Failure) -> OwnerReference {
+        var apiVersion = "", kind = "", name = "", uid = ""
+        var controller: Bool?, blockOwnerDeletion: Bool?
+        try readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+            switch key {
+            case "apiVersion": apiVersion = try reader.readOptionalString() ?? ""
+            case "kind": kind = try reader.readOptionalString() ?? ""
+            case "name": name = try reader.readOptionalString() ?? ""
+            case "uid": uid = try reader.readOptionalString() ?? ""
+            case "controller": controller = try reader.consumeNull() ? nil : try reader.readBool()
+            case "blockOwnerDeletion": blockOwnerDeletion = try reader.consumeNull() ? nil : try reader.readBool()
+            default: try reader.skipValue()
+            }
+        }
+        return OwnerReference(apiVersion: apiVersion, kind: kind, name: name, uid: uid, controller: controller, blockOwnerDeletion: blockOwnerDeletion)
+    }
+
+    private mutating func readPodSpec() throws(Failure) -> PodSpec {
+        var spec = PodSpec(containers: [])
+        var sawContainers = false
+        try readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+            switch key {
+            case "containers":
+                sawContainers = true
+                spec.containers = try reader.readContainers(key) ?? []
+            case "initContainers": spec.initContainers = try reader.readContainers(key)
+            case "ephemeralContainers": spec.ephemeralContainers = try reader.readContainers(key)
+            case "serviceAccountName": spec.serviceAccountName = try reader.readOptionalString()
+            case "nodeName": spec.nodeName = try reader.readOptionalString()
+            case "restartPolicy": spec.restartPolicy = try reader.readOptionalString()
+            case "imagePullSecrets":
+                if try reader.consumeNull() { return }
+                var secrets: [LocalObjectReference] = []
+                try reader.readArray { (reader: inout JSONReader) throws(Failure) in
+                    var name = ""
+                    try reader.readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+                        if key == "name" { name = try reader.readOptionalString() ?? "" } else { try reader.skipValue() }
+                    }
+                    secrets.append(LocalObjectReference(name: name))
+                }
+                spec.imagePullSecrets = secrets
+            default: try reader.skipValue()
+            }
+        }
+        guard sawContainers else { throw failure("pod spec has no containers") }
+        return spec
+    }
+
+    private mutating func readContainers(_ field: String) throws(Failure) -> [Container]? {
+        if try consumeNull() { return nil }
+        var containers: [Container] = []
+        try readArray { (reader: inout JSONReader) throws(Failure) in
+            var name: String?, image: String?, pullPolicy: String?, restartPolicy: String?
+            try reader.readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+                switch key {
+                case "name": name = try reader.readOptionalString()
+                case "image": image = try reader.readOptionalString()
+                case "imagePullPolicy": pullPolicy = try reader.readOptionalString()
+                case "restartPolicy": restartPolicy = try reader.readOptionalString()
+                default: try reader.skipValue()
+                }
+            }
+            guard let name else { throw reader.failure("spec.\(field)[\(containers.count)] has no name") }
+            containers.append(Container(name: name, image: image, imagePullPolicy: pullPolicy, restartPolicy: restartPolicy))
+        }
+        return containers
+    }
+}
