@@ -1,1 +1,89 @@
-print("not written yet")
+// bench-admission: what one kate webhook replica sustains on this machine.
+//
+// Cached path: a ~10 KB Pod review whose tags are in the resolver's cache, POSTed over TLS with
+// keep-alive by wrk at 1/16/64 connections (targets: >= 10,000 reviews/s, p99 < 5 ms at 64).
+// Cold path: 5 containers with 5 tags, the registry behind a 50 ms-per-round-trip DelayProxy and
+// no cache: the review's p99 against one tag's cold resolve time (target < 1.5x: the tags
+// resolve in parallel).
+import Foundation
+import KateAdmission
+import KateNet
+import KateRegistry
+import Logging
+import RegistryTestSupport
+
+var logger = Logger(label: "bench-admission")
+logger.logLevel = .error
+
+let duration = ProcessInfo.processInfo.environment["BENCH_DURATION"] ?? "8s"
+let coldRounds = Int(ProcessInfo.processInfo.environment["BENCH_COLD_ROUNDS"] ?? "") ?? 40
+
+let registry = try await TestRegistry.start(.plainHTTP)
+let host = registry.host
+let tags = ["shop/web:2.4.1", "acme/shop-migrate:v42", "fluent/fluent-bit:3.1"]
+for tag in tags {
+    let parts = tag.split(separator: ":")
+    _ = try await registry.push(repository: String(parts[0]), tag: String(parts[1]))
+}
+
+// MARK: Cached path
+
+let resolver = Resolver(configuration: ResolverConfiguration(registries: [host: registry.settings]), logger: logger)
+let pinner = PodPinner(configuration: AdmissionConfiguration(), resolver: resolver, keyrings: StaticKeyringProvider(node: .empty))
+let server = try await BenchServer.start(MutatingWebhook(pinner: pinner, logger: logger), logger: logger)
+let review = try BenchReview.cached(host: host)
+print("review body: \(review.count) bytes, server https://127.0.0.1:\(server.port)/mutate (TLS, keep-alive)")
+let warm = try await server.post(review)
+guard warm.status == 200, String(decoding: warm.body, as: UTF8.self).contains("\"patchType\":\"JSONPatch\"") else {
+    fatalError("warm-up review was not pinned: HTTP \(warm.status) \(String(decoding: warm.body, as: UTF8.self))")
+}
+
+let work = try Wrk(body: review, url: "https://127.0.0.1:\(server.port)/mutate?timeout=10s")
+print("\ncached path (wrk, \(duration) per row)")
+print("connections  reviews/s   p50 ms   p99 ms   errors")
+for connections in [1, 16, 64] {
+    let result = try work.run(connections: connections, duration: duration)
+    print(String(format: "%11d %11.0f %8.2f %8.2f   %@", connections, result.requestsPerSecond, result.p50ms, result.p99ms, result.errors))
+}
+
+// MARK: Cold path
+
+let proxy = try DelayProxy.start(upstreamPort: registry.port, delay: .milliseconds(50))
+let coldHost = "127.0.0.1:\(proxy.port)"
+let coldTags = (1...5).map { "cold/app\($0):v1" }
+for tag in coldTags {
+    let parts = tag.split(separator: ":")
+    _ = try await registry.push(repository: String(parts[0]), tag: String(parts[1]))
+}
+// No cache: every review is a cold lookup of all five tags through the 50 ms proxy.
+let coldResolver = Resolver(
+    configuration: ResolverConfiguration(registries: [coldHost: RegistrySettings(plainHTTP: true)], cacheTTL: .zero), logger: logger)
+let coldPinner = PodPinner(configuration: AdmissionConfiguration(), resolver: coldResolver, keyrings: StaticKeyringProvider(node: .empty))
+let coldServer = try await BenchServer.start(MutatingWebhook(pinner: coldPinner, logger: logger), logger: logger)
+let single = try ImageReference.parse("\(coldHost)/\(coldTags[0])")
+var singleTimes: [Duration] = []
+for _ in 0..<coldRounds {
+    let start = ContinuousClock.now
+    _ = try await coldResolver.resolve(single, deadline: .now + .seconds(10))
+    singleTimes.append(ContinuousClock.now - start)
+}
+let coldReview = try BenchReview.fiveContainers(host: coldHost, tags: coldTags)
+var reviewTimes: [Duration] = []
+for _ in 0..<coldRounds {
+    let start = ContinuousClock.now
+    let response = try await coldServer.post(coldReview)
+    reviewTimes.append(ContinuousClock.now - start)
+    guard response.status == 200, String(decoding: response.body, as: UTF8.self).contains("JSONPatch") else {
+        fatalError("cold review failed: HTTP \(response.status) \(String(decoding: response.body, as: UTF8.self))")
+    }
+}
+let singleP99 = Percentiles(singleTimes), reviewP99 = Percentiles(reviewTimes)
+print("\ncold path (registry behind a 50 ms DelayProxy, no cache, \(coldRounds) rounds)")
+print(String(format: "one tag, resolver:        p50 %7.1f ms   p99 %7.1f ms", singleP99.p50, singleP99.p99))
+print(String(format: "5 containers/5 tags, review: p50 %7.1f ms   p99 %7.1f ms", reviewP99.p50, reviewP99.p99))
+print(String(format: "ratio review p99 / one-tag p99: %.2fx (target < 1.5x)", reviewP99.p99 / singleP99.p99))
+
+await coldServer.stop()
+await server.stop()
+await proxy.stop()
+await registry.stop()

@@ -9,15 +9,14 @@ enum BenchDriver {
 
     static func main() async throws {
         let registry = try await TestRegistry.start(.plainHTTP)
-        let proxy = try await DelayProxy.start(upstream: registry.host, delay: delay)
-        defer { proxy.stop() }
-        print("registry \(registry.host) behind DelayProxy 127.0.0.1:\(proxy.port) (+\(delay) per round trip)")
+        let proxy = try DelayProxy.start(upstreamPort: registry.port, delay: delay)
+        print("registry \(registry.host) behind DelayProxy \(proxy.host) (+\(delay) per round trip)")
 
         var digests: [String] = []
         for index in 0..<500 {
             digests.append(try await registry.push(repository: "bench/svc\(index)", tag: "v1"))
         }
-        let proxyHost = "127.0.0.1:\(proxy.port)"
+        let proxyHost = proxy.host
 
         // Round 1: the old tool's job on 70 pods / 20 tags.
         let small = try await KubeTestServer.start()
@@ -39,6 +38,7 @@ enum BenchDriver {
         print(String(format: "targets: wall < 5 s: %@; VmHWM < 100 MiB: %@",
             kateLarge.seconds < 5 ? "met" : "MISSED", kateLarge.peakKiB < 100 * 1024 ? "met" : "MISSED"))
         await large.stop()
+        await proxy.stop()
         await registry.stop()
     }
 }

@@ -8,6 +8,7 @@ import Logging
 /// `kate webhook`'s admission flags. Each flag also reads `KATE_<FLAG_NAME>`; repeatable flags
 /// take a comma-separated list from the environment.
 struct AdmissionOptions: ParsableArguments {
+    @OptionGroup var registry: RegistryOptions
     @OptionGroup var kube: KubeOptions
 
     @Option(help: "pin: patch images to digests; warn: resolve and report in warnings only. [env: KATE_MODE]")
@@ -75,8 +76,8 @@ struct AdmissionOptions: ParsableArguments {
     /// Adds `POST /mutate` and `POST /validate` to the webhook's router.
     func install(into router: inout Router, logger: Logger) async throws {
         let configuration = try makeConfiguration()
-        let resolver = try makeResolver(logger: logger)
-        let node = try loadNodeKeyring()
+        let resolver = try registry.makeResolver(logger: logger)
+        let node = (keyring: try registry.loadKeyring(), label: registry.dockerConfigLabel)
         let client = try makeKubeClient(logger: logger)
         let keyrings: any PodKeyringProviding =
             client.map { PullSecretKeyrings(reader: $0, node: node.keyring, nodeLabel: node.label) } ?? StaticKeyringProvider(node: node.keyring, label: node.label)
@@ -91,16 +92,6 @@ struct AdmissionOptions: ParsableArguments {
             "skipNamespaces": "\(configuration.policy.skipNamespaces.sorted().joined(separator: ","))",
             "pullSecrets": "\(client == nil ? "off" : "on")",
         ])
-    }
-
-    // Integration points with RegistryOptions / KubeOptions (owned by the registry and kube engineers).
-
-    private func makeResolver(logger: Logger) throws -> Resolver {
-        Resolver(configuration: ResolverConfiguration(), logger: logger)
-    }
-
-    private func loadNodeKeyring() throws -> (keyring: Keyring, label: String) {
-        (.empty, "docker config")
     }
 
     /// The API client for pull secrets, or nil when `--pull-secrets` is off (or auto without a cluster).

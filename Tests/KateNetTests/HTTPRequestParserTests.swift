@@ -188,3 +188,57 @@ struct HTTPRequestParserTests {
         #expect(result.requests.first?.0.body == Array("ok".utf8))
     }
 }
+
+@Suite("HTTP/1.1 request parser: hostile input never crashes")
+struct HTTPRequestParserRobustnessTests {
+    /// SplitMix64: deterministic, so a failure reproduces.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test("mutated valid requests, fed in random pieces: every outcome is a request or an HTTPParseError")
+    func mutations() {
+        var random = SeededGenerator(state: 0x6B61_7465)
+        let seeds = [
+            Array(HTTPRequestParserTests.post.utf8),
+            Array("POST /v HTTP/1.1\r\nHost: k\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: v\r\n\r\n".utf8),
+            Array("GET / HTTP/1.0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: a\r\n\r\n".utf8),
+        ]
+        let interesting: [UInt8] = [0x00, 0x09, 0x0A, 0x0D, 0x20, 0x3A, 0x3B, 0x30, 0x66, 0x7F, 0xFF]
+        var outcomes = (requests: 0, errors: 0)
+        for _ in 0..<3000 {
+            var bytes = seeds.randomElement(using: &random) ?? []
+            for _ in 0..<Int.random(in: 1...4, using: &random) {
+                let index = Int.random(in: 0..<bytes.count, using: &random)
+                switch Int.random(in: 0..<3, using: &random) {
+                case 0: bytes[index] = interesting.randomElement(using: &random) ?? 0
+                case 1: bytes.insert(UInt8.random(in: 0...255, using: &random), at: index)
+                default: bytes.remove(at: index)
+                }
+            }
+            var parser = HTTPRequestParser(limits: .init(maxHeaderBytes: 256, maxBodyBytes: 64))
+            var offset = 0
+            do {
+                while offset < bytes.count {
+                    let end = min(bytes.count, offset + Int.random(in: 1...16, using: &random))
+                    parser.append(bytes[offset..<end])
+                    offset = end
+                    while let event = try parser.next() {
+                        if case .request = event { outcomes.requests += 1 }
+                    }
+                }
+            } catch {
+                #expect([400, 413, 417, 431, 501, 505].contains(error.status), "\(error)")
+                outcomes.errors += 1
+            }
+        }
+        #expect(outcomes.requests > 0 && outcomes.errors > 0, "the mutations exercise both paths: \(outcomes)")
+    }
+}

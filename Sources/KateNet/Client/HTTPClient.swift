@@ -110,7 +110,7 @@ public final class HTTPClient: Sendable {
                 case .failed(let error):
                     throw error
                 case .stale(let error):
-                    guard reused, Self.idempotentMethods.contains(method) else { throw error }
+                    guard reused, Self.idempotentMethods.contains(method), !Task.isCancelled else { throw error }
                     logger.debug("reused connection to \(url.authority) was closed by the server; retrying once on a new connection")
                     // Loop again with `pooled` nil: the retry opens a fresh connection.
                 }

@@ -27,7 +27,6 @@ public final class HTTPServer: Sendable {
     private let connections: ConnectionRegistry
     private let phase = Mutex(Phase.created)
     private let stopped = OneShotEvent()
-    private let shutdownRequested = OneShotEvent()
 
     public init(configuration: HTTPServerConfiguration, tls: TLSServerContext?, responder: any HTTPResponder, logger: Logger) {
         self.configuration = configuration
@@ -75,7 +74,8 @@ public final class HTTPServer: Sendable {
             return listener
         }
         guard let listener else {
-            logger.error("HTTPServer.run() called without a successful start()")
+            // Already shut down (nothing to do), or start() was never called (a programming error).
+            if !stopped.hasFired { logger.error("HTTPServer.run() called without a successful start()") }
             return
         }
         await withDiscardingTaskGroup { group in
@@ -112,14 +112,13 @@ public final class HTTPServer: Sendable {
     /// Stops accepting, closes idle keep-alive connections, lets requests in progress finish for up
     /// to `gracePeriod`, then closes whatever is left and returns once `run()` has returned.
     public func shutdown(gracePeriod: Duration) async {
-        let listener: TCPListener? = phase.withLock { phase in
+        let (listener, wasRunning): (TCPListener?, Bool) = phase.withLock { phase in
             switch phase {
-            case .listening(let l), .running(let l): return l
-            case .created, .stopped: return nil
+            case .listening(let listener): (listener, false)
+            case .running(let listener): (listener, true)
+            case .created, .stopped: (nil, false)
             }
         }
-        let wasRunning = phase.withLock { if case .running = $0 { true } else { false } }
-        shutdownRequested.fire()
         logger.info("shutting down: no new connections; in-flight requests get \(gracePeriod.seconds)s")
         listener?.close()
         for stream in connections.beginDraining() { await stream.close() }

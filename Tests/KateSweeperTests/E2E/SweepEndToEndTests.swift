@@ -2,6 +2,8 @@ import Foundation
 import KateKube
 import KateSweeper
 import KubeTestServer
+import KateRegistry
+import RegistryTestSupport
 import Testing
 
 /// Sweeps against the test API server and a real loopback `docker-registry`; assertions are on the
@@ -197,6 +199,39 @@ struct SweepEndToEndTests {
             #expect(report.findings.map(\.judgement.verdict) == [.current])
             #expect(report.findings.first?.judgement.currentDigest == pushed.index)
             #expect(h.writes.isEmpty)
+        }
+    }
+}
+
+@Suite("kate sweep when the registry fails", .serialized)
+struct SweepRegistryFailureTests {
+    @Test func registry500MeansUnknownAndNoWrite() async throws {
+        try await SweepHarness.run { h in
+            let failing = try await ScriptedHTTPServer.start { _, _, _ in
+                ScriptedHTTPServer.Reply(status: 500, headers: [("Content-Type", "text/plain")], body: Array("internal error".utf8))
+            }
+            let resolver = Resolver(configuration: SweepHarness.resolverConfiguration(plainHTTP: [failing.host]), logger: h.logger)
+            do {
+                for object in SweepEndToEndTests.deploymentObjects(h, image: "\(failing.host)/team/web:1.4", running: SweepEndToEndTests.gone) {
+                    try h.put(object)
+                }
+                h.kube.clearRecordedCalls()
+
+                let report = try await h.sweep(resolver: resolver)
+
+                #expect(!failing.requests.isEmpty, "the registry was asked")
+                #expect(Set(report.findings.map(\.judgement.verdict)) == [.unknown])
+                #expect(report.resolveErrors == 1)
+                #expect(report.findings.first?.judgement.reason?.contains("500") == true, "\(report.findings.first?.judgement.reason ?? "")")
+                #expect(h.writes.isEmpty)
+                #expect(report.exitCode == 0)
+            } catch {
+                await resolver.shutdown()
+                await failing.stop()
+                throw error
+            }
+            await resolver.shutdown()
+            await failing.stop()
         }
     }
 }

@@ -1,0 +1,77 @@
+import Foundation
+
+struct Percentiles {
+    let p50: Double
+    let p99: Double
+
+    init(_ samples: [Duration]) {
+        let ms = samples.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }.sorted()
+        func at(_ q: Double) -> Double { ms.isEmpty ? 0 : ms[min(ms.count - 1, Int((Double(ms.count) * q).rounded(.up)) - 1)] }
+        p50 = at(0.50)
+        p99 = at(0.99)
+    }
+}
+
+/// Drives `wrk` (keep-alive HTTPS POSTs from a Lua script) and parses its `--latency` report.
+struct Wrk {
+    struct Result {
+        var requestsPerSecond: Double
+        var p50ms: Double
+        var p99ms: Double
+        var errors: String
+    }
+
+    let directory: URL
+    let url: String
+
+    init(body: [UInt8], url: String) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("kate-bench-admission-\(ProcessInfo.processInfo.processIdentifier)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data(body).write(to: directory.appendingPathComponent("review.json"))
+        let script = """
+            local f = assert(io.open("\(directory.path)/review.json", "rb"))
+            wrk.method = "POST"
+            wrk.body = f:read("*a")
+            f:close()
+            wrk.headers["Content-Type"] = "application/json"
+            """
+        try script.write(to: directory.appendingPathComponent("post.lua"), atomically: true, encoding: .utf8)
+        self.url = url
+    }
+
+    func run(connections: Int, duration: String) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["wrk", "-t", connections == 1 ? "1" : "2", "-c", "\(connections)", "-d", duration, "--latency",
+                             "-s", directory.appendingPathComponent("post.lua").path, url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchReview.Failure(description: "wrk failed:\n\(output)") }
+        return Self.parse(output)
+    }
+
+    static func parse(_ output: String) -> Result {
+        var result = Result(requestsPerSecond: 0, p50ms: 0, p99ms: 0, errors: "none")
+        for raw in output.split(separator: "\n") {
+            let fields = raw.split(separator: " ", omittingEmptySubsequences: true)
+            guard let first = fields.first else { continue }
+            if first == "Requests/sec:", fields.count > 1 { result.requestsPerSecond = Double(fields[1]) ?? 0 }
+            if first == "50%", fields.count > 1 { result.p50ms = milliseconds(String(fields[1])) }
+            if first == "99%", fields.count > 1 { result.p99ms = milliseconds(String(fields[1])) }
+            if raw.contains("Non-2xx") || raw.contains("Socket errors") { result.errors = raw.trimmingCharacters(in: .whitespaces) }
+        }
+        return result
+    }
+
+    /// wrk prints `812.00us`, `1.23ms`, `1.05s`.
+    static func milliseconds(_ text: String) -> Double {
+        if text.hasSuffix("us") { return (Double(text.dropLast(2)) ?? 0) / 1000 }
+        if text.hasSuffix("ms") { return Double(text.dropLast(2)) ?? 0 }
+        if text.hasSuffix("s") { return (Double(text.dropLast(1)) ?? 0) * 1000 }
+        return Double(text) ?? 0
+    }
+}
