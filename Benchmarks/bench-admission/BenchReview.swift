@@ -22,18 +22,18 @@ enum BenchReview {
         review["request"] = request
     }
 
-    /// The example pod pointed at `host`, as a bare pod (so every review goes through the
-    /// resolver's cache rather than the owner-revision memory), padded to ~10 KB with the kind of
-    /// env a real app container carries.
-    static func cached(host: String) throws -> [UInt8] {
+    /// The example pod pointed at `host`, padded to ~10 KB with the kind of env a real app
+    /// container carries. `bare` drops the ReplicaSet owner, so every review goes through the
+    /// resolver's cache instead of the owner-revision memory.
+    static func cached(host: String, bare: Bool) throws -> [UInt8] {
         var review = try example()
         try edit(&review) { pod in
             guard var metadata = pod["metadata"] as? [String: Any], var spec = pod["spec"] as? [String: Any],
                 var containers = spec["containers"] as? [[String: Any]], var inits = spec["initContainers"] as? [[String: Any]]
             else { throw Failure(description: "unexpected example shape") }
-            metadata["ownerReferences"] = nil
+            if bare { metadata["ownerReferences"] = nil }
             containers[0]["image"] = "\(host)/shop/web:2.4.1"
-            containers[0]["env"] = (1...45).map { ["name": "SHOP_SETTING_\($0)", "value": "value-\($0)-\(String(repeating: "x", count: 24))"] }
+            containers[0]["env"] = (1...80).map { ["name": "SHOP_SETTING_\($0)", "value": "value-\($0)-\(String(repeating: "x", count: 24))"] }
             inits[0]["image"] = "\(host)/acme/shop-migrate:v42"
             inits[1]["image"] = "\(host)/fluent/fluent-bit:3.1"
             spec["containers"] = containers

@@ -39,6 +39,9 @@ struct Wrk {
         self.url = url
     }
 
+    /// Removes the temporary body and script.
+    func cleanUp() { try? FileManager.default.removeItem(at: directory) }
+
     func run(connections: Int, duration: String) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

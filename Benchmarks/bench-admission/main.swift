@@ -1,7 +1,9 @@
 // bench-admission: what one kate webhook replica sustains on this machine.
 //
-// Cached path: a ~10 KB Pod review whose tags are in the resolver's cache, POSTed over TLS with
-// keep-alive by wrk at 1/16/64 connections (targets: >= 10,000 reviews/s, p99 < 5 ms at 64).
+// Cached path: a ~10 KB Pod review whose tags kate already knows, POSTed over TLS with keep-alive
+// by wrk at 1/16/64 connections (targets: >= 10,000 reviews/s, p99 < 5 ms at 64). Twice: a
+// ReplicaSet pod (answered from the owner-revision memory, the common case in a rollout) and a
+// bare pod (answered from the resolver's cache).
 // Cold path: 5 containers with 5 tags, the registry behind a 50 ms-per-round-trip DelayProxy and
 // no cache: the review's p99 against one tag's cold resolve time (target < 1.5x: the tags
 // resolve in parallel).
@@ -11,6 +13,11 @@ import KateNet
 import KateRegistry
 import Logging
 import RegistryTestSupport
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data(("bench-admission: " + message + "\n").utf8))
+    exit(1)
+}
 
 var logger = Logger(label: "bench-admission")
 logger.logLevel = .error
@@ -31,19 +38,24 @@ for tag in tags {
 let resolver = Resolver(configuration: ResolverConfiguration(registries: [host: registry.settings]), logger: logger)
 let pinner = PodPinner(configuration: AdmissionConfiguration(), resolver: resolver, keyrings: StaticKeyringProvider(node: .empty))
 let server = try await BenchServer.start(MutatingWebhook(pinner: pinner, logger: logger), logger: logger)
-let review = try BenchReview.cached(host: host)
-print("review body: \(review.count) bytes, server https://127.0.0.1:\(server.port)/mutate (TLS, keep-alive)")
-let warm = try await server.post(review)
-guard warm.status == 200, String(decoding: warm.body, as: UTF8.self).contains("\"patchType\":\"JSONPatch\"") else {
-    fatalError("warm-up review was not pinned: HTTP \(warm.status) \(String(decoding: warm.body, as: UTF8.self))")
-}
-
-let work = try Wrk(body: review, url: "https://127.0.0.1:\(server.port)/mutate?timeout=10s")
-print("\ncached path (wrk, \(duration) per row)")
-print("connections  reviews/s   p50 ms   p99 ms   errors")
-for connections in [1, 16, 64] {
-    let result = try work.run(connections: connections, duration: duration)
-    print(String(format: "%11d %11.0f %8.2f %8.2f   %@", connections, result.requestsPerSecond, result.p50ms, result.p99ms, result.errors))
+let reviews = [
+    ("ReplicaSet pod (owner-revision memory)", try BenchReview.cached(host: host, bare: false)),
+    ("bare pod (resolver cache)", try BenchReview.cached(host: host, bare: true)),
+]
+print("server https://127.0.0.1:\(server.port)/mutate (TLS, keep-alive), review bodies \(reviews.map { "\($0.1.count)" }.joined(separator: "/")) bytes")
+for (label, review) in reviews {
+    let warm = try await server.post(review)
+    guard warm.status == 200, String(decoding: warm.body, as: UTF8.self).contains("\"patchType\":\"JSONPatch\"") else {
+        fail("warm-up review was not pinned: HTTP \(warm.status) \(String(decoding: warm.body, as: UTF8.self))")
+    }
+    let work = try Wrk(body: review, url: "https://127.0.0.1:\(server.port)/mutate?timeout=10s")
+    print("\ncached path, \(label) (wrk, \(duration) per row)")
+    print("connections  reviews/s   p50 ms   p99 ms   errors")
+    for connections in [1, 16, 64] {
+        let result = try work.run(connections: connections, duration: duration)
+        print(String(format: "%11d %11.0f %8.2f %8.2f   %@", connections, result.requestsPerSecond, result.p50ms, result.p99ms, result.errors))
+    }
+    work.cleanUp()
 }
 
 // MARK: Cold path
@@ -74,7 +86,7 @@ for _ in 0..<coldRounds {
     let response = try await coldServer.post(coldReview)
     reviewTimes.append(ContinuousClock.now - start)
     guard response.status == 200, String(decoding: response.body, as: UTF8.self).contains("JSONPatch") else {
-        fatalError("cold review failed: HTTP \(response.status) \(String(decoding: response.body, as: UTF8.self))")
+        fail("cold review failed: HTTP \(response.status) \(String(decoding: response.body, as: UTF8.self))")
     }
 }
 let singleP99 = Percentiles(singleTimes), reviewP99 = Percentiles(reviewTimes)

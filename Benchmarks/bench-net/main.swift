@@ -28,13 +28,25 @@ let logger: Logger = {
     return logger
 }()
 
-/// POST /mutate as a webhook does it: decode the review, answer with its uid.
+/// POST /mutate as a webhook does it: decode the AdmissionReview (JSONDecoder, as the admission
+/// module does; the whole 10 KB document is parsed), answer allowed:true with its uid.
 struct MutateResponder: HTTPResponder {
+    struct Review: Decodable {
+        struct Request: Decodable {
+            let uid: String
+            let namespace: String?
+            let operation: String
+        }
+        let apiVersion: String
+        let kind: String
+        let request: Request
+    }
+
     func respond(to request: HTTPRequest, context: RequestContext) async -> HTTPResponse {
-        guard let review = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any],
-              let inner = review["request"] as? [String: Any], let uid = inner["uid"] as? String
-        else { return .text(400, "body is not an AdmissionReview") }
-        let answer = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"\#(uid)","allowed":true}}"#
+        guard let review = try? JSONDecoder().decode(Review.self, from: Data(request.body)) else {
+            return .text(400, "body is not an AdmissionReview")
+        }
+        let answer = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"\#(review.request.uid)","allowed":true}}"#
         return .json(200, Array(answer.utf8))
     }
 }

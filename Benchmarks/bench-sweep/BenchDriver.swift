@@ -7,19 +7,25 @@ import RegistryTestSupport
 enum BenchDriver {
     static let delay = Duration.milliseconds(50)
 
+    /// Overridable for a quick smoke run (`BENCH_LARGE_PODS=200 BENCH_LARGE_TAGS=40`); the quoted figures use the defaults.
+    static let largePods = Int(ProcessInfo.processInfo.environment["BENCH_LARGE_PODS"] ?? "") ?? 10_000
+    static let largeTags = Int(ProcessInfo.processInfo.environment["BENCH_LARGE_TAGS"] ?? "") ?? 500
+
     static func main() async throws {
         let registry = try await TestRegistry.start(.plainHTTP)
         let proxy = try DelayProxy.start(upstreamPort: registry.port, delay: delay)
         print("registry \(registry.host) behind DelayProxy \(proxy.host) (+\(delay) per round trip)")
 
         var digests: [String] = []
-        for index in 0..<500 {
+        for index in 0..<max(20, largeTags) {
             digests.append(try await registry.push(repository: "bench/svc\(index)", tag: "v1"))
         }
         let proxyHost = proxy.host
 
         // Round 1: the old tool's job on 70 pods / 20 tags.
-        let small = try await KubeTestServer.start()
+        var quiet = Logger(label: "bench-sweep.kube")
+        quiet.logLevel = .warning
+        let small = try await KubeTestServer.start(logger: quiet)
         let smallPods = PodFactory.pods(count: 70, tags: 20, registry: proxyHost, digests: digests, staleEvery: 0)
         for pod in smallPods { _ = try small.put(pod.json) }
         let old = try OldWay.run(images: smallPods.map(\.image))
@@ -27,19 +33,37 @@ enum BenchDriver {
         let kate70 = try ChildRunner.run(server: small, registry: proxyHost)
         print("kate sweep --action=report (70 pods, 20 tags): \(kate70.summary)")
         print(String(format: "speed-up: %.0fx (target >= 50x)", old.seconds / max(kate70.seconds, 0.0001)))
+        cli(small, registry: proxyHost, label: "70 pods, 20 tags")
         await small.stop()
 
         // Round 2: kate alone at scale, 10% of pods stale so platform listing and planning run too.
-        let large = try await KubeTestServer.start()
-        let largePods = PodFactory.pods(count: 10_000, tags: 500, registry: proxyHost, digests: digests, staleEvery: 10)
-        for pod in largePods { _ = try large.put(pod.json) }
+        let large = try await KubeTestServer.start(logger: quiet)
+        let pods = PodFactory.pods(count: largePods, tags: largeTags, registry: proxyHost, digests: digests, staleEvery: 10)
+        for pod in pods { _ = try large.put(pod.json) }
         let kateLarge = try ChildRunner.run(server: large, registry: proxyHost)
-        print("kate sweep --action=report (10,000 pods, 500 tags): \(kateLarge.summary)")
+        print("kate sweep --action=report (\(largePods) pods, \(largeTags) tags): \(kateLarge.summary)")
         print(String(format: "targets: wall < 5 s: %@; VmHWM < 100 MiB: %@",
             kateLarge.seconds < 5 ? "met" : "MISSED", kateLarge.peakKiB < 100 * 1024 ? "met" : "MISSED"))
+        cli(large, registry: proxyHost, label: "\(largePods) pods, \(largeTags) tags")
         await large.stop()
         await proxy.stop()
         await registry.stop()
+    }
+}
+
+extension BenchDriver {
+    static func cli(_ server: KubeTestServer, registry: String, label: String) {
+        guard let binary = KateCLI.binary else {
+            print("kate binary (\(label)): not built next to bench-sweep; skipped (scripts/bench-sweep.sh builds it)")
+            return
+        }
+        do {
+            let result = try KateCLI.run(binary, server: server, registry: registry)
+            print(String(format: "kate sweep --action=report binary (%@): %.2f s wall, max RSS %.1f MiB, exit %d: %@",
+                label, result.seconds, Double(result.maxRSSKiB) / 1024, result.exitCode, result.summary))
+        } catch {
+            print("kate binary (\(label)) failed: \(error)")
+        }
     }
 }
 

@@ -46,42 +46,61 @@ public struct Sweeper: Sendable {
     /// Throws only when the sweep cannot proceed at all (the pod list failed); everything else is in the report.
     public func run(now: Date = Date()) async throws -> SweepReport {
         let started = ContinuousClock.now
-        var scope = configuration.scope
-        let pods = try await cluster.listPods(namespace: scope.namespace, labelSelector: scope.labelSelector)
-        scope.excludedNamespaces.formUnion(await optedOutNamespaces())
-        let collection = PodCollector(scope: scope).collect(pods)
-        for skipped in collection.skipped { logger.debug("skipped pod \(skipped.pod): \(skipped.reason)") }
-
-        let identities = Array(Set(collection.targets.filter { $0.tracking.image != nil }.map(\.pod)))
-        let credentials = await CredentialCatalog.load(
-            for: identities, from: cluster, mounted: configuration.mountedKeyring, concurrency: configuration.kubeConcurrency, logger: logger)
-        let keys = collection.targets.map { target in target.tracking.image.map { ResolveKey(image: $0, scope: credentials.scope(for: target.pod)) } }
-        var observed: [ResolveKey: Set<String>] = [:]
-        for (target, key) in zip(collection.targets, keys) {
-            guard let key else { continue }
-            observed[key, default: []].formUnion([target.pinnedDigest, target.running.digest].compactMap { $0 })
-        }
-        let table = await ResolutionTable.resolve(
-            observed, resolver: resolver, credentials: credentials, concurrency: configuration.resolveConcurrency,
-            timeout: configuration.resolveTimeout, logger: logger)
-
-        var findings = zip(collection.targets, keys).map { target, key in
-            Finding(target: target, judgement: VerdictJudge.judge(target, tag: key.flatMap { table[$0] }))
-        }
-        SplitDetector.markSplits(&findings)
-        findings.sort { ($0.target.pod.namespace, $0.target.pod.name, $0.target.container) < ($1.target.pod.namespace, $1.target.pod.name, $1.target.container) }
-
-        let stalePods = Array(Set(findings.filter { $0.judgement.verdict.isStale }.map(\.target.pod)))
-        let owners = await OwnerDirectory.load(for: stalePods, from: cluster, concurrency: configuration.kubeConcurrency)
-        let plan = ActionPlanner(action: configuration.policy.action).plan(findings, owners: owners)
+        let collection = try await collect()
+        let (keys, table) = await resolve(collection.targets)
+        let findings = judge(collection.targets, keys: keys, table: table)
+        let plan = await plan(findings)
         let results = await ActionExecutor(cluster: cluster, policy: configuration.policy, logger: logger, metrics: metrics).execute(plan, now: now)
-
         let report = SweepReport(
             findings: findings, results: results, held: plan.held, skipped: collection.skipped, podCount: collection.podCount,
             resolvedTags: table.states.count, resolveErrors: table.errorCount, warnings: PullPolicyWarnings.warnings(for: findings),
             policy: configuration.policy, duration: ContinuousClock.now - started)
         record(report)
         return report
+    }
+
+    private func collect() async throws -> PodCollector.Collection {
+        var scope = configuration.scope
+        let pods = try await cluster.listPods(namespace: scope.namespace, labelSelector: scope.labelSelector)
+        scope.excludedNamespaces.formUnion(await optedOutNamespaces())
+        let collection = PodCollector(scope: scope).collect(pods)
+        for skipped in collection.skipped { logger.debug("skipped pod \(skipped.pod): \(skipped.reason)") }
+        return collection
+    }
+
+    /// Each target's registry question (nil: nothing to ask) and the answers, each question asked once.
+    private func resolve(_ targets: [ContainerTarget]) async -> ([ResolveKey?], ResolutionTable) {
+        let identities = Array(Set(targets.filter { $0.tracking.image != nil }.map(\.pod)))
+        let credentials = await CredentialCatalog.load(
+            for: identities, from: cluster, mounted: configuration.mountedKeyring, concurrency: configuration.kubeConcurrency, logger: logger)
+        let keys = targets.map { target in target.tracking.image.map { ResolveKey(image: $0, scope: credentials.scope(for: target.pod)) } }
+        var observed: [ResolveKey: Set<String>] = [:]
+        for (target, key) in zip(targets, keys) {
+            guard let key else { continue }
+            observed[key, default: []].formUnion([target.pinnedDigest, target.running.digest].compactMap { $0 })
+        }
+        let table = await ResolutionTable.resolve(
+            observed, resolver: resolver, credentials: credentials, concurrency: configuration.resolveConcurrency,
+            timeout: configuration.resolveTimeout, logger: logger)
+        return (keys, table)
+    }
+
+    private func judge(_ targets: [ContainerTarget], keys: [ResolveKey?], table: ResolutionTable) -> [Finding] {
+        var findings = zip(targets, keys).map { target, key in
+            Finding(target: target, judgement: VerdictJudge.judge(target, tag: key.flatMap { table[$0] }))
+        }
+        SplitDetector.markSplits(&findings)
+        findings.sort {
+            ($0.target.pod.namespace, $0.target.pod.name, $0.target.container) < ($1.target.pod.namespace, $1.target.pod.name, $1.target.container)
+        }
+        return findings
+    }
+
+    /// Owners are read only for pods that need an action.
+    private func plan(_ findings: [Finding]) async -> SweepPlan {
+        let stalePods = Array(Set(findings.filter { $0.judgement.verdict.isStale }.map(\.target.pod)))
+        let owners = await OwnerDirectory.load(for: stalePods, from: cluster, concurrency: configuration.kubeConcurrency)
+        return ActionPlanner(action: configuration.policy.action).plan(findings, owners: owners)
     }
 
     /// Namespace opt-out is a convenience: without RBAC to list namespaces the sweep goes on without it.

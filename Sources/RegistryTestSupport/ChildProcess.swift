@@ -1,4 +1,20 @@
 import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Children still running, killed by an exit hook: a test process that ends early (a crash in
+/// another test, an `exit` from the harness) must not leave registries behind.
+private let liveChildren = Mutex<Set<Int32>>([])
+private let installExitHook: Void = {
+    atexit {
+        liveChildren.withLock { pids in
+            for pid in pids { kill(pid, SIGTERM) }
+        }
+    }
+}()
 
 /// A child process that is always killed: by `terminate()`, or at the latest when this object goes
 /// away, so a failing test never leaves a registry running.
@@ -15,6 +31,9 @@ final class ChildProcess: @unchecked Sendable {
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        _ = installExitHook
+        let pid = process.processIdentifier
+        liveChildren.withLock { _ = $0.insert(pid) }
     }
 
     var isRunning: Bool { lock.withLock { process.isRunning } }
@@ -22,6 +41,8 @@ final class ChildProcess: @unchecked Sendable {
 
     func terminate() {
         lock.withLock {
+            let pid = process.processIdentifier
+            liveChildren.withLock { _ = $0.remove(pid) }
             guard process.isRunning else { return }
             process.terminate()
             process.waitUntilExit()

@@ -2,10 +2,10 @@ import KateNet
 import Logging
 import Synchronization
 
-/// A TCP proxy on 127.0.0.1:<ephemeral> that adds `delay` to every round trip: each chunk from
-/// the client is forwarded `delay` after it arrived (answers flow back at once), so a request/
-/// response exchange takes `delay` longer, and a TLS handshake pays it per flight — like a
-/// registry 50 ms away.
+/// A TCP proxy on 127.0.0.1:<ephemeral> that adds `delay` to every round trip: each chunk read
+/// from the client is held for `delay` before it is forwarded (answers flow back at once), so a
+/// request/response exchange takes `delay` longer and a TLS handshake pays it per flight — like a
+/// registry 50 ms away. Connecting itself is not delayed.
 public final class DelayProxy: Sendable {
     public let port: Int
     /// `127.0.0.1:PORT`.

@@ -39,6 +39,8 @@ public final class ScriptedHTTPServer: Sendable {
     public static func start(_ script: @escaping Script) async throws -> ScriptedHTTPServer {
         let log = RecordedLog()
         let responder = ClosureResponder { request, _ in
+            log.enter()
+            defer { log.leave() }
             let index = log.append(Recorded(method: request.method, target: request.target,
                 authorization: request.headers["Authorization"], accept: request.headers["Accept"]))
             let reply = script(request.method, request.path, index)
@@ -59,12 +61,20 @@ public final class ScriptedHTTPServer: Sendable {
     /// Every request so far, in arrival order.
     public var requests: [Recorded] { recordedLog.all }
 
+    /// The most requests that were being answered at the same moment.
+    public var peakConcurrentRequests: Int { recordedLog.peak }
+
     public func stop() async { await server.stop() }
 }
 
 /// Shared between the responder closure and the server object.
 final class RecordedLog: Sendable {
     private let entries = Mutex<[ScriptedHTTPServer.Recorded]>([])
+    private let concurrency = Mutex<(current: Int, peak: Int)>((0, 0))
+
+    func enter() { concurrency.withLock { $0.current += 1; $0.peak = max($0.peak, $0.current) } }
+    func leave() { concurrency.withLock { $0.current -= 1 } }
+    var peak: Int { concurrency.withLock { $0.peak } }
 
     /// Appends and returns how many earlier requests had the same method and path.
     func append(_ entry: ScriptedHTTPServer.Recorded) -> Int {

@@ -16,6 +16,20 @@ extension TestRegistry {
         return try await putManifest(repository: repository, reference: tag, mediaType: ManifestMediaType.dockerManifest, body: manifest)
     }
 
+    /// Pushes one small OCI image per tag, sharing one layer and config; each manifest carries the
+    /// tag as an annotation so every tag has its own digest. Cheap enough for hundreds of tags.
+    public func pushMany(repository: String, tags: [String]) async throws -> [String: String] {
+        let base = try JSONSerialization.jsonObject(with: Data(try await imageManifest(repository: repository, os: "linux", architecture: "amd64", oci: true)))
+        guard var manifest = base as? [String: Any] else { throw PushError(description: "manifest is not an object") }
+        var digests: [String: String] = [:]
+        for tag in tags {
+            manifest["annotations"] = ["dev.kate.test.tag": tag]
+            let body = Array(try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]))
+            digests[tag] = try await putManifest(repository: repository, reference: tag, mediaType: ManifestMediaType.ociManifest, body: body)
+        }
+        return digests
+    }
+
     /// Pushes an OCI image index with one OCI image per platform (`"linux/amd64"`), children by
     /// digest first, then the index under `tag`.
     public func pushIndex(repository: String, tag: String, platforms: [String] = ["linux/amd64", "linux/arm64"]) async throws -> (index: String, children: [String]) {

@@ -14,8 +14,7 @@ extension TestRegistry {
     /// the registry logs after answering, so without it a request whose answer the test has
     /// already seen might not be in the log yet.
     public func receivedRequests() async throws -> [ReceivedRequest] {
-        marker.increment()
-        let target = "/v2/?kate-marker=\(marker.value)"
+        let target = "/v2/?kate-marker=\(marker.increment())"
         _ = try await client.execute(HTTPClientRequest(method: "GET", url: baseURL + target), deadline: .now + .seconds(5))
         let deadline = ContinuousClock.now + .seconds(5)
         while true {

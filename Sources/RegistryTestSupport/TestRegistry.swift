@@ -53,76 +53,29 @@ public final class TestRegistry: Sendable {
         }
     }
 
-    public static func start(_ mode: Mode = .plainHTTP) async throws -> TestRegistry {
+    /// - Parameter binary: the registry executable; a missing one fails the test (never a skip),
+    ///   naming the script that installs it.
+    public static func start(_ mode: Mode = .plainHTTP, binary: String = TestRegistry.binary) async throws -> TestRegistry {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw SetupError(description: "\(binary) is missing: run scripts/install-deps.sh (installs Debian's docker-registry, distribution 2.8)")
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kate-registry-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         do {
-            return try await launch(mode, directory: directory)
+            return try await launch(mode, binary: binary, directory: directory)
         } catch {
             try? FileManager.default.removeItem(at: directory)
             throw error
         }
     }
 
-    private static func launch(_ mode: Mode, directory: URL) async throws -> TestRegistry {
-        var ca: CertificateAuthority?
-        var auth = ""
-        var tokenServer: TokenServer?
-        var tlsBlock = ""
-        if mode != .plainHTTP {
-            let authority = try CertificateAuthority.generate(commonName: "kate test registry CA")
-            ca = authority
-            let serving = try authority.issue(commonName: "127.0.0.1", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
-            try write(serving.certificatePEM, to: directory, "registry.crt")
-            try write(serving.privateKeyPEM, to: directory, "registry.key")
-            try write(authority.certificatePEM, to: directory, "ca.crt")
-            tlsBlock = "\n  tls:\n    certificate: \(directory.path)/registry.crt\n    key: \(directory.path)/registry.key"
-        }
-        switch mode {
-        case .plainHTTP:
-            break
-        case .basicAuthTLS(let user, let password):
-            try write(try Htpasswd.line(user: user, password: password) + "\n", to: directory, "htpasswd")
-            auth = "auth:\n  htpasswd:\n    realm: kate-test\n    path: \(directory.path)/htpasswd\n"
-        case .tokenAuthTLS(let user, let password):
-            guard let ca else { throw SetupError(description: "token mode needs a CA") }
-            let server = try await TokenServer.start(ca: ca, user: user, password: password, service: "kate-test-registry", issuer: "kate-test-issuer")
-            tokenServer = server
-            auth = """
-                auth:
-                  token:
-                    realm: \(server.realm)
-                    service: \(server.service)
-                    issuer: \(server.issuer)
-                    rootcertbundle: \(directory.path)/ca.crt
-
-                """
-        }
+    private static func launch(_ mode: Mode, binary: String, directory: URL) async throws -> TestRegistry {
+        let setup = try await RegistrySetup.prepare(mode, directory: directory)
         var lastError: (any Error)?
         // A port picked by binding :0 can be taken again before the registry binds it: retry.
         for _ in 0..<5 {
             let port = try FreePort.pick()
-            let config = """
-                version: 0.1
-                log:
-                  level: info
-                  formatter: text
-                  accesslog:
-                    disabled: false
-                storage:
-                  filesystem:
-                    rootdirectory: \(directory.path)/data
-                  delete:
-                    enabled: true
-                http:
-                  addr: 127.0.0.1:\(port)
-                  secret: kate-test-secret\(tlsBlock)
-                \(auth)
-                """
-            try write(config, to: directory, "config.yml")
+            try write(setup.yaml(port: port, directory: directory), to: directory, "config.yml")
             let logFile = directory.appendingPathComponent("registry-\(port).log")
             _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
             let output = try FileHandle(forWritingTo: logFile)
@@ -131,21 +84,22 @@ public final class TestRegistry: Sendable {
                 environment: ["PATH": "/usr/bin:/bin", "HOME": directory.path], output: output)
             try? output.close()
             var tls = TLSClientConfiguration(useSystemTrustStore: false)
-            if let ca { tls.additionalTrustRoots = [.pem(ca.certificatePEM)] }
+            if let ca = setup.ca { tls.additionalTrustRoots = [.pem(ca.certificatePEM)] }
             let client = HTTPClient(configuration: .init(tls: tls, connectTimeout: .seconds(2)), logger: testLogger("test-registry-client"))
             let registry = TestRegistry(
-                mode: mode, port: port, ca: ca, tokenServer: tokenServer, directory: directory, logFile: logFile,
+                mode: mode, port: port, ca: setup.ca, tokenServer: setup.tokenServer, directory: directory, logFile: logFile,
                 process: process, client: client)
             do {
                 try await registry.waitUntilReady(deadline: .now + .seconds(20))
                 return registry
             } catch {
                 lastError = error
-                process.terminate()
+                await Blocking.run { process.terminate() }
+                await client.shutdown()
                 if !registry.log.contains("address already in use") { break }
             }
         }
-        await tokenServer?.stop()
+        await setup.tokenServer?.stop()
         throw lastError ?? SetupError(description: "docker-registry did not start")
     }
 
@@ -164,7 +118,7 @@ public final class TestRegistry: Sendable {
 
     /// Kills the registry, stops the token server, removes the temporary directory.
     public func stop() async {
-        process.terminate()
+        await Blocking.run { [process] in process.terminate() }
         await client.shutdown()
         await tokenServer?.stop()
         try? FileManager.default.removeItem(at: directory)
@@ -191,7 +145,7 @@ public final class TestRegistry: Sendable {
         throw SetupError(description: "docker-registry did not answer /v2/ within 20 s:\n\(log.suffix(2000))")
     }
 
-    private static func write(_ text: String, to directory: URL, _ name: String) throws {
+    static func write(_ text: String, to directory: URL, _ name: String) throws {
         try Data(text.utf8).write(to: directory.appendingPathComponent(name))
     }
 }

@@ -19,7 +19,8 @@ public final class TokenServer: Sendable {
 
     static func start(ca: CertificateAuthority, user: String, password: String, service: String, issuer: String) async throws -> TokenServer {
         let serving = try ca.issue(commonName: "127.0.0.1", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
-        let signing = try ca.issue(commonName: "kate test token signer", dnsNames: [], keyType: .rsa2048, usage: .both)
+        // RSA key generation takes a while: keep it off the cooperative pool.
+        let signing = try await Blocking.run { try ca.issue(commonName: "kate test token signer", dnsNames: [], keyType: .rsa2048, usage: .both) }
         let signer = try JWTSigner(privateKeyPEM: signing.privateKeyPEM, certificatePEM: signing.certificatePEM)
         let counter = RequestCounter()
         let grants = TokenGrants(user: user, password: password, service: service, issuer: issuer, signer: signer)
@@ -108,6 +109,7 @@ struct TokenGrants: Sendable {
 /// A thread-safe counter shared with responder closures.
 final class RequestCounter: Sendable {
     private let count = Mutex(0)
-    func increment() { count.withLock { $0 += 1 } }
+    @discardableResult
+    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
     var value: Int { count.withLock { $0 } }
 }

@@ -10,8 +10,8 @@ struct SweepCommand: AsyncParsableCommand {
         commandName: "sweep",
         abstract: "Find pods running stale digests and roll their owners.",
         discussion: """
-            Exit status: 0 all pods current (or stale pods acted on), 2 stale pods found with --action report
-            or --dry-run, 1 an error stopped the sweep.
+            Exit status: 0 all current or stale pods acted on; 2 stale pods found with --action report or \
+            --dry-run; 1 an error stopped the sweep.
             """
     )
 
@@ -20,10 +20,10 @@ struct SweepCommand: AsyncParsableCommand {
     @OptionGroup var kube: KubeOptions
 
     @Option(help: "Only this namespace (default: all). [env: KATE_NAMESPACE]")
-    var namespace: String? = Environment.string("KATE_NAMESPACE")
+    var namespace: String?
 
     @Option(help: "Label selector for the pods to sweep. [env: KATE_SELECTOR, or the old tool's LABELSELECTOR]")
-    var selector: String? = Environment.string("KATE_SELECTOR") ?? Environment.string("LABELSELECTOR")
+    var selector: String?
 
     @Option(help: "Namespace to leave alone; repeatable. [env: KATE_EXCLUDE_NAMESPACE, comma-separated]")
     var excludeNamespace: [String] = Environment.list("KATE_EXCLUDE_NAMESPACE") ?? ["kube-system"]
@@ -35,29 +35,36 @@ struct SweepCommand: AsyncParsableCommand {
     var dryRun: Bool = Environment.bool("KATE_DRY_RUN") ?? false
 
     @Option(help: "At most this many restarts/evictions/deletions per sweep. [env: KATE_MAX_ACTIONS]")
-    var maxActions: Int? = Environment.int("KATE_MAX_ACTIONS")
+    var maxActions: Int?
 
     @Option(help: "table or json. [env: KATE_OUTPUT]")
     var output: String = Environment.string("KATE_OUTPUT") ?? "table"
 
     @Option(help: "Write Prometheus text metrics to this file (atomically) after the sweep. [env: KATE_METRICS_FILE]")
-    var metricsFile: String? = Environment.string("KATE_METRICS_FILE")
+    var metricsFile: String?
+
+    // Optional flags fall back to their environment variables here (ArgumentParser deprecates
+    // defaults on optional options).
+    private var effectiveNamespace: String? { namespace ?? Environment.string("KATE_NAMESPACE") }
+    private var effectiveSelector: String? { selector ?? Environment.string("KATE_SELECTOR") ?? Environment.string("LABELSELECTOR") }
+    private var effectiveMaxActions: Int? { maxActions ?? Environment.int("KATE_MAX_ACTIONS") }
+    private var effectiveMetricsFile: String? { metricsFile ?? Environment.string("KATE_METRICS_FILE") }
 
     func validate() throws {
         guard SweepAction(rawValue: action) != nil else {
             throw ValidationError("--action must be rollout, report or delete (got \(action))")
         }
         guard ["table", "json"].contains(output) else { throw ValidationError("--output must be table or json (got \(output))") }
-        if let maxActions, maxActions < 0 { throw ValidationError("--max-actions must be 0 or more (got \(maxActions))") }
+        if let maxActions = effectiveMaxActions, maxActions < 0 { throw ValidationError("--max-actions must be 0 or more (got \(maxActions))") }
     }
 
     func run() async throws {
         let logger = global.bootstrapLogging(label: "kate.sweep")
         KateMetrics.bootstrap()
-        let policy = ActionPolicy(action: SweepAction(rawValue: action) ?? .rollout, dryRun: dryRun, maxActions: maxActions)
+        let policy = ActionPolicy(action: SweepAction(rawValue: action) ?? .rollout, dryRun: dryRun, maxActions: effectiveMaxActions)
         let configuration = SweeperConfiguration(
-            scope: CollectionScope(namespace: namespace, labelSelector: selector, excludedNamespaces: Set(excludeNamespace)),
-            policy: policy, mountedKeyring: try registry.loadKeyring())
+            scope: CollectionScope(namespace: effectiveNamespace, labelSelector: effectiveSelector, excludedNamespaces: Set(excludeNamespace)),
+            policy: policy, mountedKeyring: try registry.loadKeyring(), resolveConcurrency: registry.registryConcurrency)
         let client = try kube.makeClient(fieldManager: "kate-sweeper", logger: logger)
         let resolver = try registry.makeResolver(logger: logger)
         let sweeper = Sweeper(cluster: client, resolver: resolver, configuration: configuration, logger: logger)
@@ -75,7 +82,7 @@ struct SweepCommand: AsyncParsableCommand {
         await resolver.shutdown()
         print(output == "json" ? try ReportRenderer.json(report) : ReportRenderer.table(report), terminator: "")
 
-        if let metricsFile {
+        if let metricsFile = effectiveMetricsFile {
             do {
                 try MetricsFile.write(KateMetrics.render(), to: metricsFile)
             } catch {

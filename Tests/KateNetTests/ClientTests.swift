@@ -3,7 +3,8 @@ import Testing
 
 private func client(_ server: NetHTTPTestServer? = nil, proxy: ProxyConfiguration? = nil, maxBody: Int = 64 << 20) -> HTTPClient {
     let tls = server?.tls.map { NetHTTPTestTLS.clientConfiguration($0.authority) } ?? TLSClientConfiguration(useSystemTrustStore: false)
-    return HTTPClient(configuration: .init(tls: tls, proxy: proxy, maxResponseBodyBytes: maxBody))
+    // Generous connect timeout: the module's tests share two cores with CPU-heavy key generation.
+    return HTTPClient(configuration: .init(tls: tls, connectTimeout: .seconds(30), proxy: proxy, maxResponseBodyBytes: maxBody))
 }
 
 private func url(_ server: NetHTTPTestServer, _ path: String, host: String = "localhost") -> String {
@@ -54,7 +55,7 @@ struct ClientTests {
                 answered += 1
             }
         }) { server in
-            let client = HTTPClient()
+            let client = HTTPClient(configuration: .init(connectTimeout: .seconds(30)))
             let base = "http://127.0.0.1:\(server.port)"
             let first = try await client.execute(.init(url: base + "/a"), deadline: .now + .seconds(30))
             let second = try await client.execute(.init(url: base + "/b"), deadline: .now + .seconds(30))
@@ -71,7 +72,7 @@ struct ClientTests {
                 answered += 1
             }
         }) { server in
-            let client = HTTPClient()
+            let client = HTTPClient(configuration: .init(connectTimeout: .seconds(30)))
             let base = "http://127.0.0.1:\(server.port)"
             _ = try await client.execute(.init(method: "POST", url: base + "/a", body: [1]), deadline: .now + .seconds(30))
             await #expect(throws: HTTPClientError.self, "a POST is not replayed") {
@@ -95,7 +96,7 @@ struct ClientTests {
                 }
             }
         }) { server in
-            let client = HTTPClient()
+            let client = HTTPClient(configuration: .init(connectTimeout: .seconds(30)))
             let eof = try await client.execute(.init(url: "http://127.0.0.1:\(server.port)/eof"), deadline: .now + .seconds(30))
             #expect(text(eof) == "until the end")
             let chunked = try await client.execute(.init(url: "http://127.0.0.1:\(server.port)/chunked"), deadline: .now + .seconds(30))
@@ -122,7 +123,7 @@ struct ClientTests {
             _ = try? await stream.read(maxBytes: 1024, deadline: .now + .seconds(10))
             _ = try? await stream.read(maxBytes: 1024, deadline: .now + .seconds(10))
         }) { server in
-            let client = HTTPClient()
+            let client = HTTPClient(configuration: .init(connectTimeout: .seconds(30)))
             await #expect(throws: HTTPClientError.timeout(host: "127.0.0.1:\(server.port)", phase: "tls")) {
                 _ = try await client.execute(.init(url: "https://127.0.0.1:\(server.port)/"), deadline: .now + .seconds(2))
             }
@@ -158,7 +159,7 @@ struct ClientTests {
             }
         }
         try #require(filled, "the accept queue never filled")
-        let client = HTTPClient()
+        let client = HTTPClient(configuration: .init(connectTimeout: .seconds(30)))
         await #expect(throws: HTTPClientError.timeout(host: "127.0.0.1:\(listener.localPort)", phase: "connect")) {
             _ = try await client.execute(.init(url: "http://127.0.0.1:\(listener.localPort)/"), deadline: .now + .milliseconds(500))
         }
@@ -170,7 +171,7 @@ struct ClientTests {
         let listener = try TCPListener(host: "127.0.0.1", port: 0)
         let port = listener.localPort
         listener.close()
-        let client = HTTPClient()
+        let client = HTTPClient(configuration: .init(connectTimeout: .seconds(30)))
         do {
             _ = try await client.execute(.init(url: "http://127.0.0.1:\(port)/"), deadline: .now + .seconds(30))
             Issue.record("connect to a closed port succeeded")

@@ -107,8 +107,9 @@ struct ServerLimitsTests {
         let configuration = HTTPServerConfiguration(idleTimeout: .milliseconds(400))
         try await NetHTTPTestServer.with(transport, configuration: configuration) { server in
             let connection = try await server.connect()
-            #expect(try await connection.get("/healthz").status == 200)
+            // Measured from before the request: the server's idle clock starts after its answer.
             let started = ContinuousClock.now
+            #expect(try await connection.get("/healthz").status == 200)
             let bytes = try? await connection.stream.read(maxBytes: 1024, deadline: .now + .seconds(30))
             #expect(bytes == nil || bytes == [], "closed without sending anything")
             let elapsed = ContinuousClock.now - started

@@ -35,25 +35,52 @@ public final class PullSecretKeyrings: PodKeyringProviding {
         serviceAccounts = ExpiringCache(capacity: 4096, timeToLive: cacheTTL)
     }
 
+    /// Reads the API sources before `deadline`; past it, resolution goes ahead with the node
+    /// credentials alone (a slow API server must not make kate miss the apiserver's timeout).
     public func keyring(for pod: Pod, namespace: String, deadline: ContinuousClock.Instant, logger: Logger) async -> PodKeyring {
-        var sources: [(label: String, config: DockerConfig)] = []
+        let fromAPI = await Deadline.run(until: deadline) { await self.apiSources(for: pod, namespace: namespace, logger: logger) }
+        guard let fromAPI else {
+            logger.debug("pull secrets not read before the deadline", metadata: ["namespace": "\(namespace)"])
+            return PodKeyring(
+                keyring: node, checked: [nodeLabel],
+                problems: ["imagePullSecrets and ServiceAccount \(namespace)/\(Self.serviceAccount(of: pod)) not read in time"])
+        }
+        return PodKeyring(
+            keyring: Keyring(sources: fromAPI.sources.map { (label: $0.label, config: $0.config) }).appending(node),
+            checked: fromAPI.checked + [nodeLabel], problems: fromAPI.problems)
+    }
+
+    private struct APISources: Sendable {
+        struct Source: Sendable {
+            var label: String
+            var config: DockerConfig
+        }
+        var sources: [Source] = []
         var checked: [String] = []
         var problems: [String] = []
+    }
+
+    static func serviceAccount(of pod: Pod) -> String {
+        pod.spec.serviceAccountName.flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+    }
+
+    private func apiSources(for pod: Pod, namespace: String, logger: Logger) async -> APISources {
+        var result = APISources()
         var seen = Set<String>()
 
         func addSecret(_ name: String, via: String) async {
             guard seen.insert(name).inserted else { return }
             let label = "\(via) \(namespace)/\(name)"
-            checked.append(label)
+            result.checked.append(label)
             switch await secret(namespace: namespace, name: name) {
             case .found(let config):
-                sources.append((label: label, config: config))
+                result.sources.append(.init(label: label, config: config))
                 logger.debug("pull secret available", metadata: ["source": "\(label)"])
             case .missing:
-                problems.append("\(label) not found")
+                result.problems.append("\(label) not found")
                 logger.debug("pull secret missing", metadata: ["source": "\(label)"])
             case .failed(let why):
-                problems.append("\(label) unreadable: \(why)")
+                result.problems.append("\(label) unreadable: \(why)")
                 logger.debug("pull secret unreadable", metadata: ["source": "\(label)", "error": "\(why)"])
             }
         }
@@ -61,18 +88,17 @@ public final class PullSecretKeyrings: PodKeyringProviding {
         for reference in pod.spec.imagePullSecrets ?? [] where !reference.name.isEmpty {
             await addSecret(reference.name, via: "imagePullSecret")
         }
-        let account = pod.spec.serviceAccountName.flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        let account = Self.serviceAccount(of: pod)
         switch await serviceAccount(namespace: namespace, name: account) {
         case .found(let names):
-            checked.append("ServiceAccount \(namespace)/\(account)")
+            result.checked.append("ServiceAccount \(namespace)/\(account)")
             for name in names { await addSecret(name, via: "ServiceAccount \(account) imagePullSecret") }
         case .missing:
-            problems.append("ServiceAccount \(namespace)/\(account) not found")
+            result.problems.append("ServiceAccount \(namespace)/\(account) not found")
         case .failed(let why):
-            problems.append("ServiceAccount \(namespace)/\(account) unreadable: \(why)")
+            result.problems.append("ServiceAccount \(namespace)/\(account) unreadable: \(why)")
         }
-        checked.append(nodeLabel)
-        return PodKeyring(keyring: Keyring(sources: sources).appending(node), checked: checked, problems: problems)
+        return result
     }
 
     private func secret(namespace: String, name: String) async -> Lookup<DockerConfig> {

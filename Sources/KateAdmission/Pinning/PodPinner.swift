@@ -18,6 +18,11 @@ public struct PinReport: Sendable {
 /// The heart of the mutating webhook: decides which containers to pin, resolves their tags in
 /// parallel within the deadline, and turns the digests into a JSON Patch that applies to
 /// `request.object` exactly as the apiserver sent it.
+///
+/// Dry runs (`dryRun: true`) get the same answer as real requests. Resolving is a read against
+/// the registry, and the resolver's cache only remembers what the registry said; the one state
+/// that would change later answers — the owner-revision memory — is not written for a dry run,
+/// so the webhook can honestly declare `sideEffects: None`.
 public final class PodPinner: Sendable {
     public let configuration: AdmissionConfiguration
     private let resolver: any DigestResolving
@@ -56,31 +61,53 @@ public final class PodPinner: Sendable {
             return nothing(.skipped, "namespace label \(AdmissionPolicy.skipLabel)=true")
         }
 
-        // Which containers need a digest.
-        var warnings: [String] = []
+        let selection = select(slots)
+        if selection.candidates.isEmpty {
+            let onlyPolicy = selection.policySkipped > 0 && selection.alreadyPinned == 0
+            return nothing(
+                onlyPolicy ? .skipped : .unchanged, onlyPolicy ? "images excluded by policy" : "nothing to pin", warnings: selection.warnings)
+        }
+        let (results, credentials) = await resolve(
+            selection.candidates.map(\.reference), for: request, pod: pod, namespace: namespace, deadline: deadline, logger: logger)
+        return assemble(
+            request: request, pod: pod, namespace: namespace, candidates: selection.candidates, results: results,
+            credentials: credentials, warnings: selection.warnings, now: now, budget: deadline - started)
+    }
+
+    private struct Selection {
         var candidates: [(slot: ContainerSlot, reference: ImageReference)] = []
-        var policySkipped = 0, alreadyPinned = 0
+        var warnings: [String] = []
+        var policySkipped = 0
+        var alreadyPinned = 0
+    }
+
+    /// Which containers need a digest: not pinned already, not excluded, parseable.
+    private func select(_ slots: [ContainerSlot]) -> Selection {
+        var selection = Selection()
         for slot in slots {
             guard let reference = parse(slot.image) else {
-                warnings.append(WarningText.compose(image: slot.image, "not a valid image reference; left as is"))
+                selection.warnings.append(WarningText.compose(image: slot.image, "not a valid image reference; left as is"))
                 continue
             }
             if reference.isPinned {
-                alreadyPinned += 1
+                selection.alreadyPinned += 1
             } else if configuration.policy.imageSkipReason(reference) != nil {
-                policySkipped += 1
+                selection.policySkipped += 1
             } else {
-                candidates.append((slot, reference))
+                selection.candidates.append((slot, reference))
             }
         }
-        if candidates.isEmpty {
-            let onlyPolicy = policySkipped > 0 && alreadyPinned == 0
-            return nothing(onlyPolicy ? .skipped : .unchanged, onlyPolicy ? "images excluded by policy" : "nothing to pin", warnings: warnings)
-        }
+        return selection
+    }
 
-        // Resolve: the owner revision's memory first, then the registry, all tags at once.
+    /// The owner revision's memory first, then the registry for the rest, all tags at once.
+    private func resolve(
+        _ references: [ImageReference], for request: AdmissionRequest, pod: Pod, namespace: String, deadline: ContinuousClock.Instant,
+        logger: Logger
+    ) async -> ([ImageReference: Result<DigestResolution, ResolutionFailure>], PodKeyring?) {
+        let started = ContinuousClock.now
         var unique: [ImageReference] = []
-        for candidate in candidates where !unique.contains(candidate.reference) { unique.append(candidate.reference) }
+        for reference in references where !unique.contains(reference) { unique.append(reference) }
         var results: [ImageReference: Result<DigestResolution, ResolutionFailure>] = [:]
         let revision = RevisionMemory.revision(of: pod, namespace: namespace)
         if let revision {
@@ -91,25 +118,22 @@ public final class PodPinner: Sendable {
             }
         }
         let outstanding = unique.filter { results[$0] == nil }
-        var credentials: PodKeyring?
-        if !outstanding.isEmpty {
-            let podKeyring = await keyrings.keyring(for: pod, namespace: namespace, deadline: deadline, logger: logger)
-            credentials = podKeyring
-            let fresh = await ParallelResolution.resolveAll(
-                outstanding, resolver: resolver, keyring: podKeyring.keyring, deadline: deadline,
-                staleIfError: configuration.staleIfError, budget: deadline - started)
-            for (reference, result) in fresh {
-                results[reference] = result
-                // A dry run must leave no trace that changes later answers (sideEffects: None).
-                if case .success(let resolution) = result, let revision, !request.dryRun {
-                    memory.remember(.init(digest: resolution.digest, resolvedAt: resolution.resolvedAt), for: reference, in: revision)
-                }
+        guard !outstanding.isEmpty else { return (results, nil) }
+
+        // Credentials may take at most half of what is left, so the registry gets the rest.
+        let keyringDeadline = started + (deadline - started) / 2
+        let credentials = await keyrings.keyring(for: pod, namespace: namespace, deadline: keyringDeadline, logger: logger)
+        let fresh = await ParallelResolution.resolveAll(
+            outstanding, resolver: resolver, keyring: credentials.keyring, deadline: deadline,
+            staleIfError: configuration.staleIfError, budget: deadline - started)
+        for (reference, result) in fresh {
+            results[reference] = result
+            // A dry run must leave no trace that changes later answers (sideEffects: None).
+            if case .success(let resolution) = result, let revision, !request.dryRun {
+                memory.remember(.init(digest: resolution.digest, resolvedAt: resolution.resolvedAt), for: reference, in: revision)
             }
         }
-
-        return assemble(
-            request: request, pod: pod, namespace: namespace, candidates: candidates, results: results,
-            credentials: credentials, warnings: warnings, now: now, budget: deadline - started)
+        return (results, credentials)
     }
 
     private func assemble(
@@ -137,7 +161,8 @@ public final class PodPinner: Sendable {
                     originals[slot.name] = slot.image
                 }
                 if resolution.source == .stale, warnedImages.insert(slot.image).inserted {
-                    let age = GoDuration.humanize(.seconds(max(0, now.timeIntervalSince(resolution.resolvedAt))))
+                    let seconds = now.timeIntervalSince(resolution.resolvedAt)
+                    let age = seconds < 1 ? "<1s" : GoDuration.humanize(.seconds(seconds))
                     warnings.append(WarningText.compose(image: slot.image, "pinned last known digest from \(age) ago: registry unreachable"))
                 }
             case .failure(var failure):
@@ -153,7 +178,8 @@ public final class PodPinner: Sendable {
             }
         }
 
-        if configuration.failureMode == .deny, !failures.isEmpty {
+        // Warn mode only reports: it never denies, whatever the failure mode says.
+        if configuration.failureMode == .deny, configuration.mode == .pin, !failures.isEmpty {
             return PinReport(
                 response: denial(request: request, namespace: namespace, failures: failures),
                 outcome: .denied, images: images, pinnedImages: 0, failures: failures, note: nil)

@@ -6,7 +6,7 @@ import Logging
 /// header timeout (a connection has no business being idle before it asked anything), waiting
 /// between requests the idle timeout, a partial head the header timeout counted from its first
 /// byte (slowloris), a partial body the body timeout counted from the end of the head.
-struct HTTPConnection {
+struct HTTPConnection: Sendable {
     let stream: any ByteStream
     let id: Int
     let configuration: HTTPServerConfiguration
@@ -14,6 +14,20 @@ struct HTTPConnection {
     let registry: ConnectionRegistry
     let metrics: HTTPServerMetrics
     let logger: Logger
+    private let deadlines = HandlerDeadline()
+
+    init(
+        stream: any ByteStream, id: Int, configuration: HTTPServerConfiguration, responder: any HTTPResponder,
+        registry: ConnectionRegistry, metrics: HTTPServerMetrics, logger: Logger
+    ) {
+        self.stream = stream
+        self.id = id
+        self.configuration = configuration
+        self.responder = responder
+        self.registry = registry
+        self.metrics = metrics
+        self.logger = logger
+    }
 
     /// Bytes asked of the stream per read; a TLS record carries at most 16 KiB anyway.
     private static let readSize = 16 * 1024
@@ -25,7 +39,20 @@ struct HTTPConnection {
         case answer(HTTPParseError)
     }
 
+    /// Serves the connection until it closes. Two child tasks: the request loop and the handler
+    /// watchdog; when either ends the other is cancelled (the watchdog ending first means a handler
+    /// overran: it has answered 503, and cancelling the loop cancels that handler).
     func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await serve() }
+            group.addTask { await watchdog() }
+            await group.next()
+            group.cancelAll()
+        }
+        await stream.close()
+    }
+
+    private func serve() async {
         var parser = HTTPRequestParser(limits: .init(maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes))
         do throws(Exit) {
             try await serveRequests(&parser)
@@ -113,35 +140,42 @@ struct HTTPConnection {
         }
     }
 
-    /// Runs the responder under the handler deadline and writes its answer. Returns whether the
-    /// connection stays open (not if the peer or a shutdown that began meanwhile says close).
+    /// Runs the responder (inline; the watchdog enforces its deadline) and writes its answer.
+    /// Returns whether the connection stays open (not if the peer or a shutdown that began
+    /// meanwhile says close).
     private func answer(_ request: HTTPRequest, keepAlive: Bool) async throws(Exit) -> Bool {
         let started = ContinuousClock.now
         let deadline = started + configuration.handlerTimeout
         let context = RequestContext(remoteAddress: stream.remoteAddress, deadline: deadline, logger: logger)
-        let headOnly = request.method == "HEAD"
-        let (keep, failed) = await withTaskGroup(of: HTTPResponse?.self) { group -> (Bool, Bool) in
-            group.addTask { [responder] in await responder.respond(to: request, context: context) }
-            group.addTask {
-                try? await Task.sleep(until: deadline, clock: .continuous)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            // Write here, inside the group: leaving it waits for a cancelled handler to wind down,
-            // and the peer must get its answer on time regardless.
-            let response = first ?? .text(503, "handler did not answer within \(configuration.handlerTimeout); request cancelled")
-            let keep = keepAlive && first != nil && !registry.isDraining
-            let bytes = HTTPSerializer.response(response, version: request.version, keepAlive: keep, headOnly: headOnly)
-            let written = (try? await stream.write(bytes, deadline: .now + configuration.writeTimeout)) != nil
-            let duration = ContinuousClock.now - started
-            metrics.requestCompleted(path: request.path, status: response.status, duration: duration)
-            logger.debug("\(request.method) \(request.target) → \(response.status)", metadata: ["duration_ms": "\(duration.seconds * 1000)"])
-            if first == nil { logger.warning("handler for \(request.method) \(request.path) exceeded \(configuration.handlerTimeout)") }
-            return (keep, first == nil || !written)
-        }
-        if failed { throw .silently }
+        let sequence = deadlines.begin(request, started: started, deadline: deadline)
+        let response = await responder.respond(to: request, context: context)
+        // The watchdog answered 503 for this request already and the connection is closing.
+        guard deadlines.finish(sequence) else { throw .silently }
+        let keep = keepAlive && !registry.isDraining
+        let bytes = HTTPSerializer.response(response, version: request.version, keepAlive: keep, headOnly: request.method == "HEAD")
+        let written = (try? await stream.write(bytes, deadline: .now + configuration.writeTimeout)) != nil
+        let duration = ContinuousClock.now - started
+        metrics.requestCompleted(path: request.path, status: response.status, duration: duration)
+        logger.debug("\(request.method) \(request.target) → \(response.status)", metadata: ["duration_ms": "\(duration.seconds * 1000)"])
+        guard written else { throw .silently }
         return keep
+    }
+
+    /// Sleeps until the running handler's deadline (or a handler timeout ahead when none runs: a
+    /// request that starts meanwhile has a later deadline) and answers an overdue request with 503.
+    /// Returns after answering (the caller then cancels the handler) or when cancelled.
+    private func watchdog() async {
+        while !Task.isCancelled {
+            let wake = deadlines.runningDeadline ?? .now + configuration.handlerTimeout
+            guard (try? await Task.sleep(until: wake, clock: .continuous)) != nil else { return }
+            guard let overdue = deadlines.expire(now: .now) else { continue }
+            logger.warning("handler for \(overdue.method) \(overdue.path) exceeded \(configuration.handlerTimeout); answering 503 and cancelling it")
+            let response = HTTPResponse.text(503, "handler did not answer within \(configuration.handlerTimeout); request cancelled")
+            let bytes = HTTPSerializer.response(response, version: overdue.version, keepAlive: false, headOnly: overdue.method == "HEAD")
+            try? await stream.write(bytes, deadline: .now + configuration.writeTimeout)
+            metrics.requestCompleted(path: overdue.path, status: 503, duration: .now - overdue.started)
+            return
+        }
     }
 
     /// Closes after an error answer without losing it: closing a socket with unread input makes

@@ -40,8 +40,8 @@ final class AuthorizedExchange: Sendable {
         for credential in ordered(credentials, endpoint: endpoint, repository: repository) as [Credential?] {
             let who = credential?.label ?? "anonymous"
             var authorization: String?
-            var challenge = authenticator.knownChallenge(host: endpoint.host)
-            if let known = challenge {
+            let known = authenticator.knownChallenge(host: endpoint.host)
+            if let known {
                 authorization = try await authorize(known, endpoint, repository, credential, deadline, notes: &notes, who: who)
                 if authorization == nil, credential != nil, known.scheme == "bearer" { continue }
             }
@@ -51,8 +51,8 @@ final class AuthorizedExchange: Sendable {
                 guard let fresh = authenticator.remember(offered, host: endpoint.host) else {
                     throw Unauthorized(status: 401, detail: "answered 401 without a usable WWW-Authenticate challenge")
                 }
-                if let old = challenge, authorization != nil { authenticator.invalidate(challenge: old, repository: repository, credential: credential) }
-                challenge = fresh
+                // The token we sent up front was refused (expired or revoked early): forget it.
+                if let known, authorization != nil { authenticator.invalidate(challenge: known, repository: repository, credential: credential) }
                 guard let retry = try await authorize(fresh, endpoint, repository, credential, deadline, notes: &notes, who: who) else {
                     lastStatus = 401
                     continue
@@ -63,14 +63,23 @@ final class AuthorizedExchange: Sendable {
             if response.status == 401 || response.status == 403 {
                 lastStatus = response.status
                 notes.append("\(who): registry answered \(response.status)")
+                logger.debug("credential not accepted, trying the next", metadata: ["host": "\(endpoint.host)", "repository": "\(repository)", "credential": "\(who)"])
                 continue
             }
             let used = authorization == nil ? nil : credential
-            if let used { preferred.withLock { $0[endpoint.host + "/" + repository] = used.identity } }
+            if let used { remember(used, endpoint: endpoint, repository: repository) }
             return Outcome(response: response, credential: used)
         }
         let detail = "answered \(lastStatus)" + (notes.isEmpty ? "" : " (" + notes.joined(separator: "; ") + ")")
         throw Unauthorized(status: lastStatus, detail: detail)
+    }
+
+    private func remember(_ credential: Credential, endpoint: RegistryEndpoint, repository: String) {
+        preferred.withLock { map in
+            // A hint, not state: dropping it all when it grows large only costs a retried credential.
+            if map.count >= 10_000 { map.removeAll() }
+            map[endpoint.host + "/" + repository] = credential.identity
+        }
     }
 
     /// The credential that worked last time goes first; anonymous is always the last resort (a

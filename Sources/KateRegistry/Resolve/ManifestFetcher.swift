@@ -17,18 +17,14 @@ struct ManifestFetcher: Sendable {
         let url = endpoint.manifestURL(repository: repository, reference: reference)
         let head = try await exchange.send(method: "HEAD", url: url, endpoint: endpoint, repository: repository, credentials: credentials, deadline: deadline)
         let response = head.response
-        switch response.status {
-        case 200...299:
-            if let digest = Self.validDigest(response.headers["Docker-Content-Digest"]) {
-                return Result(digest: digest, mediaType: ManifestMediaType.strip(response.headers["Content-Type"]), body: nil, credential: head.credential)
-            }
-        case 404, 429:
-            // HEAD has no body, so a 404 cannot say whether the tag or the whole repository is
-            // missing; the GET below reads the error code. 429 is reported as it is.
-            if response.status == 429 { throw ManifestFailure.status(response) }
-        default:
-            break
+        if (200...299).contains(response.status), let digest = Self.validDigest(response.headers["Docker-Content-Digest"]) {
+            return Result(digest: digest, mediaType: ManifestMediaType.strip(response.headers["Content-Type"]), body: nil, credential: head.credential)
         }
+        // A GET now would count against the same exhausted quota.
+        if response.status == 429 { throw ManifestFailure.status(response) }
+        // Everything else falls back to GET: no digest header (some registries omit it on HEAD),
+        // HEAD not allowed, a failing HEAD — and 404, because HEAD has no body to say whether the
+        // tag or the whole repository is missing; the GET's error code does.
         return try await fetch(reference, repository: repository, endpoint: endpoint, credentials: credentials, deadline: deadline)
     }
 

@@ -43,8 +43,9 @@ public final class Resolver: Sendable {
     /// Closes idle connections.
     public func shutdown() async { await transport.shutdown() }
 
-    /// Distinct HTTP clients (one per TLS configuration), for tests.
-    var httpClientCount: Int { transport.clientCount }
+    /// Distinct HTTP clients created so far: one per TLS configuration, shared by every registry
+    /// with the same trust settings (for tests and diagnostics).
+    public var httpClientCount: Int { transport.clientCount }
 
     /// The digest `reference`'s tag points at now (or within the cache TTL).
     /// A reference that already carries a digest is returned as is, without a request.
@@ -130,7 +131,7 @@ public final class Resolver: Sendable {
                 // Mirror credentials are not the upstream's: cache a mirror answer as public only
                 // when it came without credentials, else under the mirror credential's identity.
                 let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: result.credential?.identity ?? CacheKey.anonymous)
-                positive.set(image, for: key, ttl: configuration.cacheTTL)
+                if configuration.cacheTTL > .zero { positive.set(image, for: key, ttl: configuration.cacheTTL) }
                 lastKnown.set(image, for: key, ttl: .seconds(7 * 86_400))
                 return image
             } catch {
@@ -143,17 +144,13 @@ public final class Resolver: Sendable {
             }
         }
         let error = lastError ?? RegistryError(.network, registry: reference.registry, repository: reference.repository, detail: "no endpoint")
-        switch error.kind {
-        case .tagNotFound, .repositoryNotFound, .unauthorized:
+        // Answers that will not change in the next seconds are remembered briefly, so a crash-looping
+        // pod with a typo in its tag does not hit the registry on every restart. Transient failures
+        // are not: the next attempt may well succeed.
+        let definitive: Set<RegistryError.Kind> = [.tagNotFound, .repositoryNotFound, .unauthorized]
+        if definitive.contains(error.kind), configuration.negativeCacheTTL > .zero {
             negative.set(error, for: flightKey, ttl: configuration.negativeCacheTTL)
-        default:
-            break
         }
         throw error
     }
-}
-
-extension Resolver {
-    /// Distinct HTTP clients created so far (one per TLS configuration). For tests and diagnostics.
-    public var httpClientCountForTesting: Int { httpClientCount }
 }

@@ -39,7 +39,7 @@ final class RegistryTransport: Sendable {
         var attempt = 0
         while true {
             do {
-                let response = try await withPermits(host: endpoint.host, deadline: deadline) {
+                let response = try await withPermits(endpoint, deadline: deadline) {
                     try await followRedirects(request, endpoint: endpoint, deadline: deadline)
                 }
                 guard Self.isRetryable(status: response.status), let delay = retryDelay(attempt: attempt, response: response, deadline: deadline) else {
@@ -85,27 +85,31 @@ final class RegistryTransport: Sendable {
     }
 
     private func withPermits<T: Sendable>(
-        host: String, deadline: ContinuousClock.Instant, _ body: () async throws -> T
+        _ endpoint: RegistryEndpoint, deadline: ContinuousClock.Instant, _ body: () async throws -> T
     ) async throws -> T {
+        let host = endpoint.host
         let local = perHost.withLock { map in
             if let s = map[host] { return s }
-            let limit = configuration.registries[host]?.maxConcurrentRequests ?? configuration.perRegistryConcurrency
-            let s = AsyncSemaphore(permits: limit)
+            // Settings are keyed by the name images use (docker.io), the bound by the host dialled.
+            let settings = configuration.registries[host] ?? configuration.registries[endpoint.registry]
+            let s = AsyncSemaphore(permits: settings?.maxConcurrentRequests ?? configuration.perRegistryConcurrency)
             map[host] = s
             return s
         }
-        do {
-            try await global.acquire(deadline: deadline)
-        } catch {
-            throw TransportFailure.queueTimeout(host: host)
-        }
-        defer { global.release() }
+        // Per-registry first: requests queued behind one saturated registry must not sit on global
+        // permits that requests to other registries could use.
         do {
             try await local.acquire(deadline: deadline)
         } catch {
             throw TransportFailure.queueTimeout(host: host)
         }
         defer { local.release() }
+        do {
+            try await global.acquire(deadline: deadline)
+        } catch {
+            throw TransportFailure.queueTimeout(host: host)
+        }
+        defer { global.release() }
         await paceIfRateLimited(host: host, deadline: deadline)
         return try await body()
     }

@@ -71,8 +71,8 @@ public struct SweepReport: Sendable {
             parts.append(outcomes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
         }
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        let errors = resolveErrors == 0 ? "" : " (\(resolveErrors) error\(resolveErrors == 1 ? "" : "s"))"
-        parts.append("\(resolvedTags) tag\(resolvedTags == 1 ? "" : "s") resolved\(errors) in \(String(format: "%.2f", seconds))s")
+        let errors = resolveErrors == 0 ? "" : " (\(resolveErrors) failed)"
+        parts.append("\(resolvedTags) tag\(resolvedTags == 1 ? "" : "s") checked\(errors) in \(String(format: "%.2f", seconds))s")
         if policy.dryRun { parts.append("dry run: nothing written") }
         return parts.joined(separator: "; ")
     }
@@ -82,7 +82,7 @@ enum ActionSummary {
     static func label(_ outcome: ActionOutcome) -> String {
         switch outcome {
         case .done: "acted"
-        case .wouldDo: "planned"
+        case .wouldDo: "planned, not written"
         case .deferred: "deferred"
         case .blocked: "blocked"
         case .alreadyGone: "gone"

@@ -109,6 +109,26 @@ struct RegistryFailureEndToEndTests {
         await stack.stop()
     }
 
+    @Test("registry down: the last digest kate resolved is pinned, with a warning saying so")
+    func staleIfError() async throws {
+        // No cache and a bare pod: only the resolver's last-known store can answer once the registry is gone.
+        let stack = try await Stack.start(cacheTTL: .zero)
+        let host = stack.registry.host
+        let web = try await stack.registry.push(repository: "shop/web", tag: "2.4.1")
+        let review = try Self.webOnly(host, edits: #"[{"op":"remove","path":"/request/object/metadata/ownerReferences"}]"#)
+        let before = try await stack.server.review(review)
+        #expect(before.image("/spec/containers/0/image") == "\(host)/shop/web:2.4.1@\(web)")
+        #expect(before.warnings.isEmpty)
+
+        await stack.registry.stop()
+        let after = try await stack.server.review(review)
+        #expect(after.image("/spec/containers/0/image") == "\(host)/shop/web:2.4.1@\(web)")
+        #expect(after.warnings.count == 1)
+        #expect(after.warnings.first?.contains("pinned last known digest from") == true)
+        #expect(after.warnings.first?.hasSuffix("ago: registry unreachable") == true)
+        await stack.server.stop()
+    }
+
     @Test("100 concurrent reviews of one new tag cost exactly one manifest request")
     func singleFlight() async throws {
         let stack = try await Stack.start()

@@ -66,15 +66,10 @@ struct PolicyAndModeTests {
 struct FailureTests {
     @Test("a registry slower than the deadline leaves that container unpinned, answered in time")
     func deadline() async throws {
-        var harness = PinHarness(resolver: ExampleImages.resolver())
-        harness.resolver = {
-            let fake = ExampleImages.resolver()
-            return fake
-        }()
         var script = FakeResolver.Script()
         script.digests = [FakeResolver.key(ExampleImages.migrate): digest("b"), FakeResolver.key(ExampleImages.shipper): digest("c")]
         script.delays = [FakeResolver.key(ExampleImages.web): .seconds(30)]
-        harness.resolver = FakeResolver(script)
+        let harness = PinHarness(resolver: FakeResolver(script))
         let started = ContinuousClock.now
         let result = try await harness.run(try Fixtures.bytes(Fixtures.podCreate), timeout: .milliseconds(300))
         let elapsed = ContinuousClock.now - started
@@ -108,6 +103,20 @@ struct FailureTests {
         let wire = try JSONValue.parse(result.response.encode(version: .v1))
         #expect(wire.at("/response/status/code") == .number(Double(code)))
         #expect(wire.at("/response/allowed") == .bool(false))
+    }
+
+    @Test("warn mode never denies, even with --failure-mode deny")
+    func warnModeDoesNotDeny() async throws {
+        var script = FakeResolver.Script()
+        script.failures = [FakeResolver.key(ExampleImages.web): RegistryError(.tagNotFound, registry: "registry.acme.example:5000", repository: "shop/web", detail: "scripted")]
+        var harness = PinHarness(resolver: FakeResolver(script))
+        harness.configuration.mode = .warn
+        harness.configuration.failureMode = .deny
+        let result = try await harness.run(try Fixtures.bytes(Fixtures.podCreate))
+        #expect(result.response.allowed)
+        #expect(result.response.patch.isEmpty)
+        #expect(result.report.outcome == .failedOpen)
+        #expect(result.response.warnings.contains { $0.hasPrefix(ExampleImages.web + ": not pinned: tag not found") })
     }
 
     @Test("registry down: the last known digest is pinned with a warning saying how old it is")

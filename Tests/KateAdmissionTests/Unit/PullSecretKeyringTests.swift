@@ -13,12 +13,14 @@ struct PullSecretKeyringTests {
         let secrets: [String: DockerConfig]
         let accounts: [String: [String]]
         let failing: Set<String>
+        let delay: Duration
         let reads = Mutex<[String]>([])
 
-        init(secrets: [String: DockerConfig], accounts: [String: [String]], failing: Set<String> = []) {
+        init(secrets: [String: DockerConfig], accounts: [String: [String]], failing: Set<String> = [], delay: Duration = .zero) {
             self.secrets = secrets
             self.accounts = accounts
             self.failing = failing
+            self.delay = delay
         }
 
         func pullSecretConfig(namespace: String, name: String) async throws -> DockerConfig? {
@@ -29,6 +31,7 @@ struct PullSecretKeyringTests {
 
         func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String]? {
             reads.withLock { $0.append("sa \(namespace)/\(name)") }
+            if delay > .zero { try await Task.sleep(for: delay) }
             return accounts["\(namespace)/\(name)"]
         }
     }
@@ -82,5 +85,18 @@ struct PullSecretKeyringTests {
         #expect(first.problems.first?.hasPrefix("imagePullSecret shop/flaky unreadable") == true)
         _ = await keyrings.keyring(for: pod, namespace: "shop", deadline: .now + .seconds(5), logger: Logger(label: "test"))
         #expect(api.reads.withLock { $0 }.filter { $0 == "secret shop/flaky" }.count == 2)
+    }
+
+    @Test("a slow API server costs at most the deadline; resolution goes on with the node credentials")
+    func slowAPI() async throws {
+        let api = FakeAPI(secrets: [:], accounts: ["shop/default": []], delay: .seconds(30))
+        let node = Keyring(sources: [(label: "docker config /etc/kate/config.json", config: try Self.config("c.example"))])
+        let keyrings = PullSecretKeyrings(reader: api, node: node, nodeLabel: "docker config /etc/kate/config.json")
+        let started = ContinuousClock.now
+        let result = await keyrings.keyring(
+            for: Self.pod(secrets: [], serviceAccount: nil), namespace: "shop", deadline: .now + .milliseconds(200), logger: Logger(label: "test"))
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(result.keyring.labels == ["docker config /etc/kate/config.json"])
+        #expect(result.problems == ["imagePullSecrets and ServiceAccount shop/default not read in time"])
     }
 }

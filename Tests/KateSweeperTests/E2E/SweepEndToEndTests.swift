@@ -159,6 +159,41 @@ struct SweepEndToEndTests {
         }
     }
 
+    @Test func onDeleteStatefulSetHasItsStalePodsEvictedOneAtATime() async throws {
+        try await SweepHarness.run { h in
+            _ = try await h.registry.push(repository: "data/db", tag: "16")
+            try h.put(Fixtures.statefulSet(name: "db", uid: "sts-uid", image: h.image("data/db", "16"), strategy: "OnDelete"))
+            for index in 0..<2 {
+                try h.put(Fixtures.pod(
+                    name: "db-\(index)", owner: .init(kind: "StatefulSet", name: "db", uid: "sts-uid"),
+                    labels: ["controller-revision-hash": "db-7c9d"],
+                    containers: [.init(name: "db", image: h.image("data/db", "16"), imageID: "\(h.registry.host)/data/db@\(Self.gone)")]))
+            }
+            h.kube.clearRecordedCalls()
+
+            let report = try await h.sweep()
+
+            #expect(h.writeSummary == ["POST /api/v1/namespaces/default/pods/db-0/eviction"])
+            #expect(report.actionText(for: PodKey(namespace: "default", name: "db-1")).contains("one pod per sweep"))
+            #expect(h.events.first?.bodyText.contains("StaleImageEvicted") == true)
+        }
+    }
+
+    @Test func deleteModeDeletesStalePodsWithAUIDPrecondition() async throws {
+        try await SweepHarness.run { h in
+            _ = try await h.registry.push(repository: "team/web", tag: "1.4")
+            for object in Self.deploymentObjects(h, image: h.image("team/web", "1.4"), running: Self.gone, pods: 2) { try h.put(object) }
+            h.kube.clearRecordedCalls()
+
+            _ = try await h.sweep(ActionPolicy(action: .delete))
+
+            #expect(h.writeSummary == [
+                "DELETE /api/v1/namespaces/default/pods/web-5d8f7c-0", "DELETE /api/v1/namespaces/default/pods/web-5d8f7c-1",
+            ])
+            #expect(h.writes.first { $0.method == "DELETE" }?.bodyText.contains(#""uid":"uid-default-web-5d8f7c-0""#) == true)
+        }
+    }
+
     @Test func dockerContainerdAndCrioImageIDForms() async throws {
         try await SweepHarness.run { h in
             let current = try await h.registry.push(repository: "team/api", tag: "3")
