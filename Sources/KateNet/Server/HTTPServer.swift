@@ -5,7 +5,8 @@ import Synchronization
 ///
 /// One accept loop; one child task per connection inside a discarding task group, so `run()`
 /// returns only after every connection task has ended. Each connection answers its requests in
-/// order (pipelining falls out of that) and enforces the limits of `HTTPServerConfiguration`.
+/// order (pipelining falls out of that), runs handlers inline with a per-connection watchdog for
+/// the handler deadline, and enforces the limits of `HTTPServerConfiguration`.
 ///
 /// Over the connection limit, a plaintext connection gets `503` and is closed; a TLS connection is
 /// closed at once, before the handshake: answering 503 over TLS would cost a full handshake (an
