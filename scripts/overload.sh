@@ -56,6 +56,7 @@ overload_main() {
     start_registry
     make_review
     start_webhook --max-connections "$limit"
+    check_admission || return 1
     local status=0 url="$KATE_URL/mutate?timeout=2s"
     local base; base=$(snapshot "$KATE_PID")
 
@@ -63,7 +64,7 @@ overload_main() {
     PIDS+=($!)
 
     echo "baseline: 64 keep-alive connections, 10 s"
-    write_lua 0 ""
+    write_lua ""
     local t0; t0=$(date +%s%3N)
     wrk -t2 -c64 -d10s --latency --timeout 5s -s "$WORK/post.lua" "$url" >"$WORK/baseline.txt" 2>&1
     echo "  $(wrk_summary "$WORK/baseline.txt")"
@@ -78,7 +79,7 @@ overload_main() {
     [ "$worst" -le 2100 ] || { echo "  FAIL: an admission took ${worst} ms against a 2 s timeout"; status=1; }
 
     echo "burst: 640 connections, a new TLS handshake per admission, ${seconds} s"
-    write_lua 0 'wrk.headers["Connection"] = "close"'
+    write_lua 'wrk.headers["Connection"] = "close"'
     t0=$(date +%s%3N)
     wrk -t2 -c640 -d"${seconds}s" --latency --timeout 5s -s "$WORK/post.lua" "$url" >"$WORK/burst.txt" 2>&1
     echo "  $(wrk_summary "$WORK/burst.txt")"

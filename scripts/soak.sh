@@ -78,25 +78,34 @@ json.dump(review, open(sys.argv[3], "w"))
 PY
 }
 
-# $1 = requests per thread before stopping (0 = run for the duration), $2 = extra header line or "".
+# The wrk script that POSTs the review; $1 = an extra Lua line (e.g. a Connection: close header).
 write_lua() {
-    local per_thread="$1" extra="$2"
     cat >"$WORK/post.lua" <<LUA
 local f = io.open("$WORK/review.json", "rb")
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/json"
-$extra
-local limit = $per_thread
-local done = 0
-local bad = 0
-function response(status, headers, body)
-    done = done + 1
-    if status ~= 200 then bad = bad + 1 end
-    if limit > 0 and done >= limit then wrk.thread:stop() end
-end
+$1
 LUA
+}
+
+# Runs wrk in CHUNK_SECONDS pieces until at least $1 requests completed (wrk has no request
+# count, and a Lua thread stop does not end the run). Args: target, connections, output prefix,
+# url. Prints one summary line per chunk and a total.
+wrk_until() {
+    local target="$1" connections="$2" prefix="$3" url="$4" done_total=0 chunk=0 bad_total=0
+    while [ "$done_total" -lt "$target" ]; do
+        chunk=$((chunk + 1))
+        wrk -t"${SOAK_THREADS:-2}" -c"$connections" -d"${CHUNK_SECONDS:-10}s" --latency --timeout 10s -s "$WORK/post.lua" "$url" \
+            >"$WORK/$prefix-$chunk.txt" 2>&1
+        local n; n=$(grep -oE '^ *[0-9]+ requests in' "$WORK/$prefix-$chunk.txt" | grep -oE '[0-9]+' | head -1)
+        [ -n "$n" ] || { echo "  wrk failed:"; cat "$WORK/$prefix-$chunk.txt"; return 1; }
+        local bad; bad=$(grep -oE 'Non-2xx or 3xx responses: [0-9]+' "$WORK/$prefix-$chunk.txt" | grep -oE '[0-9]+$' || true)
+        done_total=$((done_total + n)); bad_total=$((bad_total + ${bad:-0}))
+        echo "  chunk $chunk: $(wrk_summary "$WORK/$prefix-$chunk.txt")"
+    done
+    echo "  total: $done_total requests, $bad_total non-2xx"
 }
 
 # Starts the webhook with extra flags "$@"; sets KATE_PID, KATE_URL.
@@ -114,6 +123,21 @@ start_webhook() {
         sleep 0.1
     done
     echo "error: kate webhook never answered /healthz" >&2; exit 2
+}
+
+# One admission by hand: it must be allowed with a JSON Patch, or the load would measure some other path.
+check_admission() {
+    curl -sk --max-time 10 -H 'Content-Type: application/json' --data-binary @"$WORK/review.json" \
+        "$KATE_URL/mutate?timeout=10s" >"$WORK/sanity.json" || { echo "error: /mutate did not answer" >&2; return 1; }
+    python3 - "$WORK/sanity.json" <<'PY'
+import base64, json, sys
+answer = json.load(open(sys.argv[1]))["response"]
+patch = json.loads(base64.b64decode(answer.get("patch", ""))) if answer.get("patch") else []
+images = [op["value"] for op in patch if op["path"].endswith("/image")]
+if not answer.get("allowed") or not images:
+    sys.exit(f"error: the review was not pinned: {answer}")
+print(f"sanity: the review is allowed and pins {len(images)} images, e.g. {images[0]}")
+PY
 }
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
@@ -144,30 +168,28 @@ within_10_percent() { python3 -c "import sys; b,a=float(sys.argv[1]),float(sys.a
 
 main() {
     local admissions="${SOAK_ADMISSIONS:-200000}" handshakes="${SOAK_HANDSHAKES:-20000}"
-    local connections="${SOAK_CONNECTIONS:-16}" threads="${SOAK_THREADS:-2}"
+    local connections="${SOAK_CONNECTIONS:-16}"
     mkdir -p "$WORK"
     trap cleanup EXIT
     build_kate
     start_registry
     make_review
     start_webhook
+    check_admission || return 1
     local start; start=$(snapshot "$KATE_PID")
 
+    write_lua ""
     echo "warm-up: 2,000 admissions"
-    write_lua $((2000 / threads)) ""
-    wrk -t"$threads" -c"$connections" -d120s --latency -s "$WORK/post.lua" "$KATE_URL/mutate?timeout=10s" >"$WORK/warmup.txt" 2>&1
+    CHUNK_SECONDS=2 wrk_until 2000 "$connections" warmup "$KATE_URL/mutate?timeout=10s" >/dev/null || return 1
     sleep 1
     local base; base=$(snapshot "$KATE_PID")
 
     echo "soak: $admissions admissions over $connections keep-alive connections"
-    write_lua $((admissions / threads)) ""
-    wrk -t"$threads" -c"$connections" -d1800s --latency -s "$WORK/post.lua" "$KATE_URL/mutate?timeout=10s" >"$WORK/keepalive.txt" 2>&1
-    echo "  $(wrk_summary "$WORK/keepalive.txt")"
+    wrk_until "$admissions" "$connections" keepalive "$KATE_URL/mutate?timeout=10s" || return 1
 
     echo "soak: $handshakes full TLS handshakes (Connection: close, one admission each)"
-    write_lua $((handshakes / threads)) 'wrk.headers["Connection"] = "close"'
-    wrk -t"$threads" -c"$connections" -d1800s --latency -s "$WORK/post.lua" "$KATE_URL/mutate?timeout=10s" >"$WORK/handshakes.txt" 2>&1
-    echo "  $(wrk_summary "$WORK/handshakes.txt")"
+    write_lua 'wrk.headers["Connection"] = "close"'
+    wrk_until "$handshakes" "$connections" handshakes "$KATE_URL/mutate?timeout=10s" || return 1
 
     # Let closed connections drain out of the reactor before the final reading.
     sleep 2

@@ -10,7 +10,7 @@ final class BenchServer: Sendable {
     private let client: HTTPClient
     private let runTask: Task<Void, Never>
 
-    static func start(_ webhook: MutatingWebhook, logger: Logger) async throws -> BenchServer {
+    static func start(_ webhook: any HTTPResponder, logger: Logger) async throws -> BenchServer {
         let ca = try CertificateAuthority.generate(commonName: "bench CA")
         let leaf = try ca.issue(commonName: "kate.kate.svc", dnsNames: ["kate.kate.svc"], ipAddresses: ["127.0.0.1"])
         let tls = try TLSServerContext(certificateChain: .pem(leaf.certificatePEM), privateKey: .pem(leaf.privateKeyPEM), logger: logger)

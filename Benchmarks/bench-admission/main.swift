@@ -58,6 +58,18 @@ for (label, review) in reviews {
     work.cleanUp()
 }
 
+// Baseline: the same server, TLS and body with a responder that answers a fixed allow without
+// reading the review: the ceiling the HTTP/TLS stack leaves admission on this machine.
+let baseline = try await BenchServer.start(
+    ClosureResponder { _, _ in .json(200, Array(#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"x","allowed":true}}"#.utf8)) },
+    logger: logger)
+let baselineWork = try Wrk(body: reviews[0].1, url: "https://127.0.0.1:\(baseline.port)/mutate?timeout=10s")
+let ceiling = try baselineWork.run(connections: 64, duration: duration)
+baselineWork.cleanUp()
+print(String(format: "\nbaseline, same server without admission (fixed answer), 64 connections: %.0f/s, p50 %.2f ms, p99 %.2f ms",
+             ceiling.requestsPerSecond, ceiling.p50ms, ceiling.p99ms))
+await baseline.stop()
+
 // MARK: Cold path
 
 let proxy = try DelayProxy.start(upstreamPort: registry.port, delay: .milliseconds(50))

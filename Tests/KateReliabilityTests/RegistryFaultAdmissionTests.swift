@@ -114,7 +114,7 @@ extension Reliability {
             registry.setSteady(.status(503))
             let requestsBefore = registry.manifestRequests
             let second = try await rig.pin(review, budget: .seconds(3))
-            #expect(registry.manifestRequests > requestsBefore, "the second review never asked the registry")
+            #expect(registry.manifestRequests > requestsBefore, "the second review never asked the registry: \(second.report.images)")
             #expect(second.report.outcome == .pinned, "\(second.report.failures)")
             #expect(second.patchedImages == first.patchedImages)
             #expect(second.warnings.contains { $0.contains("last known digest") }, "\(second.warnings)")

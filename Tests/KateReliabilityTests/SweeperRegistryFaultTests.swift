@@ -57,12 +57,8 @@ extension Reliability {
 
             rig.registry.setSteady(.serve)
             let report = try await rig.sweep()
-            // The recovered sweep lists the tag's platforms (a GET verified by digest), which
-            // RegistryDigestRegressionTests shows failing today.
-            withKnownIssue(RegistryDigestRegressionTests.knownIssue) {
-                #expect(report.stalePods == 2)
-                #expect(rig.writes == ["PATCH /apis/apps/v1/namespaces/shop/deployments/web"])
-            }
+            #expect(report.stalePods == 2)
+            #expect(rig.writes == ["PATCH /apis/apps/v1/namespaces/shop/deployments/web"])
             await rig.stop()
         }
     }

@@ -135,4 +135,16 @@ struct ActionPlannerTests {
         SplitDetector.markSplits(&findings)
         #expect(findings.map(\.judgement.verdict) == [.current, .current])
     }
+
+    @Test func eventNoteNamesTheDigestTheNodeRunsForANodeMismatch() {
+        var finding = Self.finding(pod: "agent-2", owner: Self.owner("DaemonSet", "agent"), verdict: .nodeMismatch)
+        finding.target = ContainerTarget(
+            pod: finding.target.pod, container: "agent", tracking: .tag(Self.image), pinnedDigest: Fixtures.digest("1"),
+            running: .digest(repository: "registry.local/app", digest: Fixtures.digest("0")))
+        let action = PlannedAction(
+            operation: .rolloutRestart(Self.ref(.daemonSet, "agent")),
+            subject: EventSubject(apiVersion: "apps/v1", kind: "DaemonSet", namespace: "ns", name: "agent", uid: "u"),
+            pods: [PodKey(namespace: "ns", name: "agent-2")], evidence: [finding])
+        #expect(EventNote.note(for: action) == "kate sweep (1 pod): container agent tag app:1 node-mismatch: \(Fixtures.digest("0")) -> \(Fixtures.digest("1"))")
+    }
 }

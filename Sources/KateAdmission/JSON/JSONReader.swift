@@ -24,11 +24,27 @@ struct JSONReader {
     func failure(_ message: String) -> Failure { Failure(message: message, offset: offset) }
 
     mutating func skipWhitespace() {
+        // Fast exit: the apiserver writes compact JSON, so usually there is nothing to skip.
+        guard offset < bytes.count, bytes[offset] <= 0x20 else { return }
         while offset < bytes.count {
             switch bytes[offset] {
             case 0x20, 0x09, 0x0A, 0x0D: offset += 1
             default: return
             }
+        }
+    }
+
+    /// The index of the first `"`, `\\` or control character at or after `from` (or the end):
+    /// the hot loop of reading and skipping strings, run over the raw buffer.
+    private func stringStop(from start: Int) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            var i = start
+            while i < buffer.count {
+                let byte = buffer[i]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return i }
+                i += 1
+            }
+            return i
         }
     }
 
@@ -74,17 +90,17 @@ struct JSONReader {
     mutating func readString() throws(Failure) -> String {
         try expect(UInt8(ascii: "\""), "a string")
         let start = offset
-        while offset < bytes.count {
-            let byte = bytes[offset]
-            if byte == UInt8(ascii: "\"") {
-                defer { offset += 1 }
-                return String(decoding: bytes[start..<offset], as: UTF8.self)
-            }
-            if byte == UInt8(ascii: "\\") { return try readEscapedString(from: start) }
-            if byte < 0x20 { throw failure("control character in string") }
-            offset += 1
+        offset = stringStop(from: start)
+        guard offset < bytes.count else { throw failure("unterminated string") }
+        switch bytes[offset] {
+        case UInt8(ascii: "\""):
+            defer { offset += 1 }
+            return String(decoding: bytes[start..<offset], as: UTF8.self)
+        case UInt8(ascii: "\\"):
+            return try readEscapedString(from: start)
+        default:
+            throw failure("control character in string")
         }
-        throw failure("unterminated string")
     }
 
     private mutating func readEscapedString(from start: Int) throws(Failure) -> String {
@@ -170,13 +186,15 @@ struct JSONReader {
 
     private mutating func skipString() throws(Failure) -> Bool {
         try expect(UInt8(ascii: "\""), "a string")
-        while offset < bytes.count {
+        while true {
+            offset = stringStop(from: offset)
+            guard offset < bytes.count else { throw failure("unterminated string") }
             let byte = bytes[offset]
             offset += 1
             if byte == UInt8(ascii: "\"") { return true }
-            if byte == UInt8(ascii: "\\") { offset += 1 } else if byte < 0x20 { throw failure("control character in string") }
+            guard byte == UInt8(ascii: "\\") else { throw failure("control character in string") }
+            offset += 1  // the escaped character, whatever it is
         }
-        throw failure("unterminated string")
     }
 
     private mutating func skipNumber() throws(Failure) {

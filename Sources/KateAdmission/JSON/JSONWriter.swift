@@ -13,7 +13,10 @@ struct JSONWriter {
     mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
         // Images, paths and names almost never need escaping: copy them in one go.
-        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+        let plain = value.utf8.withContiguousStorageIfAvailable { utf8 in
+            utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        }
+        if plain == true {
             bytes.append(contentsOf: value.utf8)
             bytes.append(UInt8(ascii: "\""))
             return
@@ -32,6 +35,13 @@ struct JSONWriter {
             default: bytes.append(byte)
             }
         }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// A string known to need no escaping (base64, digits): copied as is.
+    mutating func plainString(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: value.utf8)
         bytes.append(UInt8(ascii: "\""))
     }
 

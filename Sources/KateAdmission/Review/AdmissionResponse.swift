@@ -60,7 +60,7 @@ public struct AdmissionResponse: Sendable, Equatable {
         }
         if !patch.isEmpty {
             writer.raw(",\"patchType\":\"JSONPatch\",\"patch\":")
-            writer.string(Base64.encode(JSONPatchEncoder.encode(patch)))
+            writer.plainString(Base64.encode(JSONPatchEncoder.encode(patch)))
         }
         if !warnings.isEmpty {
             writer.raw(",\"warnings\":")

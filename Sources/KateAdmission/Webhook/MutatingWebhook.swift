@@ -37,6 +37,9 @@ public struct MutatingWebhook: HTTPResponder {
     }
 
     private func log(_ request: AdmissionRequest, _ report: PinReport, elapsed: Duration) {
+        // Built only when it will be written: at 10,000 reviews/s the metadata alone is measurable.
+        let level: Logger.Level = report.failures.isEmpty ? .info : .warning
+        guard logger.logLevel <= level else { return }
         var metadata: Logger.Metadata = [
             "uid": "\(request.uid)",
             "namespace": "\(request.namespace ?? "")",
@@ -50,9 +53,7 @@ public struct MutatingWebhook: HTTPResponder {
         if request.dryRun { metadata["dryRun"] = "true" }
         if !report.failures.isEmpty {
             metadata["errors"] = .array(report.failures.map { .string("\($0.image): \($0.detail)") })
-            logger.warning("admission review", metadata: metadata)
-        } else {
-            logger.info("admission review", metadata: metadata)
         }
+        logger.log(level: level, "admission review", metadata: metadata)
     }
 }

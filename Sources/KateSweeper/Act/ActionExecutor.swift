@@ -146,7 +146,9 @@ enum EventNote {
         var parts: [String] = []
         for finding in action.evidence {
             let tag = finding.target.tracking.image?.display ?? "?"
-            let old = finding.target.pinnedDigest ?? finding.target.running.digest
+            // A node mismatch's pin is already current: the stale digest is the one the node runs.
+            let old = finding.judgement.verdict == .nodeMismatch
+                ? finding.target.running.digest : finding.target.pinnedDigest ?? finding.target.running.digest
             let line = "container \(finding.target.container) tag \(tag) \(finding.judgement.verdict.rawValue): "
                 + "\(old ?? "unknown") -> \(finding.judgement.currentDigest ?? "unknown")"
             if seen.insert(line).inserted { parts.append(line) }

@@ -15,18 +15,20 @@ struct SweepHarness {
     let resolver: Resolver
     let logger = Logger(label: "kate.sweep.test")
 
-    static func run(_ body: (SweepHarness) async throws -> Void) async throws {
+    static func run(registry mode: TestRegistry.Mode = .plainHTTP, _ body: (SweepHarness) async throws -> Void) async throws {
         let kube = try await KubeTestServer.start()
         let registry: TestRegistry
         do {
-            registry = try await TestRegistry.start(.plainHTTP)
+            registry = try await TestRegistry.start(mode)
         } catch {
             await kube.stop()
             throw error
         }
         let logger = Logger(label: "kate.sweep.test")
         let client = KubeClient(configuration: kube.clientConfiguration, fieldManager: "kate-sweeper", logger: logger)
-        let resolver = Resolver(configuration: resolverConfiguration(plainHTTP: [registry.host]), logger: logger)
+        var configuration = resolverConfiguration(plainHTTP: [])
+        configuration.registries[registry.host] = registry.settings
+        let resolver = Resolver(configuration: configuration, logger: logger)
         let harness = SweepHarness(kube: kube, registry: registry, client: client, resolver: resolver)
         do {
             try await body(harness)
