@@ -29,10 +29,12 @@ SWEEP_WRITE = {("apps", "deployments", "patch"), ("apps", "statefulsets", "patch
                ("", "pods/eviction", "create"), ("events.k8s.io", "events", "create")}
 PULL_SECRETS = {("", "serviceaccounts", "get"), ("", "secrets", "get")}
 DELETE_PODS = ("", "pods", "delete")
+# The namespace opt-out label is read with a cluster-wide list; a namespaced sweeper (a Role) cannot have it.
+NAMESPACE_LIST = ("", "namespaces", "list")
 
 # What each ci variant's sweeper may do.
 SWEEPER = {
-    "report-dry-run": SWEEP_READ,
+    "report-dry-run": SWEEP_READ | {NAMESPACE_LIST},
     "full": SWEEP_READ | SWEEP_WRITE | PULL_SECRETS | {DELETE_PODS},
 }
 
@@ -85,7 +87,7 @@ def test_sweeper_role(render, variant):
     if variant == "sweeper-off":
         assert role is None and not r.all("CronJob")
         return
-    expected = SWEEPER.get(variant, SWEEP_READ | SWEEP_WRITE | PULL_SECRETS)
+    expected = SWEEPER.get(variant, SWEEP_READ | SWEEP_WRITE | PULL_SECRETS | {NAMESPACE_LIST})
     assert grants(role) == expected
     # Deleting pods is the old tool's behaviour: granted only for --action=delete.
     args = pod_spec(r.one("CronJob"))["containers"][0]["args"]

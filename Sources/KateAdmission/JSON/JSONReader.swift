@@ -170,7 +170,7 @@ struct JSONReader {
         case UInt8(ascii: "\""):
             _ = try skipString()
         case UInt8(ascii: "{"):
-            try readObject { (reader: inout JSONReader, _: String) throws(Failure) in try reader.skipValue(depth: depth + 1) }
+            try readObject { (reader: inout JSONReader, _: Key) throws(Failure) in try reader.skipValue(depth: depth + 1) }
         case UInt8(ascii: "["):
             try readArray { (reader: inout JSONReader) throws(Failure) in try reader.skipValue(depth: depth + 1) }
         case UInt8(ascii: "t"), UInt8(ascii: "f"):
@@ -210,13 +210,42 @@ struct JSONReader {
         guard offset > start else { throw failure("invalid number") }
     }
 
+    /// An object key as bytes: compared with `case "metadata":` patterns without building a
+    /// String (most keys of a Pod are skipped, and many are longer than Swift's inline strings).
+    struct Key: CustomStringConvertible {
+        let bytes: ArraySlice<UInt8>
+
+        var description: String { String(decoding: bytes, as: UTF8.self) }
+
+        static func == (key: Key, literal: StaticString) -> Bool {
+            literal.withUTF8Buffer { expected in
+                expected.count == key.bytes.count && key.bytes.withUnsafeBufferPointer { $0.elementsEqual(expected) }
+            }
+        }
+
+        static func ~= (literal: StaticString, key: Key) -> Bool { key == literal }
+    }
+
+    private mutating func readKey() throws(Failure) -> Key {
+        try expect(UInt8(ascii: "\""), "an object key")
+        let start = offset
+        let stop = stringStop(from: start)
+        if stop < bytes.count, bytes[stop] == UInt8(ascii: "\"") {
+            offset = stop + 1
+            return Key(bytes: bytes[start..<stop])
+        }
+        // Escapes (or an error): take the general path from the opening quote.
+        offset = start - 1
+        return Key(bytes: ArraySlice(try readString().utf8))
+    }
+
     /// Calls `body` for every member with the reader positioned at the member's value; `body`
     /// must consume the value (read it or `skipValue()`).
-    mutating func readObject(_ body: (inout JSONReader, String) throws(Failure) -> Void) throws(Failure) {
+    mutating func readObject(_ body: (inout JSONReader, Key) throws(Failure) -> Void) throws(Failure) {
         try expect(UInt8(ascii: "{"), "an object")
         if peek() == UInt8(ascii: "}") { offset += 1; return }
         while true {
-            let key = try readString()
+            let key = try readKey()
             try expect(UInt8(ascii: ":"), "':' after an object key")
             try body(&self, key)
             switch peek() {
@@ -249,7 +278,7 @@ struct JSONReader {
     mutating func readStringMap() throws(Failure) -> [String: String]? {
         if try consumeNull() { return nil }
         var map: [String: String] = [:]
-        try readObject { (reader: inout JSONReader, key: String) throws(Failure) in map[key] = try reader.readString() }
+        try readObject { (reader: inout JSONReader, key: Key) throws(Failure) in map[key.description] = try reader.readString() }
         return map
     }
 }

@@ -7,7 +7,7 @@ extension JSONReader {
         var metadata = ObjectMeta()
         var spec: PodSpec?
         var apiVersion: String?, kind: String?
-        try readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+        try readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
             switch key {
             case "apiVersion": apiVersion = try reader.readOptionalString()
             case "kind": kind = try reader.readOptionalString()
@@ -22,7 +22,7 @@ extension JSONReader {
 
     mutating func readObjectMeta() throws(Failure) -> ObjectMeta {
         var meta = ObjectMeta()
-        try readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+        try readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
             switch key {
             case "name": meta.name = try reader.readOptionalString()
             case "generateName": meta.generateName = try reader.readOptionalString()
@@ -44,7 +44,7 @@ extension JSONReader {
     private mutating func readOwnerReference() throws(Failure) -> OwnerReference {
         var apiVersion = "", kind = "", name = "", uid = ""
         var controller: Bool?, blockOwnerDeletion: Bool?
-        try readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+        try readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
             switch key {
             case "apiVersion": apiVersion = try reader.readOptionalString() ?? ""
             case "kind": kind = try reader.readOptionalString() ?? ""
@@ -61,13 +61,13 @@ extension JSONReader {
     private mutating func readPodSpec() throws(Failure) -> PodSpec {
         var spec = PodSpec(containers: [])
         var sawContainers = false
-        try readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+        try readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
             switch key {
             case "containers":
                 sawContainers = true
-                spec.containers = try reader.readContainers(key) ?? []
-            case "initContainers": spec.initContainers = try reader.readContainers(key)
-            case "ephemeralContainers": spec.ephemeralContainers = try reader.readContainers(key)
+                spec.containers = try reader.readContainers(key.description) ?? []
+            case "initContainers": spec.initContainers = try reader.readContainers(key.description)
+            case "ephemeralContainers": spec.ephemeralContainers = try reader.readContainers(key.description)
             case "serviceAccountName": spec.serviceAccountName = try reader.readOptionalString()
             case "nodeName": spec.nodeName = try reader.readOptionalString()
             case "restartPolicy": spec.restartPolicy = try reader.readOptionalString()
@@ -76,7 +76,7 @@ extension JSONReader {
                 var secrets: [LocalObjectReference] = []
                 try reader.readArray { (reader: inout JSONReader) throws(Failure) in
                     var name = ""
-                    try reader.readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+                    try reader.readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
                         if key == "name" { name = try reader.readOptionalString() ?? "" } else { try reader.skipValue() }
                     }
                     secrets.append(LocalObjectReference(name: name))
@@ -94,7 +94,7 @@ extension JSONReader {
         var containers: [Container] = []
         try readArray { (reader: inout JSONReader) throws(Failure) in
             var name: String?, image: String?, pullPolicy: String?, restartPolicy: String?
-            try reader.readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+            try reader.readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
                 switch key {
                 case "name": name = try reader.readOptionalString()
                 case "image": image = try reader.readOptionalString()

@@ -3,18 +3,6 @@ import KateKube
 import KateRegistry
 import Logging
 
-/// What one review came to: the answer, and what the log line and metrics report.
-public struct PinReport: Sendable {
-    public var response: AdmissionResponse
-    public var outcome: AdmissionOutcome
-    /// Per image, for the log: `app=nginx:1.27@sha256:1a2b3c4d5e6f (registry)`.
-    public var images: [String]
-    public var pinnedImages: Int
-    public var failures: [ResolutionFailure]
-    /// Why nothing was done, when nothing was done.
-    public var note: String?
-}
-
 /// The heart of the mutating webhook: decides which containers to pin, resolves their tags in
 /// parallel within the deadline, and turns the digests into a JSON Patch that applies to
 /// `request.object` exactly as the apiserver sent it.
@@ -145,7 +133,7 @@ public final class PodPinner: Sendable {
         var operations: [PatchOperation] = []
         var originals: [String: String] = [:]
         var failures: [ResolutionFailure] = []
-        var images: [String] = []
+        var images: [ImageOutcome] = []
         var warnedImages = Set<String>()
 
         for (slot, reference) in candidates {
@@ -153,7 +141,7 @@ public final class PodPinner: Sendable {
             switch result {
             case .success(let resolution):
                 let pinned = reference.pinned(to: resolution.digest)
-                images.append("\(slot.name)=\(pinned) (\(resolution.source.rawValue))")
+                images.append(ImageOutcome(container: slot.name, image: pinned, source: resolution.source))
                 if configuration.mode == .warn {
                     warnings.append(WarningText.compose(image: slot.image, "would pin to \(Self.short(resolution.digest)) (mode warn)"))
                 } else {
@@ -170,7 +158,7 @@ public final class PodPinner: Sendable {
                 if failure.kind == .unauthorized, let problems = credentials?.problems, !problems.isEmpty {
                     failure.detail += "; also: " + problems.joined(separator: "; ")
                 }
-                images.append("\(slot.name)=\(slot.image) failed: \(failure.reason)")
+                images.append(ImageOutcome(container: slot.name, image: slot.image, failure: failure.reason))
                 if warnedImages.insert(slot.image).inserted {
                     failures.append(failure)
                     warnings.append(WarningText.compose(image: slot.image, "not pinned: \(failure.reason)"))

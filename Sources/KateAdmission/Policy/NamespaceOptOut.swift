@@ -1,5 +1,5 @@
-import KateKube
 import Logging
+import Synchronization
 
 /// Whether a namespace opted out with the label `kate.dev/skip=true`.
 ///
@@ -15,14 +15,21 @@ public final class NamespaceLabelOptOut: NamespaceOptOutChecking {
     public typealias LabelReader = @Sendable (String) async throws -> [String: String]?
 
     private let read: LabelReader
+    private let isPermanent: @Sendable (any Error) -> Bool
     private let cache: ExpiringCache<String, Bool>
+    /// Set after a permanent failure (RBAC forbids reading namespaces): asking again per
+    /// namespace per minute would only add latency and noise.
+    private let disabled = Mutex(false)
 
-    public init(cacheTTL: Duration = .seconds(60), read: @escaping LabelReader) {
+    /// - Parameter isPermanent: errors after which the check turns itself off for good.
+    public init(cacheTTL: Duration = .seconds(60), isPermanent: @escaping @Sendable (any Error) -> Bool = { _ in false }, read: @escaping LabelReader) {
         self.read = read
+        self.isPermanent = isPermanent
         cache = ExpiringCache(capacity: 2048, timeToLive: cacheTTL)
     }
 
     public func isOptedOut(namespace: String, logger: Logger) async -> Bool {
+        if disabled.withLock({ $0 }) { return false }
         if let cached = cache.value(for: namespace) { return cached }
         do {
             let labels = try await read(namespace)
@@ -30,7 +37,21 @@ public final class NamespaceLabelOptOut: NamespaceOptOutChecking {
             cache.set(optedOut, for: namespace)
             return optedOut
         } catch {
-            logger.debug("namespace label lookup failed; treating as not opted out", metadata: ["namespace": "\(namespace)", "error": "\(error)"])
+            if isPermanent(error) {
+                let first = disabled.withLock { wasDisabled in
+                    defer { wasDisabled = true }
+                    return !wasDisabled
+                }
+                if first {
+                    logger.notice(
+                        "namespace label check off: cannot read namespaces; the webhook's namespaceSelector still enforces \(AdmissionPolicy.skipLabel)=true",
+                        metadata: ["error": "\(error)"])
+                }
+            } else {
+                logger.debug("namespace label lookup failed; treating as not opted out", metadata: ["namespace": "\(namespace)", "error": "\(error)"])
+                // Remembered like an answer, so a struggling API server is asked once per TTL, not per review.
+                cache.set(false, for: namespace)
+            }
             return false
         }
     }

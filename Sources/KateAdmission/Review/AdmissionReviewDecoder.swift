@@ -27,7 +27,7 @@ public enum AdmissionReviewDecoder {
         var apiVersion: String?, kind: String?
         var request: Result<AdmissionRequest, ReviewDecodingError>?
         do {
-            try reader.readObject { (reader: inout JSONReader, key: String) throws(JSONReader.Failure) in
+            try reader.readObject { (reader: inout JSONReader, key: JSONReader.Key) throws(JSONReader.Failure) in
                 switch key {
                 case "apiVersion": apiVersion = try reader.readOptionalString()
                 case "kind": kind = try reader.readOptionalString()
@@ -64,7 +64,7 @@ extension JSONReader {
         var dryRun = false
         var object: Pod?, oldObject: Pod?
         var problem: String?
-        try readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+        try readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
             switch key {
             case "uid": uid = try reader.readOptionalString()
             case "kind": kind = try reader.consumeNull() ? nil : try reader.readGroupVersionKind()
@@ -75,7 +75,7 @@ extension JSONReader {
             case "dryRun": dryRun = try reader.consumeNull() ? false : try reader.readBool()
             case "userInfo":
                 if try reader.consumeNull() { return }
-                try reader.readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+                try reader.readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
                     if key == "username" { userName = try reader.readOptionalString() } else { try reader.skipValue() }
                 }
             case "object", "oldObject":
@@ -114,7 +114,7 @@ extension JSONReader {
 
     private mutating func readGroupVersionKind() throws(Failure) -> GroupVersionKind {
         var group = "", version = "", kind = ""
-        try readObject { (reader: inout JSONReader, key: String) throws(Failure) in
+        try readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
             switch key {
             case "group": group = try reader.readOptionalString() ?? ""
             case "version": version = try reader.readOptionalString() ?? ""

@@ -48,7 +48,7 @@ public struct MutatingWebhook: HTTPResponder {
             "outcome": "\(report.outcome.rawValue)",
             "ms": "\(String(format: "%.1f", elapsed.milliseconds))",
         ]
-        if !report.images.isEmpty { metadata["images"] = .array(report.images.map { .string($0) }) }
+        if !report.images.isEmpty { metadata["images"] = .array(report.images.map { .string($0.description) }) }
         if let note = report.note { metadata["note"] = "\(note)" }
         if request.dryRun { metadata["dryRun"] = "true" }
         if !report.failures.isEmpty {

@@ -54,4 +54,20 @@ struct KubeAPITests {
         await client.shutdown()
         await api.stop()
     }
+
+    @Test("without RBAC to read namespaces the check turns itself off after one 403")
+    func namespaceLabelForbidden() async throws {
+        let api = try await KubeTestServer.start(logger: TestLogging.quiet)
+        try api.addNamespace("legacy", labels: ["kate.dev/skip": "true"])
+        api.denyRBAC(verb: "get", resource: "namespaces")
+        let client = KubeClient(configuration: api.clientConfiguration, logger: TestLogging.quiet)
+        let check = NamespaceLabelOptOut(client: client)
+        #expect(await check.isOptedOut(namespace: "legacy", logger: TestLogging.quiet) == false)
+        let calls = api.recordedCalls.count
+        #expect(calls >= 1)
+        #expect(await check.isOptedOut(namespace: "other", logger: TestLogging.quiet) == false)
+        #expect(api.recordedCalls.count == calls)
+        await client.shutdown()
+        await api.stop()
+    }
 }

@@ -25,10 +25,10 @@ struct JSONReaderTests {
         #expect(ours == foundation)
     }
 
-    @Test("escapes, unicode and surrogate pairs in strings")
+    @Test("escapes, unicode and surrogate pairs in strings and keys")
     func strings() throws {
         let body = #"""
-            {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u\u0031","kind":{"group":"","version":"v1","kind":"Pod"},
+            {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"\u0075id":"u\u0031","kind":{"group":"","version":"v1","kind":"Pod"},
              "operation":"CREATE","namespace":"shop","object":{"metadata":{"annotations":{"note":"tab\there \"quoted\" \\ sl\/ash \u00e9 \ud83d\ude80 \ud800x"}},
              "spec":{"containers":[{"name":"app","image":"nginx:1.27"}]}}}}
             """#
