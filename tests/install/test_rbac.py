@@ -22,7 +22,7 @@ def grants(role: dict) -> set[tuple[str, str, str]]:
     return out
 
 
-WEBHOOK = {("", "serviceaccounts", "get"), ("", "secrets", "get")}
+WEBHOOK = {("", "serviceaccounts", "get"), ("", "secrets", "get"), ("", "namespaces", "get")}
 SWEEP_READ = {("", "pods", "list"), ("apps", "replicasets", "get"), ("batch", "jobs", "get"),
               ("apps", "deployments", "get"), ("apps", "statefulsets", "get"), ("apps", "daemonsets", "get")}
 SWEEP_WRITE = {("apps", "deployments", "patch"), ("apps", "statefulsets", "patch"), ("apps", "daemonsets", "patch"),
