@@ -91,13 +91,14 @@ extension Reliability {
             await registry.stop()
         }
 
-        @Test("an unresolvable registry host (.invalid): allowed unpinned with a DNS warning, on time")
+        @Test("an unresolvable registry host (.invalid): allowed unpinned, the error names the host, on time")
         func dnsFailure() async throws {
             let host = "kate-reliability-\(UInt32.random(in: 0...UInt32.max)).invalid"
             let rig = AdmissionRig(plainHTTP: [host])
             let outcome = try await rig.pin(Reviews.podCreate(registry: host), budget: .seconds(3))
             #expect(outcome.report.outcome == .failedOpen)
             #expect(outcome.report.failures.allSatisfy { $0.kind == .unavailable || $0.kind == .timeout }, "\(outcome.report.failures)")
+            #expect(outcome.report.failures.allSatisfy { $0.detail.contains(host) }, "the error does not name the host: \(outcome.report.failures)")
             #expect(outcome.warnings.count == Reviews.unpinnedImages, "\(outcome.warnings)")
             await rig.shutdown()
         }

@@ -9,6 +9,8 @@ import Testing
 struct AdmissionRig {
     let resolver: Resolver
     var configuration: AdmissionConfiguration
+    /// Only the (empty) node docker config unless a test reads pull secrets through an API server.
+    var keyrings: any PodKeyringProviding = StaticKeyringProvider(node: .empty)
     let logs = LogRecorder()
 
     static let deadlineSlack = Reliability.deadlineSlack
@@ -37,7 +39,7 @@ struct AdmissionRig {
     /// and `budget` as the time left before the apiserver gives up.
     func pin(_ review: [UInt8], budget: Duration) async throws -> Outcome {
         let request = try Reviews.request(review)
-        let pinner = PodPinner(configuration: configuration, resolver: resolver, keyrings: StaticKeyringProvider(node: .empty))
+        let pinner = PodPinner(configuration: configuration, resolver: resolver, keyrings: keyrings)
         let started = ContinuousClock.now
         let report = await pinner.pin(request, deadline: started + budget, logger: logs.logger("kate.admission"))
         let outcome = Outcome(report: report, elapsed: ContinuousClock.now - started)
