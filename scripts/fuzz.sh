@@ -8,8 +8,9 @@
 # How it builds (this is what works with SwiftPM on Linux): the targets exist only when
 # KATE_FUZZ=1 (see Package.swift); `-sanitize=fuzzer,address` instruments every Swift module
 # and links libFuzzer. SwiftPM renames `main` of debug executables to `<module>_main`, so each
-# harness defines that symbol and hands over to `LLVMFuzzerRunDriver`. Debug builds keep
-# `@testable import` working for internal parsers (ChunkedDecoder).
+# harness defines that symbol and hands over to `LLVMFuzzerRunDriver`. The debug configuration
+# keeps `@testable import` working for internal parsers (ChunkedDecoder); `-O` on top makes it
+# fast (FUZZ_OPTIMIZE=0 for -Onone, e.g. to step through a crash in a debugger).
 #
 # Each target runs on a scratch copy of its seed corpus (Fuzz/corpus/<target>, never modified);
 # a crash, a leak, an invariant failure or a slow input (> FUZZ_INPUT_TIMEOUT s) stops that
@@ -23,13 +24,15 @@ ALL_TARGETS=(fuzz-http-request fuzz-chunked fuzz-admission fuzz-image-reference 
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 INPUT_TIMEOUT="${FUZZ_INPUT_TIMEOUT:-10}"
 SCRATCH="${FUZZ_SCRATCH:-.build-fuzz}"
+OPT_FLAGS=(-Xswiftc -O)
+[ "${FUZZ_OPTIMIZE:-1}" = "0" ] && OPT_FLAGS=()
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${ALL_TARGETS[@]}")
 
 only=$(IFS=,; echo "${targets[*]}")
-echo "building ${only} (debug, -sanitize=fuzzer,address) in ${SCRATCH}"
+echo "building ${only} (debug config ${OPT_FLAGS[*]}, -sanitize=fuzzer,address) in ${SCRATCH}"
 # ld.gold warns "Cannot export local symbol" for every instrumented module: harmless, filtered.
-KATE_FUZZ=1 KATE_ONLY="$only" swift build --scratch-path "$SCRATCH" -Xswiftc -sanitize=fuzzer,address \
+KATE_FUZZ=1 KATE_ONLY="$only" swift build --scratch-path "$SCRATCH" -Xswiftc -sanitize=fuzzer,address "${OPT_FLAGS[@]}" \
     2>&1 | grep -v "Cannot export local symbol" | grep -E "error|Compiling fuzz|Build complete"
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "error: fuzz build failed" >&2; exit 2; }
 bin="$(KATE_FUZZ=1 KATE_ONLY="$only" swift build --scratch-path "$SCRATCH" --show-bin-path)"

@@ -103,7 +103,8 @@ wrk_until() {
         [ -n "$n" ] || { echo "  wrk failed:"; cat "$WORK/$prefix-$chunk.txt"; return 1; }
         local bad; bad=$(grep -oE 'Non-2xx or 3xx responses: [0-9]+' "$WORK/$prefix-$chunk.txt" | grep -oE '[0-9]+$' || true)
         done_total=$((done_total + n)); bad_total=$((bad_total + ${bad:-0}))
-        echo "  chunk $chunk: $(wrk_summary "$WORK/$prefix-$chunk.txt")"
+        # RSS after every chunk: a plateau is allocator warm-up, a steady climb is a leak.
+        echo "  chunk $chunk: $(wrk_summary "$WORK/$prefix-$chunk.txt") rss_kib=$(rss_kib "$KATE_PID") fds=$(fd_count "$KATE_PID")"
     done
     echo "  total: $done_total requests, $bad_total non-2xx"
 }

@@ -34,9 +34,18 @@ private final class ResultBox: @unchecked Sendable {
 
 private let logger = Logger(label: "fuzz-admission")
 
+/// The last byte of the uid picks the mode, so the corpus explores all three.
+private func configuration(for request: AdmissionRequest) -> AdmissionConfiguration {
+    switch (request.uid.utf8.last ?? 0) % 3 {
+    case 1: AdmissionConfiguration(mode: .warn, staleIfError: nil)
+    case 2: AdmissionConfiguration(failureMode: .deny, staleIfError: nil)
+    default: AdmissionConfiguration(staleIfError: nil)
+    }
+}
+
 private func pin(_ request: AdmissionRequest) -> PinReport {
     let pinner = PodPinner(
-        configuration: AdmissionConfiguration(staleIfError: nil), resolver: DerivingResolver(),
+        configuration: configuration(for: request), resolver: DerivingResolver(),
         keyrings: StaticKeyringProvider(node: .empty))
     let box = ResultBox()
     let done = DispatchSemaphore(value: 0)
@@ -63,7 +72,15 @@ public func fuzzAdmission(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let review = try? AdmissionReviewDecoder.decode(body) else { return 0 }
     let report = pin(review.request)
     checkEncodedResponse(report.response, version: review.version, uid: review.request.uid)
+    let mode = configuration(for: review.request)
+    if !report.response.allowed {
+        guard mode.failureMode == .deny, let denial = report.response.denial, [403, 503].contains(denial.code) else {
+            fatalError("denied outside deny mode, or without a 403/503 status: \(report.response)")
+        }
+    }
     let operations = report.response.patch
+    if mode.mode == .warn, !operations.isEmpty { fatalError("mode warn produced a patch: \(operations)") }
+    if !report.response.allowed, !operations.isEmpty { fatalError("a denial carries a patch") }
     guard !operations.isEmpty else { return 0 }
     guard let original = rawObject(body) else {
         fatalError("a patch was generated for a review whose request.object is not a JSON object: \(operations)")

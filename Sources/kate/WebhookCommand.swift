@@ -59,8 +59,11 @@ struct WebhookCommand: AsyncParsableCommand {
     @Option(help: "Idle keep-alive connections are closed after this. [env: KATE_IDLE_TIMEOUT]")
     var idleTimeout: String = Environment.string("KATE_IDLE_TIMEOUT") ?? "90s"
 
-    @Option(help: "Open connections beyond this are refused. [env: KATE_MAX_CONNECTIONS]")
+    @Option(help: "Open connections beyond this are shed (503 or refused). [env: KATE_MAX_CONNECTIONS]")
     var maxConnections: Int = Environment.int("KATE_MAX_CONNECTIONS") ?? 4096
+
+    @Option(help: "Extra connections past --max-connections that may only ask /healthz and /readyz, so kubelet's probes get through under overload. [env: KATE_PROBE_RESERVE]")
+    var probeReserve: Int = Environment.int("KATE_PROBE_RESERVE") ?? 16
 
     @Option(help: "A handler still running after this is answered 503 and cancelled. [env: KATE_HANDLER_TIMEOUT]")
     var handlerTimeout: String = Environment.string("KATE_HANDLER_TIMEOUT") ?? "30s"
@@ -78,6 +81,7 @@ struct WebhookCommand: AsyncParsableCommand {
         guard maxHeaderBytes >= 1024 else { throw ValidationError("--max-header-bytes must be at least 1024 (got \(maxHeaderBytes))") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024 (got \(maxBodyBytes))") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1 (got \(maxConnections))") }
+        guard probeReserve >= 0 else { throw ValidationError("--probe-reserve must be 0 or more (got \(probeReserve))") }
     }
 
     func run() async throws {
@@ -146,6 +150,7 @@ struct WebhookCommand: AsyncParsableCommand {
             bodyReadTimeout: try duration(bodyTimeout, flag: "--body-timeout"),
             idleTimeout: try duration(idleTimeout, flag: "--idle-timeout"),
             maxConnections: maxConnections,
+            probeReserve: probeReserve,
             handlerTimeout: try duration(handlerTimeout, flag: "--handler-timeout"),
             gracePeriod: try duration(gracePeriod, flag: "--grace-period"))
     }

@@ -145,7 +145,7 @@ struct ServerLimitsTests {
 
     @Test("beyond max connections new ones are refused; capacity returns when one closes", arguments: NetHTTPTestServer.Transport.all)
     func maxConnections(transport: NetHTTPTestServer.Transport) async throws {
-        try await NetHTTPTestServer.with(transport, configuration: HTTPServerConfiguration(maxConnections: 2)) { server in
+        try await NetHTTPTestServer.with(transport, configuration: HTTPServerConfiguration(maxConnections: 2, probeReserve: 0)) { server in
             let first = try await server.connect()
             let second = try await server.connect()
             #expect(try await first.get("/healthz").status == 200)
@@ -174,6 +174,59 @@ struct ServerLimitsTests {
                 }
             }
             #expect(recovered)
+            await second.close()
+        }
+    }
+
+    @Test("past max connections the probe reserve answers /healthz and sheds everything else", arguments: NetHTTPTestServer.Transport.all)
+    func probeReserve(transport: NetHTTPTestServer.Transport) async throws {
+        let configuration = HTTPServerConfiguration(maxConnections: 2, probeReserve: 1)
+        try await NetHTTPTestServer.with(transport, configuration: configuration) { server in
+            let first = try await server.connect()
+            let second = try await server.connect()
+            #expect(try await first.get("/healthz").status == 200)
+            #expect(try await second.get("/healthz").status == 200)
+
+            // Both slots busy and the one reserve slot held: refused outright (plaintext: 503
+            // without reading a request; TLS: closed before the handshake). The accept loop takes
+            // connections in order, so `held` is counted before `refused` arrives.
+            let held = try await server.connect()
+            switch transport {
+            case .plain:
+                #expect(try await server.connect().readResponse().status == 503)
+            case .tls:
+                await #expect(throws: NetError.self) { _ = try await server.connect().get("/healthz") }
+            }
+            await held.close()
+
+            // With the reserve slot free again (the server notices the close a moment later: poll,
+            // bounded), a kubelet-style probe on a new connection is answered although every regular
+            // slot is taken, and that connection is not kept for more work.
+            var probe: (status: Int, connection: NetHTTPRawConnection)?
+            for _ in 0..<100 where probe?.status != 200 {
+                if let connection = try? await server.connect(), let response = try? await connection.get("/healthz") {
+                    probe = (response.status, connection)
+                } else {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            let answered = try #require(probe)
+            #expect(answered.status == 200)
+            #expect(await answered.connection.isClosedByServer())
+
+            // Any other request on a reserve connection is shed with 503 and a reason.
+            var shed: HTTPClientResponse?
+            for _ in 0..<100 where shed == nil {
+                if let connection = try? await server.connect(), let response = try? await connection.get("/peer") {
+                    shed = response
+                } else {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            let shedResponse = try #require(shed)
+            #expect(shedResponse.status == 503)
+            #expect(String(decoding: shedResponse.body, as: UTF8.self).contains("limit of 2 connections"))
+            await first.close()
             await second.close()
         }
     }

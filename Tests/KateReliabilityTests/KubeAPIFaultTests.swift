@@ -2,6 +2,7 @@ import Foundation
 import KateKube
 import KateSweeper
 import KubeTestServer
+import RegistryTestSupport
 import Testing
 
 extension Reliability {
@@ -44,6 +45,31 @@ extension Reliability {
             #expect(error.map { "\($0)" }?.contains("pods") == true, "\(error.map { "\($0)" } ?? "")")
             #expect(rig.writes.isEmpty)
             #expect(ContinuousClock.now - started < .seconds(5))
+            await rig.stop()
+        }
+
+        @Test("an API server slower than the request timeout: the sweep stops with a clean timeout error, on time, no writes")
+        func slowAPIServer() async throws {
+            let rig = try await SweepRig.start()
+            try rig.addStaleDeployment()
+            // Every round trip to the API server (TLS flights included) held 1 s; kate allows 300 ms per request.
+            let proxy = try DelayProxy.start(upstreamPort: rig.kube.port, delay: .seconds(1))
+            var configuration = rig.kube.clientConfiguration
+            configuration.server = "https://127.0.0.1:\(proxy.port)"
+            configuration.requestTimeout = .milliseconds(300)
+            let slowClient = KubeClient(configuration: configuration, fieldManager: "kate-sweeper", logger: Reliability.quietLogger)
+            rig.kube.clearRecordedCalls()
+            let sweeper = Sweeper(cluster: slowClient, resolver: RegistryAnswer(), configuration: SweeperConfiguration(), logger: Reliability.quietLogger)
+
+            let started = ContinuousClock.now
+            let error = await #expect(throws: KubeError.self) { _ = try await sweeper.run() }
+            let elapsed = ContinuousClock.now - started
+            #expect(error.map { "\($0)" }?.contains("pods") == true, "\(error.map { "\($0)" } ?? "no error")")
+            // 4 attempts × 300 ms plus backoff of at most 50 ms each.
+            #expect(elapsed < .seconds(3), "a 300 ms request timeout took \(elapsed) to give up")
+            #expect(rig.writes.isEmpty)
+            await slowClient.shutdown()
+            await proxy.stop()
             await rig.stop()
         }
 
@@ -95,6 +121,20 @@ extension Reliability {
             } else {
                 Issue.record("a PATCH whose answer never arrived was reported as \(outcome)")
             }
+            await rig.stop()
+        }
+
+        @Test("the owner chain cannot be read (500 on ReplicaSet/Deployment GETs): nothing is restarted, evicted or deleted")
+        func ownerUnreadable() async throws {
+            let rig = try await SweepRig.start()
+            try rig.addStaleDeployment()
+            rig.kube.clearRecordedCalls()
+            rig.kube.injectFailure(.status(500), count: 1000, method: "GET", pathPrefix: "/apis/apps/v1/namespaces/shop/")
+            let report = try await rig.sweep(resolver: RegistryAnswer())
+            #expect(report.stalePods == 2, "the pods are stale; only their owners are unknown")
+            #expect(rig.writes.isEmpty, "acted without knowing the owner: \(rig.writes)")
+            #expect(report.held.count == 2)
+            #expect(report.podVerdicts.keys.allSatisfy { report.actionText(for: $0).contains("cannot read ReplicaSet") })
             await rig.stop()
         }
 

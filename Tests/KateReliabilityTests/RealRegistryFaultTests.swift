@@ -34,7 +34,7 @@ extension Reliability {
             _ = try await registry.push(repository: "shop/web", tag: "2.4.1")
             _ = try await registry.push(repository: "acme/shop-migrate", tag: "v42")
             _ = try await registry.push(repository: "fluent/fluent-bit", tag: "3.1")
-            let rig = AdmissionRig(plainHTTP: [registry.host], cacheTTL: .milliseconds(1))
+            let rig = AdmissionRig(plainHTTP: [registry.host], cacheTTL: .zero)
             let review = try Reviews.podCreate(registry: registry.host)
             let before = try await rig.pin(review, budget: .seconds(5))
             #expect(before.report.outcome == .pinned, "\(before.report.failures)")

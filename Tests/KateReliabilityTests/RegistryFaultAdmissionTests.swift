@@ -91,6 +91,19 @@ extension Reliability {
             await registry.stop()
         }
 
+        @Test("a 20 MB manifest: refused at the client's body limit, allowed unpinned, on time")
+        func oversizedManifest() async throws {
+            let registry = try await FaultyRegistry.start()
+            let rig = AdmissionRig(plainHTTP: [registry.host])
+            registry.setSteady(.oversizedManifest(bytes: 20 << 20))
+            let outcome = try await rig.pin(Reviews.podCreate(registry: registry.host), budget: .seconds(3))
+            #expect(outcome.report.outcome == .failedOpen)
+            #expect(outcome.report.response.patch.isEmpty)
+            #expect(outcome.report.failures.allSatisfy { $0.detail.contains("exceeds") }, "\(outcome.report.failures.map(\.detail))")
+            await rig.shutdown()
+            await registry.stop()
+        }
+
         @Test("an unresolvable registry host (.invalid): allowed unpinned, the error names the host, on time")
         func dnsFailure() async throws {
             let host = "kate-reliability-\(UInt32.random(in: 0...UInt32.max)).invalid"
@@ -106,8 +119,8 @@ extension Reliability {
         @Test("the registry fails after a successful pin: the last known digest is pinned, with a warning (stale-if-error)")
         func staleIfError() async throws {
             let registry = try await FaultyRegistry.start()
-            // A cache TTL of 1 ms: the second review must go to the registry, not the cache.
-            let rig = AdmissionRig(plainHTTP: [registry.host], cacheTTL: .milliseconds(1))
+            // No positive cache: the second review must go to the registry (last-known digests are still kept).
+            let rig = AdmissionRig(plainHTTP: [registry.host], cacheTTL: .zero)
             let review = try Reviews.podCreate(registry: registry.host)
             let first = try await rig.pin(review, budget: .seconds(3))
             #expect(first.report.outcome == .pinned)

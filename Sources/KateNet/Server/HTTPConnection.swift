@@ -14,12 +14,15 @@ struct HTTPConnection: Sendable {
     let registry: ConnectionRegistry
     let metrics: HTTPServerMetrics
     let logger: Logger
+    /// Accepted past the connection limit from the probe reserve: answers `probePaths`, sheds the rest.
+    let probesOnly: Bool
     private let deadlines = HandlerDeadline()
 
     init(
         stream: any ByteStream, id: Int, configuration: HTTPServerConfiguration, responder: any HTTPResponder,
-        registry: ConnectionRegistry, metrics: HTTPServerMetrics, logger: Logger
+        registry: ConnectionRegistry, metrics: HTTPServerMetrics, logger: Logger, probesOnly: Bool = false
     ) {
+        self.probesOnly = probesOnly
         self.stream = stream
         self.id = id
         self.configuration = configuration
@@ -148,10 +151,16 @@ struct HTTPConnection: Sendable {
         let deadline = started + configuration.handlerTimeout
         let context = RequestContext(remoteAddress: stream.remoteAddress, deadline: deadline, logger: logger)
         let sequence = deadlines.begin(request, started: started, deadline: deadline)
-        let response = await responder.respond(to: request, context: context)
+        let response: HTTPResponse
+        if probesOnly && !configuration.probePaths.contains(request.path) {
+            metrics.connectionRejected()
+            response = .text(503, "server is at its limit of \(configuration.maxConnections) connections; retry")
+        } else {
+            response = await responder.respond(to: request, context: context)
+        }
         // The watchdog answered 503 for this request already and the connection is closing.
         guard deadlines.finish(sequence) else { throw .silently }
-        let keep = keepAlive && !registry.isDraining
+        let keep = keepAlive && !registry.isDraining && !probesOnly
         let bytes = HTTPSerializer.response(response, version: request.version, keepAlive: keep, headOnly: request.method == "HEAD")
         let written = (try? await stream.write(bytes, deadline: .now + configuration.writeTimeout)) != nil
         let duration = ContinuousClock.now - started

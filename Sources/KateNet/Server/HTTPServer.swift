@@ -8,10 +8,12 @@ import Synchronization
 /// order (pipelining falls out of that), runs handlers inline with a per-connection watchdog for
 /// the handler deadline, and enforces the limits of `HTTPServerConfiguration`.
 ///
-/// Over the connection limit, a plaintext connection gets `503` and is closed; a TLS connection is
-/// closed at once, before the handshake: answering 503 over TLS would cost a full handshake (an
-/// ECDSA signature) per refused connection, which is exactly the work an overloaded server must not do.
-/// The peer sees a reset handshake and retries (the apiserver's client does).
+/// Over the connection limit, up to `probeReserve` more connections are served for health probes
+/// only (`probePaths`; anything else on them gets 503 and a close), so kubelet does not restart a
+/// server that is merely busy. Past that, a plaintext connection gets `503` and is closed; a TLS
+/// connection is closed at once, before the handshake: answering 503 over TLS would cost a full
+/// handshake (an ECDSA signature) per refused connection, which is exactly the work an overloaded
+/// server must not do. The peer sees a reset handshake and retries (the apiserver's client does).
 public final class HTTPServer: Sendable {
     private enum Phase {
         case created
@@ -92,13 +94,15 @@ public final class HTTPServer: Sendable {
                     try? await Task.sleep(for: .milliseconds(50))
                     continue
                 }
-                if connections.count >= configuration.maxConnections || connections.isDraining {
+                let open = connections.count
+                if open >= configuration.maxConnections + configuration.probeReserve || connections.isDraining {
                     metrics.connectionRejected()
                     group.addTask { await self.refuse(tcp) }
                     continue
                 }
+                let probesOnly = open >= configuration.maxConnections
                 let id = connections.register()
-                group.addTask { await self.serve(tcp, id: id) }
+                group.addTask { await self.serve(tcp, id: id, probesOnly: probesOnly) }
             }
             // Draining: wait for the connections to finish, or for the grace period to run out; then
             // cancel whatever is left (handlers included) so that run() returns.
@@ -152,7 +156,7 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    private func serve(_ tcp: TCPStream, id: Int) async {
+    private func serve(_ tcp: TCPStream, id: Int, probesOnly: Bool) async {
         defer { connections.unregister(id) }
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(tcp.remoteAddress)"
@@ -171,7 +175,7 @@ public final class HTTPServer: Sendable {
         connections.attach(id, stream: stream)
         let connection = HTTPConnection(
             stream: stream, id: id, configuration: configuration, responder: responder,
-            registry: connections, metrics: metrics, logger: logger
+            registry: connections, metrics: metrics, logger: logger, probesOnly: probesOnly
         )
         await connection.run()
     }

@@ -18,8 +18,16 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     public var bodyReadTimeout: Duration
     /// A keep-alive connection with no request in progress is closed (silently) after this.
     public var idleTimeout: Duration
-    /// Connections beyond this are refused (see `HTTPServer` for how).
+    /// Connections beyond this are shed (see `HTTPServer` for how).
     public var maxConnections: Int
+    /// Extra connections accepted past `maxConnections` only to answer `probePaths` (kubelet's
+    /// liveness/readiness probes arrive on new connections: an overloaded server that refused them
+    /// would be restarted, turning overload into an outage). Every other request on such a
+    /// connection is answered 503 and the connection closed; past this reserve, connections are
+    /// refused outright.
+    public var probeReserve: Int
+    /// Paths answered normally on a reserve connection.
+    public var probePaths: Set<String>
     /// A responder still running after this gets its request answered 503 and is cancelled.
     public var handlerTimeout: Duration
     /// `shutdown()` default: how long in-flight requests may take before connections are closed.
@@ -37,6 +45,8 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
         bodyReadTimeout: Duration = .seconds(30),
         idleTimeout: Duration = .seconds(90),
         maxConnections: Int = 4096,
+        probeReserve: Int = 16,
+        probePaths: Set<String> = ["/healthz", "/readyz"],
         handlerTimeout: Duration = .seconds(30),
         gracePeriod: Duration = .seconds(20),
         writeTimeout: Duration = .seconds(30)
@@ -50,6 +60,8 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
         self.bodyReadTimeout = bodyReadTimeout
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
+        self.probeReserve = probeReserve
+        self.probePaths = probePaths
         self.handlerTimeout = handlerTimeout
         self.gracePeriod = gracePeriod
         self.writeTimeout = writeTimeout

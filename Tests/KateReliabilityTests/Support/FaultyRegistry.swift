@@ -17,6 +17,8 @@ final class FaultyRegistry: Sendable {
         case tooManyRequests(retryAfterSeconds: Int)
         /// Waits this long, then serves.
         case delay(Duration)
+        /// No digest header, and a manifest body of this many bytes (past any sane limit).
+        case oversizedManifest(bytes: Int)
     }
 
     fileprivate struct Script {
@@ -94,6 +96,10 @@ private final class RegistryState: Sendable {
         case .delay(let duration):
             try? await Task.sleep(for: duration)
             return Self.manifestResponse()
+        case .oversizedManifest(let bytes):
+            return HTTPResponse(
+                status: 200, headers: ["Content-Type": "application/vnd.oci.image.manifest.v1+json"],
+                body: [UInt8](repeating: UInt8(ascii: " "), count: bytes))
         }
     }
 

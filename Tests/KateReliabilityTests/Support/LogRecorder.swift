@@ -44,18 +44,21 @@ final class LogRecorder: Sendable {
             state.nextID += 1
             return state.nextID
         }
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            self.cancelWaiter(id)
-        }
-        defer { timer.cancel() }
         return await withCheckedContinuation { continuation in
             let existing = state.withLock { state -> Entry? in
                 if let hit = state.entries.first(where: predicate) { return hit }
                 state.waiters[id] = Waiter(predicate: predicate, continuation: continuation)
                 return nil
             }
-            if let existing { continuation.resume(returning: existing) }
+            if let existing {
+                continuation.resume(returning: existing)
+                return
+            }
+            // Started only once the waiter is registered, so the timeout cannot miss it.
+            Task {
+                try? await Task.sleep(for: timeout)
+                self.cancelWaiter(id)
+            }
         }
     }
 
