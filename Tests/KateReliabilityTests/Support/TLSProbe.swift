@@ -2,19 +2,19 @@ import Foundation
 import KateNet
 
 /// Opens a fresh TLS connection (a full handshake) to a loopback server and reports what it was
-/// served, then sends one `GET /healthz` so the test knows the server still answers requests.
+/// served, then sends one `GET /healthz` (or `path`) so the test knows the server still answers requests.
 enum TLSProbe {
     struct Result {
         var subject: String?
         var status: Int?
     }
 
-    static func probe(port: Int, trusting caPEM: String) async throws -> Result {
+    static func probe(port: Int, trusting caPEM: String, path: String = "/healthz") async throws -> Result {
         let context = try TLSClientContext(configuration: TLSClientConfiguration(useSystemTrustStore: false, additionalTrustRoots: [.pem(caPEM)]))
         let deadline = ContinuousClock.now + .seconds(5)
         let tcp = try await TCPStream.connect(host: "127.0.0.1", port: port, deadline: deadline)
         let tls = try await TLSStream.connect(tcp, context: context, serverName: "localhost", deadline: deadline)
-        try await tls.write(Array("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8), deadline: deadline)
+        try await tls.write(Array("GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8), deadline: deadline)
         var received: [UInt8] = []
         while true {
             let chunk = try await tls.read(maxBytes: 4096, deadline: deadline)
