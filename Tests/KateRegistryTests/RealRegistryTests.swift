@@ -47,8 +47,11 @@ struct PlainRegistryTests {
             let cached = makeResolver(for: registry) { $0.cacheTTL = .seconds(300) }
             let uncached = makeResolver(for: registry) { $0.cacheTTL = .zero }
             let ref = try ImageReference.parse("\(registry.host)/app")
+            #expect(cached.cached(ref) == nil, "nothing is cached before the first lookup")
             #expect(try await cached.resolve(ref, deadline: soon()).digest == first)
+            #expect(cached.cached(ref)?.digest == first, "the non-suspending cache read sees the lookup")
             #expect(try await uncached.resolve(ref, deadline: soon()).digest == first)
+            #expect(uncached.cached(ref) == nil, "a zero TTL caches nothing")
             let second = try await registry.push(repository: "app", tag: "latest")
             #expect(second != first)
             let fromCache = try await cached.resolve(ref, deadline: soon())

@@ -34,9 +34,21 @@ public protocol DigestResolving: Sendable {
     func resolveDigest(
         _ reference: ImageReference, keyring: Keyring, deadline: ContinuousClock.Instant, staleIfErrorWithin: Duration?
     ) async throws -> DigestResolution
+
+    /// The digest a fresh cache already holds for `reference`, without suspending; nil when a
+    /// lookup is needed. The default says "always look up".
+    func cachedDigest(_ reference: ImageReference, keyring: Keyring) -> DigestResolution?
+}
+
+extension DigestResolving {
+    public func cachedDigest(_ reference: ImageReference, keyring: Keyring) -> DigestResolution? { nil }
 }
 
 extension Resolver: DigestResolving {
+    public func cachedDigest(_ reference: ImageReference, keyring: Keyring) -> DigestResolution? {
+        cached(reference, keyring: keyring).map { DigestResolution(digest: $0.digest, resolvedAt: $0.resolvedAt, source: .cache) }
+    }
+
     public func resolveDigest(
         _ reference: ImageReference, keyring: Keyring, deadline: ContinuousClock.Instant, staleIfErrorWithin: Duration?
     ) async throws -> DigestResolution {

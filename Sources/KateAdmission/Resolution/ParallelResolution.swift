@@ -8,8 +8,22 @@ enum ParallelResolution {
         _ references: [ImageReference], resolver: any DigestResolving, keyring: Keyring,
         deadline: ContinuousClock.Instant, staleIfError: Duration?, budget: Duration
     ) async -> [ImageReference: Result<DigestResolution, ResolutionFailure>] {
-        guard !references.isEmpty else { return [:] }
-        return await withTaskGroup(of: (ImageReference, Result<DigestResolution, ResolutionFailure>)?.self) { group in
+        // Cached tags answer at once; only the misses get a task (and the deadline timer).
+        var cached: [ImageReference: Result<DigestResolution, ResolutionFailure>] = [:]
+        for reference in references {
+            if let hit = resolver.cachedDigest(reference, keyring: keyring) { cached[reference] = .success(hit) }
+        }
+        let misses = references.filter { cached[$0] == nil }
+        guard !misses.isEmpty else { return cached }
+        let fetched = await resolveEach(misses, resolver: resolver, keyring: keyring, deadline: deadline, staleIfError: staleIfError, budget: budget)
+        return cached.merging(fetched) { hit, _ in hit }
+    }
+
+    private static func resolveEach(
+        _ references: [ImageReference], resolver: any DigestResolving, keyring: Keyring,
+        deadline: ContinuousClock.Instant, staleIfError: Duration?, budget: Duration
+    ) async -> [ImageReference: Result<DigestResolution, ResolutionFailure>] {
+        await withTaskGroup(of: (ImageReference, Result<DigestResolution, ResolutionFailure>)?.self) { group in
             for reference in references {
                 group.addTask {
                     do {

@@ -52,18 +52,9 @@ public final class Resolver: Sendable {
     public func resolve(_ reference: ImageReference, keyring: Keyring = .empty, deadline: ContinuousClock.Instant) async throws -> ResolvedImage {
         let started = ContinuousClock.now
         defer { metrics.resolveDuration(ContinuousClock.now - started) }
-        if let digest = reference.digest {
-            return ResolvedImage(digest: digest, mediaType: nil, resolvedAt: Date(), source: .cache)
-        }
+        if let hit = cached(reference, keyring: keyring) { return hit }
         let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
         let tag = reference.trackedTag
-        for identity in [CacheKey.anonymous] + credentials.map(\.identity) {
-            let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: tag, identity: identity)
-            if let hit = positive.value(for: key) {
-                metrics.cache(.hit)
-                return hit.with(source: .cache)
-            }
-        }
         let flightKey = FlightKey(registry: reference.registry, repository: reference.repository, tag: tag, identities: credentials.map(\.identity).joined(separator: ","))
         if let cachedFailure = negative.value(for: flightKey) {
             metrics.cache(.hit)
@@ -79,6 +70,24 @@ public final class Resolver: Sendable {
         } catch {
             throw mapping.map(error, host: reference.registry)
         }
+    }
+
+    /// The answer `resolve` would give from its fresh cache, without suspending: nil on a miss.
+    /// Lets a caller with many lookups (an admission review) skip starting a task per image when
+    /// everything is cached, which is the common case on a busy webhook.
+    public func cached(_ reference: ImageReference, keyring: Keyring = .empty) -> ResolvedImage? {
+        if let digest = reference.digest {
+            return ResolvedImage(digest: digest, mediaType: nil, resolvedAt: Date(), source: .cache)
+        }
+        let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
+        for identity in [CacheKey.anonymous] + credentials.map(\.identity) {
+            let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: identity)
+            if let hit = positive.value(for: key) {
+                metrics.cache(.hit)
+                return hit.with(source: .cache)
+            }
+        }
+        return nil
     }
 
     /// Like `resolve`, but after a transient failure (timeout, network, 5xx, 429) returns the last

@@ -12,6 +12,8 @@ final class FakeResolver: DigestResolving {
         var delays: [String: Duration] = [:]
         /// Served with source `.stale` (and this resolve time) when the tag also has a failure.
         var lastKnown: [String: (digest: String, resolvedAt: Date)] = [:]
+        /// What a fresh cache holds: answered by `cachedDigest` without a lookup.
+        var cached: [String: String] = [:]
     }
 
     private let script: Mutex<Script>
@@ -26,6 +28,13 @@ final class FakeResolver: DigestResolving {
     }
 
     func setDigest(_ digest: String, for image: String) { script.withLock { $0.digests[Self.key(image)] = digest } }
+
+    func setCached(_ digest: String, for image: String) { script.withLock { $0.cached[Self.key(image)] = digest } }
+
+    func cachedDigest(_ reference: ImageReference, keyring: Keyring) -> DigestResolution? {
+        let key = reference.canonicalName + ":" + reference.trackedTag
+        return script.withLock { $0.cached[key] }.map { DigestResolution(digest: $0, resolvedAt: Date(), source: .cache) }
+    }
 
     var lookups: [String] { calls.withLock { $0 } }
 

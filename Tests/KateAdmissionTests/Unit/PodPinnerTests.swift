@@ -35,6 +35,19 @@ struct PodPinnerCreateTests {
         #expect(again.report.outcome == .unchanged)
     }
 
+    @Test("cached tags are pinned without a lookup; only the misses are looked up")
+    func cachedTagsSkipTheLookup() async throws {
+        let resolver = ExampleImages.resolver()
+        resolver.setCached(digest("e"), for: ExampleImages.web)
+        resolver.setCached(digest("f"), for: ExampleImages.shipper)
+        let harness = PinHarness(resolver: resolver)
+        let result = try await harness.run(try Fixtures.bytes(Fixtures.podCreate))
+        #expect(result.image("/spec/containers/0/image") == ExampleImages.web + "@" + digest("e"))
+        #expect(result.image("/spec/initContainers/1/image") == ExampleImages.shipper + "@" + digest("f"))
+        #expect(result.image("/spec/initContainers/0/image") == ExampleImages.migrate + "@" + digest("b"))
+        #expect(resolver.lookups == [FakeResolver.key(ExampleImages.migrate)])
+    }
+
     @Test("a pod pinned already is left alone without asking the registry")
     func pinnedAlready() async throws {
         let harness = PinHarness(resolver: ExampleImages.resolver())
