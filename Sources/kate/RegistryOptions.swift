@@ -8,10 +8,15 @@ import Logging
 /// Registry flags shared by `webhook` (through AdmissionOptions), `sweep` and `resolve`.
 struct RegistryOptions: ParsableArguments {
     @Option(help: "Docker config with registry credentials (config.json or .dockercfg). Default: $DOCKER_CONFIG/config.json or ~/.docker/config.json if present. [env: KATE_DOCKER_CONFIG]")
-    var dockerConfig: String? = Environment.string("KATE_DOCKER_CONFIG")
+    var dockerConfig: String?
 
     @Option(help: "Per-registry settings (JSON): CA files, plain HTTP, insecure TLS, mirrors. See examples/registry-config.json. [env: KATE_REGISTRY_CONFIG]")
-    var registryConfig: String? = Environment.string("KATE_REGISTRY_CONFIG")
+    var registryConfig: String?
+
+    // Optional flags take their environment variable when used, not as a property default:
+    // ArgumentParser deprecates defaults on Optional options.
+    private var effectiveDockerConfig: String? { dockerConfig ?? Environment.string("KATE_DOCKER_CONFIG") }
+    private var effectiveRegistryConfig: String? { registryConfig ?? Environment.string("KATE_REGISTRY_CONFIG") }
 
     @Option(help: "How long a resolved digest is reused. [env: KATE_CACHE_TTL]")
     var cacheTtl: String = Environment.string("KATE_CACHE_TTL") ?? "5m"
@@ -43,7 +48,7 @@ struct RegistryOptions: ParsableArguments {
             requestTimeout: try duration(registryTimeout, flag: "--registry-timeout", allowZero: false),
             proxy: ProxyConfiguration.fromEnvironment(),
             userAgent: "kate/\(KateVersion.current)")
-        if let registryConfig {
+        if let registryConfig = effectiveRegistryConfig {
             configuration.apply(try RegistryConfigFile.load(path: registryConfig))
         }
         return Resolver(configuration: configuration, logger: logger)
@@ -69,7 +74,7 @@ struct RegistryOptions: ParsableArguments {
 
     /// The explicit flag, else docker's own default location when it exists (handy for `kate resolve`).
     var dockerConfigPath: String? {
-        if let dockerConfig { return dockerConfig }
+        if let dockerConfig = effectiveDockerConfig { return dockerConfig }
         let environment = ProcessInfo.processInfo.environment
         let directory = environment["DOCKER_CONFIG"] ?? environment["HOME"].map { $0 + "/.docker" }
         guard let candidate = directory.map({ $0 + "/config.json" }), FileManager.default.fileExists(atPath: candidate) else { return nil }

@@ -24,10 +24,15 @@ struct WebhookCommand: AsyncParsableCommand {
     var listen: String = Environment.string("KATE_LISTEN") ?? "0.0.0.0:8443"
 
     @Option(help: "Serving certificate chain (PEM), reloaded when it changes on disk. [env: KATE_TLS_CERT]")
-    var tlsCert: String? = Environment.string("KATE_TLS_CERT")
+    var tlsCert: String?
 
     @Option(help: "Serving private key (PEM, RSA or ECDSA). [env: KATE_TLS_KEY]")
-    var tlsKey: String? = Environment.string("KATE_TLS_KEY")
+    var tlsKey: String?
+
+    // Optional flags take their environment variable when used (ArgumentParser deprecates
+    // defaults on Optional options).
+    private var effectiveTLSCert: String? { tlsCert ?? Environment.string("KATE_TLS_CERT") }
+    private var effectiveTLSKey: String? { tlsKey ?? Environment.string("KATE_TLS_KEY") }
 
     @Flag(help: "Generate a throwaway CA and serving certificate instead of --tls-cert/--tls-key. [env: KATE_SELF_SIGNED]")
     var selfSigned: Bool = Environment.bool("KATE_SELF_SIGNED") ?? false
@@ -74,7 +79,7 @@ struct WebhookCommand: AsyncParsableCommand {
     func validate() throws {
         _ = try serverConfiguration()
         if !selfSigned {
-            guard tlsCert != nil, tlsKey != nil else {
+            guard effectiveTLSCert != nil, effectiveTLSKey != nil else {
                 throw ValidationError("give --tls-cert and --tls-key (a mounted Secret), or --self-signed to generate a throwaway certificate")
             }
         }
@@ -94,7 +99,7 @@ struct WebhookCommand: AsyncParsableCommand {
         let tls: TLSServerContext
         if selfSigned {
             tls = try makeSelfSigned(logger: logger)
-        } else if let tlsCert, let tlsKey {
+        } else if let tlsCert = effectiveTLSCert, let tlsKey = effectiveTLSKey {
             tls = try TLSServerContext(certificateChain: .file(tlsCert), privateKey: .file(tlsKey), logger: logger)
             tls.startWatching(every: try duration(certReloadInterval, flag: "--cert-reload-interval"))
         } else {
