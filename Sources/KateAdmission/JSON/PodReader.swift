@@ -4,7 +4,7 @@ import KateKube
 /// JSON Patch paths need), skipping every other field.
 extension JSONReader {
     mutating func readPod() throws(Failure) -> Pod {
-        var metadata = ObjectMeta()
+        var metadata: ObjectMeta?
         var spec: PodSpec?
         var apiVersion: String?, kind: String?
         try readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
@@ -17,6 +17,10 @@ extension JSONReader {
             }
         }
         guard let spec else { throw failure("pod has no spec") }
+        // kube-apiserver always sends metadata; without it there is no parent for the annotation
+        // ops, and a patch that cannot apply fails the user's request even under failurePolicy
+        // Ignore. Such a Pod is left to the apiserver's validation (found by fuzz-admission).
+        guard let metadata else { throw failure("pod has no metadata") }
         return Pod(apiVersion: apiVersion, kind: kind, metadata: metadata, spec: spec)
     }
 

@@ -48,6 +48,18 @@ struct PodPinnerCreateTests {
         #expect(resolver.lookups == [FakeResolver.key(ExampleImages.migrate)])
     }
 
+    @Test("a Pod without metadata (absent or null) is allowed without a patch: no op could apply", arguments: [
+        #"[{"op":"remove","path":"/request/object/metadata"}]"#,
+        #"[{"op":"replace","path":"/request/object/metadata","value":null}]"#,
+    ])
+    func podWithoutMetadata(edit: String) async throws {
+        let harness = PinHarness(resolver: ExampleImages.resolver())
+        let result = try await harness.run(try Fixtures.review(Fixtures.podCreate, edits: edit))
+        #expect(result.response.allowed)
+        #expect(result.response.patch.isEmpty)
+        #expect(harness.resolver.lookups.isEmpty)
+    }
+
     @Test("a pod pinned already is left alone without asking the registry")
     func pinnedAlready() async throws {
         let harness = PinHarness(resolver: ExampleImages.resolver())
