@@ -40,6 +40,10 @@ for t in "${targets[@]}"; do
     [ -x "$bin/$t" ] || { echo "error: $bin/$t was not built" >&2; exit 2; }
 done
 
+# libFuzzer reports crashes itself (with ASan's stack); Swift's own backtracer would attach to the
+# dying process and can outlive it, holding the log pipe open.
+export SWIFT_BACKTRACE=enable=no
+
 work="$SCRATCH/fuzz-work"
 summary=()
 failed=0
@@ -78,7 +82,7 @@ for t in "${targets[@]}"; do
     artifact=$(grep -o "Test unit written to [^ ]*" "$log" | tail -1 | sed 's/Test unit written to //')
     crash="none"
     if [ "$status" -ne 0 ] || [ -n "$artifact" ]; then
-        kind=$(grep -oE 'ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer): [a-zA-Z -]*|Fatal error: [^\n]{0,120}' "$log" | head -1)
+        kind=$(grep -oE 'ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer): [a-zA-Z -]*|Fatal error: .{0,100}' "$log" | head -1)
         crash="1 (${kind:-exit $status}) -> ${artifact:-see $log}"
         failed=1
     fi

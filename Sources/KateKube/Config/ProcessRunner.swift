@@ -37,8 +37,10 @@ enum ProcessRunner {
             throw KubeError.credentials("cannot start \(executable): \(error.localizedDescription)")
         }
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
-            if h.process.isRunning {
+        // Weak: the timer must not keep the process, its pipes and its output alive for the whole
+        // timeout after the plugin has exited (found by the LeakSanitizer run).
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak h] in
+            if let h, h.process.isRunning {
                 h.killed.withLock { $0 = true }
                 h.process.terminate()
             }

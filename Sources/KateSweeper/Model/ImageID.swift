@@ -43,7 +43,7 @@ public enum ImageID {
         guard ImageDigest.isSHA256(digest) else {
             return .unknown(reason: "imageID \"\(raw ?? "")\" carries no sha256 digest")
         }
-        guard !repository.isEmpty, !repository.contains(" ") else {
+        guard !repository.isEmpty, !repository.contains(where: \.isWhitespace) else {
             return .unknown(reason: "imageID \"\(raw ?? "")\" names no repository")
         }
         return .digest(repository: repository, digest: digest)

@@ -11,8 +11,8 @@ enum Reviews {
     struct FixtureError: Error, CustomStringConvertible { let description: String }
 
     /// The example review with every unpinned image rehomed to `registry` (keeping repository
-    /// and tag), and a fresh uid.
-    static func podCreate(registry: String) throws -> [UInt8] {
+    /// and tag), a fresh uid, and `editObject` applied to `request.object`.
+    static func podCreate(registry: String, editObject: (inout [String: Any]) -> Void = { _ in }) throws -> [UInt8] {
         let url = packageRoot.appendingPathComponent("examples/admission-review.json")
         guard var root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any],
             var request = root["request"] as? [String: Any], var object = request["object"] as? [String: Any],
@@ -29,10 +29,17 @@ enum Reviews {
             }
         }
         object["spec"] = spec
+        editObject(&object)
         request["object"] = object
         request["uid"] = UUID().uuidString.lowercased()
         root["request"] = request
         return Array(try JSONSerialization.data(withJSONObject: root))
+    }
+
+    /// `request.object` exactly as it is in the review's JSON (what the apiserver applies a patch to).
+    static func rawObject(_ review: [UInt8]) -> [String: Any]? {
+        let root = try? JSONSerialization.jsonObject(with: Data(review)) as? [String: Any]
+        return (root?["request"] as? [String: Any])?["object"] as? [String: Any]
     }
 
     static func request(_ review: [UInt8]) throws -> AdmissionRequest {
