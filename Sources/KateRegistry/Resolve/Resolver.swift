@@ -52,8 +52,9 @@ public final class Resolver: Sendable {
     public func resolve(_ reference: ImageReference, keyring: Keyring = .empty, deadline: ContinuousClock.Instant) async throws -> ResolvedImage {
         let started = ContinuousClock.now
         defer { metrics.resolveDuration(ContinuousClock.now - started) }
-        if let hit = cached(reference, keyring: keyring) { return hit }
+        if let digest = reference.digest { return Self.given(digest) }
         let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
+        if let hit = freshHit(reference, credentials: credentials) { return hit }
         let tag = reference.trackedTag
         let flightKey = FlightKey(registry: reference.registry, repository: reference.repository, tag: tag, identities: credentials.map(\.identity).joined(separator: ","))
         if let cachedFailure = negative.value(for: flightKey) {
@@ -76,18 +77,30 @@ public final class Resolver: Sendable {
     /// Lets a caller with many lookups (an admission review) skip starting a task per image when
     /// everything is cached, which is the common case on a busy webhook.
     public func cached(_ reference: ImageReference, keyring: Keyring = .empty) -> ResolvedImage? {
-        if let digest = reference.digest {
-            return ResolvedImage(digest: digest, mediaType: nil, resolvedAt: Date(), source: .cache)
-        }
-        let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
-        for identity in [CacheKey.anonymous] + credentials.map(\.identity) {
-            let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: identity)
+        if let digest = reference.digest { return Self.given(digest) }
+        return freshHit(reference, credentials: keyring.credentials(registry: reference.registry, repository: reference.repository))
+    }
+
+    /// A reference that already names a digest needs no lookup.
+    private static func given(_ digest: String) -> ResolvedImage {
+        ResolvedImage(digest: digest, mediaType: nil, resolvedAt: Date(), source: .cache)
+    }
+
+    private func freshHit(_ reference: ImageReference, credentials: [Credential]) -> ResolvedImage? {
+        for key in cacheKeys(reference, credentials: credentials) {
             if let hit = positive.value(for: key) {
                 metrics.cache(.hit)
                 return hit.with(source: .cache)
             }
         }
         return nil
+    }
+
+    /// Where an answer for `reference` may be cached: anonymous first, then each credential identity.
+    private func cacheKeys(_ reference: ImageReference, credentials: [Credential]) -> [CacheKey] {
+        ([CacheKey.anonymous] + credentials.map(\.identity)).map {
+            CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: $0)
+        }
     }
 
     /// Like `resolve`, but after a transient failure (timeout, network, 5xx, 429) returns the last
@@ -97,8 +110,7 @@ public final class Resolver: Sendable {
             return try await resolve(reference, keyring: keyring, deadline: deadline)
         } catch let error as RegistryError where error.isTransient {
             let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
-            for identity in [CacheKey.anonymous] + credentials.map(\.identity) {
-                let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: identity)
+            for key in cacheKeys(reference, credentials: credentials) {
                 guard let last = lastKnown.value(for: key), Date().timeIntervalSince(last.resolvedAt) <= maxAge.timeInterval else { continue }
                 metrics.cache(.stale)
                 logger.warning("registry failed; serving the last known digest", metadata: [
