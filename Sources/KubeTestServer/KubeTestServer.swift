@@ -43,7 +43,8 @@ public final class KubeTestServer: Sendable {
     /// - Parameter requireClientCertificate: serve mutual TLS: the handshake demands a certificate
     ///   from this server's CA (see `issueClientCertificate`), and such a request needs no token.
     /// - Parameter allowConnectionDrops: put a relay in front of the listener so `.dropConnection`
-    ///   injections can cut a connection after the request was served (adds a hop; off by default).
+    ///   injections can cut a connection after the request was served, and `.closeWithoutAnswer`
+    ///   ones without serving it (adds a hop; off by default).
     public static func start(
         requireClientCertificate: Bool = false, allowConnectionDrops: Bool = false, logger: Logger = Logger(label: "kate.kube-test-server")
     ) async throws -> KubeTestServer {
@@ -153,10 +154,17 @@ public final class KubeTestServer: Sendable {
         _ = controls.state.withLock { $0.evictionBlocked.removeValue(forKey: ObjectStore.key(namespace: namespace, name: name)) }
     }
 
-    /// The next `count` requests whose path starts with `pathPrefix` (and, if given, use `method`)
-    /// get `failure` instead of being served. They are still recorded.
-    public func injectFailure(_ failure: InjectedFailure, count: Int = 1, method: String? = nil, pathPrefix: String = "/") {
-        controls.state.withLock { $0.injections.append(.init(method: method, pathPrefix: pathPrefix, remaining: count, failure: failure)) }
+    /// `count` requests whose path starts with `pathPrefix` (and, if given, use `method`) get
+    /// `failure` instead of being served; they are still recorded. `when` picks which matching
+    /// requests: by default the next ones, `.onCall(n)` from the `n`th on, `.whenContinuing` only
+    /// list pages after the first (the query carries `continue`), combinable as
+    /// `.whenContinuing.onCall(2)` (page 3). The failing requests are consecutive matching ones.
+    public func injectFailure(
+        _ failure: InjectedFailure, count: Int = 1, method: String? = nil, pathPrefix: String = "/", when trigger: InjectionTrigger = .next
+    ) {
+        controls.state.withLock {
+            $0.injections.append(.init(method: method, pathPrefix: pathPrefix, remaining: count, failure: failure, trigger: trigger))
+        }
     }
 
     /// The next `count` list requests that carry a `continue` token answer 410 Expired.

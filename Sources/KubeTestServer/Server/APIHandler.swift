@@ -20,12 +20,14 @@ struct APIHandler: HTTPResponder {
             method: request.method, path: path, query: request.query, contentType: request.headers["Content-Type"],
             body: request.body, user: user, bearerToken: token
         ))
-        if let failure = controls.takeInjection(method: request.method, path: path) {
-            guard failure == .dropConnection else { return Self.answer(failure) }
+        if let failure = controls.takeInjection(method: request.method, path: path, query: request.query) {
+            guard failure == .dropConnection || failure == .closeWithoutAnswer else { return Self.answer(failure) }
             guard let dropper else {
-                return StatusBody.failure(code: 500, reason: "InternalError", message: "dropConnection needs KubeTestServer.start(allowConnectionDrops: true)")
+                return StatusBody.failure(code: 500, reason: "InternalError", message: "\(failure) needs KubeTestServer.start(allowConnectionDrops: true)")
             }
             dropper.armDrop()
+            // Not served: this answer is swallowed by the relay together with the connection.
+            if failure == .closeWithoutAnswer { return Self.answer(failure) }
         }
         return await serve(request, path: path, user: user)
     }
@@ -86,8 +88,11 @@ struct APIHandler: HTTPResponder {
             var response = StatusBody.failure(code: 429, reason: "TooManyRequests", message: "Too many requests, please try again later.")
             response.headers.add(name: "Retry-After", value: String(seconds))
             return response
-        case .dropConnection:
+        case .dropConnection, .closeWithoutAnswer:
             return StatusBody.failure(code: 500, reason: "InternalError", message: "connection drop requested")
+        case .status(410):
+            // What the apiserver answers for an expired continue token: the client's cue to restart the list.
+            return StatusBody.expiredContinue()
         case .status(let code):
             let reason = code == 503 ? "ServiceUnavailable" : code == 504 ? "Timeout" : "InternalError"
             return StatusBody.failure(

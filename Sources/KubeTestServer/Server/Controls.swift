@@ -32,6 +32,55 @@ public enum InjectedFailure: Sendable, Equatable {
     /// The request is served (a write takes effect) but the connection is cut before the answer
     /// arrives. Needs `KubeTestServer.start(allowConnectionDrops: true)`.
     case dropConnection
+    /// The request is *not* served: the connection is closed without a byte of answer, as when
+    /// the apiserver restarts or a load balancer cuts the connection mid-request. Needs
+    /// `KubeTestServer.start(allowConnectionDrops: true)`.
+    case closeWithoutAnswer
+}
+
+/// Which of the calls matching an injection (method and path prefix) it hits. Counting starts
+/// when the injection is made; every matching request counts, also one that another injection
+/// answered.
+///
+/// ```swift
+/// server.injectFailure(.status(500), method: "GET", pathPrefix: "/api/v1/pods")                        // the next list call
+/// server.injectFailure(.status(500), method: "GET", pathPrefix: "/api/v1/pods", when: .onCall(3))      // the 3rd one
+/// server.injectFailure(.status(410), method: "GET", pathPrefix: "/api/v1/pods", when: .whenContinuing) // the next page ≥ 2
+/// server.injectFailure(.status(500), count: 2, pathPrefix: "/api/v1/pods", when: .whenContinuing.onCall(2)) // page 3 and its retry
+/// ```
+public struct InjectionTrigger: Sendable, Equatable, CustomStringConvertible {
+    /// The first matching call that fails, 1-based; the `count - 1` matching calls after it fail too.
+    public var call: Int
+    /// Only requests whose query carries a non-empty `continue` token match: the pages after the
+    /// first of a paged list (a first page, or a list restarted after 410, does not count).
+    public var continuing: Bool
+
+    public init(call: Int = 1, continuing: Bool = false) {
+        self.call = max(1, call)
+        self.continuing = continuing
+    }
+
+    /// The next matching calls (what `injectFailure` did before triggers existed).
+    public static let next = InjectionTrigger()
+
+    /// Lets `n - 1` matching calls through, then fails the `n`th.
+    public static func onCall(_ n: Int) -> InjectionTrigger { InjectionTrigger(call: n) }
+
+    /// Only list requests that continue a list (`continue=<token>`): page 2 onwards.
+    public static let whenContinuing = InjectionTrigger(continuing: true)
+
+    /// The same trigger hitting its `n`th matching call: `.whenContinuing.onCall(2)` is the second
+    /// continuing request, page 3 of a list whose page 2 was not retried.
+    public func onCall(_ n: Int) -> InjectionTrigger { InjectionTrigger(call: n, continuing: continuing) }
+
+    public var description: String {
+        (continuing ? "continuing request " : "call ") + "#\(call)"
+    }
+
+    func matches(query: String?) -> Bool {
+        guard continuing else { return true }
+        return !(QueryString.parse(query)["continue"] ?? "").isEmpty
+    }
 }
 
 /// An RBAC rule the server refuses (403) instead of serving.
@@ -56,6 +105,13 @@ final class Controls: Sendable {
         var pathPrefix: String
         var remaining: Int
         var failure: InjectedFailure
+        var trigger = InjectionTrigger.next
+        /// Matching requests seen since the injection was made.
+        var seen = 0
+
+        func matches(method: String, path: String, query: String?) -> Bool {
+            (self.method == nil || self.method == method) && path.hasPrefix(pathPrefix) && trigger.matches(query: query)
+        }
     }
 
     struct State {
@@ -76,11 +132,15 @@ final class Controls: Sendable {
         state.withLock { if $0.recording { $0.calls.append(call) } }
     }
 
-    /// Consumes one matching injection, if any.
-    func takeInjection(method: String, path: String) -> InjectedFailure? {
+    /// Counts the request against every injection it matches, then consumes the first one that
+    /// is due (its trigger's call reached), if any.
+    func takeInjection(method: String, path: String, query: String?) -> InjectedFailure? {
         state.withLock { state in
+            for index in state.injections.indices where state.injections[index].matches(method: method, path: path, query: query) {
+                state.injections[index].seen += 1
+            }
             guard let index = state.injections.firstIndex(where: {
-                $0.remaining > 0 && ($0.method == nil || $0.method == method) && path.hasPrefix($0.pathPrefix)
+                $0.remaining > 0 && $0.seen >= $0.trigger.call && $0.matches(method: method, path: path, query: query)
             }) else { return nil }
             state.injections[index].remaining -= 1
             let failure = state.injections[index].failure
