@@ -31,82 +31,56 @@ extension Reliability {
             InjectionTrigger.onCall(3), .whenContinuing.onCall(2),
         ])
         func serverErrorOnPage3(_ trigger: InjectionTrigger) async throws {
-            let rig = try await SweepRig.start()
-            let fleet = try Fleet.add(to: rig)
-            rig.kube.clearRecordedCalls()
-            rig.kube.injectFailure(.status(500), method: "GET", pathPrefix: Self.podList, when: trigger)
-            let report = try await Self.sweep(rig)
-            fleet.expectSweptOnce(report, rig)
-            Self.expectRetriedOnce(page: 3, Self.pageTokens(rig), pages: fleet.pages)
-            await rig.stop()
+            try await Self.sweep(under: .status(500), when: trigger) { run in
+                run.expectSweptOnce()
+                Self.expectRetriedOnce(page: 3, run.tokens, pages: run.fleet.pages)
+            }
         }
 
         @Test("500 on page 3 every time: a KubeError 500 naming the pod list after the retries, no writes")
         func serverErrorOnPage3Exhausted() async throws {
-            let rig = try await SweepRig.start()
-            let fleet = try Fleet.add(to: rig)
-            rig.kube.clearRecordedCalls()
-            rig.kube.injectFailure(.status(500), count: 100, method: "GET", pathPrefix: Self.podList, when: .whenContinuing.onCall(2))
-            let error = await #expect(throws: KubeError.self) { try await Self.sweep(rig) }
-            #expect(error?.code == 500)
-            #expect(error.map { "\($0)" }?.contains("list pods") == true, "\(error.map { "\($0)" } ?? "no error")")
-            Self.expectOnlyPodListCalls(rig)
-            let tokens = Self.pageTokens(rig)
-            #expect(tokens.count == 2 + Self.maxAttempts, "pages 1, 2, then page 3 × \(Self.maxAttempts): \(tokens)")
-            #expect(Set(tokens.dropFirst(2)).count == 1, "page 3 retried with another token: \(tokens)")
-            #expect(fleet.pages > 3)
-            await rig.stop()
+            try await Self.sweep(under: .status(500), count: 100, when: .whenContinuing.onCall(2)) { run in
+                let error = run.expectListError()
+                #expect(error?.code == 500)
+                #expect(run.fleet.pages > 3)
+                #expect(run.tokens.count == 2 + Self.maxAttempts, "pages 1, 2, then page 3 × \(Self.maxAttempts): \(run.tokens)")
+                #expect(Set(run.tokens.dropFirst(2)).count == 1, "page 3 retried with another token: \(run.tokens)")
+            }
         }
 
         @Test("500 on page 3 at the sweeper's own page size (500 pods a page, 1,001 pods)")
         func serverErrorOnPage3ProductionPageSize() async throws {
-            let rig = try await SweepRig.start()
-            let fleet = try Fleet.add(to: rig, deployments: [("alpha", 400, true), ("bravo", 300, false), ("charlie", 301, true)], pageSize: 500)
-            rig.kube.clearRecordedCalls()
-            rig.kube.injectFailure(.status(500), method: "GET", pathPrefix: Self.podList, when: .whenContinuing.onCall(2))
-            // The KubeClient itself as the cluster: `kate sweep`'s listing, page size and all.
-            let report = try await rig.sweep(resolver: RegistryAnswer())
-            fleet.expectSweptOnce(report, rig)
-            let calls = rig.kube.recordedCalls.filter { $0.method == "GET" && $0.path == Self.podList }
-            #expect(calls.allSatisfy { $0.queryValue("limit") == "500" }, "\(calls.map { $0.query ?? "" })")
-            Self.expectRetriedOnce(page: 3, calls.map { $0.queryValue("continue") ?? "" }, pages: fleet.pages)
-            await rig.stop()
+            // `pageSize: nil`: the KubeClient itself is the cluster, so this is `kate sweep`'s listing, page size and all.
+            let deployments: [(name: String, replicas: Int, stale: Bool)] = [("alpha", 400, true), ("bravo", 300, false), ("charlie", 301, true)]
+            try await Self.sweep(under: .status(500), when: .whenContinuing.onCall(2), deployments: deployments, pageSize: nil) { run in
+                run.expectSweptOnce()
+                let limits = Set(run.listCalls.map { $0.queryValue("limit") ?? "" })
+                #expect(limits == ["500"], "\(limits)")
+                Self.expectRetriedOnce(page: 3, run.tokens, pages: run.fleet.pages)
+            }
         }
 
         // MARK: - 429
 
         @Test("429 Retry-After: 1 on page 2: waited out, page 2 fetched again with the same token; every pod once")
         func tooManyRequestsOnPage2() async throws {
-            let rig = try await SweepRig.start()
-            let fleet = try Fleet.add(to: rig)
-            rig.kube.clearRecordedCalls()
-            rig.kube.injectFailure(.tooManyRequests(retryAfterSeconds: 1), method: "GET", pathPrefix: Self.podList, when: .whenContinuing)
-            let started = ContinuousClock.now
-            let report = try await Self.sweep(rig)
-            let elapsed = ContinuousClock.now - started
-            fleet.expectSweptOnce(report, rig)
-            #expect(elapsed >= .seconds(1), "Retry-After was not honoured (\(elapsed))")
-            #expect(elapsed < .seconds(5), "\(elapsed)")
-            Self.expectRetriedOnce(page: 2, Self.pageTokens(rig), pages: fleet.pages)
-            await rig.stop()
+            try await Self.sweep(under: .tooManyRequests(retryAfterSeconds: 1), when: .whenContinuing) { run in
+                run.expectSweptOnce()
+                #expect(run.elapsed >= .seconds(1), "Retry-After was not honoured (\(run.elapsed))")
+                #expect(run.elapsed < .seconds(5), "\(run.elapsed)")
+                Self.expectRetriedOnce(page: 2, run.tokens, pages: run.fleet.pages)
+            }
         }
 
         @Test("429 on page 2 asking for longer than kate waits (Retry-After: 30): a KubeError 429 at once, no writes")
         func tooManyRequestsOnPage2TooLong() async throws {
-            let rig = try await SweepRig.start()
-            try Fleet.add(to: rig)
-            rig.kube.clearRecordedCalls()
-            rig.kube.injectFailure(.tooManyRequests(retryAfterSeconds: 30), method: "GET", pathPrefix: Self.podList, when: .whenContinuing)
-            let started = ContinuousClock.now
-            let error = await #expect(throws: KubeError.self) { try await Self.sweep(rig) }
-            #expect(ContinuousClock.now - started < .seconds(2))
-            #expect(error?.code == 429)
-            #expect(error?.retryAfter == .seconds(30))
-            #expect(error.map { "\($0)" }?.contains("list pods") == true, "\(error.map { "\($0)" } ?? "no error")")
-            Self.expectOnlyPodListCalls(rig)
-            let tokens = Self.pageTokens(rig)
-            #expect(tokens.count == 2 && tokens.first == "" && tokens.last != "", "\(tokens)")
-            await rig.stop()
+            try await Self.sweep(under: .tooManyRequests(retryAfterSeconds: 30), when: .whenContinuing) { run in
+                let error = run.expectListError()
+                #expect(error?.code == 429)
+                #expect(error?.retryAfter == .seconds(30))
+                #expect(run.elapsed < .seconds(2), "\(run.elapsed)")
+                #expect(run.tokens.count == 2 && run.tokens.first == "" && run.tokens.last != "", "\(run.tokens)")
+            }
         }
 
         // MARK: - Connection cut
@@ -115,88 +89,119 @@ extension Reliability {
             InjectedFailure.closeWithoutAnswer, .dropConnection,
         ])
         func connectionDroppedOnPage2(_ failure: InjectedFailure) async throws {
-            let rig = try await SweepRig.start(allowConnectionDrops: true)
-            let fleet = try Fleet.add(to: rig)
-            rig.kube.clearRecordedCalls()
-            rig.kube.injectFailure(failure, method: "GET", pathPrefix: Self.podList, when: .whenContinuing)
-            let report = try await Self.sweep(rig)
-            fleet.expectSweptOnce(report, rig)
-            Self.expectRetriedOnce(page: 2, Self.pageTokens(rig), pages: fleet.pages)
-            await rig.stop()
+            try await Self.sweep(under: failure, when: .whenContinuing) { run in
+                run.expectSweptOnce()
+                Self.expectRetriedOnce(page: 2, run.tokens, pages: run.fleet.pages)
+            }
         }
 
         @Test("every connection is cut on page 2: a KubeError naming the pod list after the retries, no writes")
         func connectionDroppedOnPage2Exhausted() async throws {
-            let rig = try await SweepRig.start(allowConnectionDrops: true)
-            try Fleet.add(to: rig)
-            rig.kube.clearRecordedCalls()
-            rig.kube.injectFailure(.closeWithoutAnswer, count: 100, method: "GET", pathPrefix: Self.podList, when: .whenContinuing)
-            let started = ContinuousClock.now
-            let error = await #expect(throws: KubeError.self) { try await Self.sweep(rig) }
-            #expect(ContinuousClock.now - started < .seconds(5))
-            #expect(error?.code == 0)
-            #expect(error?.reason == "ConnectionFailed")
-            #expect(error.map { "\($0)" }?.contains("cannot list pods") == true, "\(error.map { "\($0)" } ?? "no error")")
-            Self.expectOnlyPodListCalls(rig)
-            let tokens = Self.pageTokens(rig)
-            // Page 1, then page 2 on KubeClient's 4 attempts plus HTTPClient's one transparent retry:
-            // the first attempt went out on the pooled connection page 1 came back on, and a reused
-            // connection that closes before any answer byte is retried once on a fresh one (GET only).
-            #expect(tokens.count == 1 + Self.maxAttempts + 1, "\(tokens)")
-            #expect(tokens.first == "" && !tokens.dropFirst().contains("") && Set(tokens.dropFirst()).count == 1, "page 2 retried with another token: \(tokens)")
-            await rig.stop()
+            try await Self.sweep(under: .closeWithoutAnswer, count: 100, when: .whenContinuing) { run in
+                let error = run.expectListError()
+                #expect(error?.code == 0)
+                #expect(error?.reason == "ConnectionFailed")
+                #expect(run.elapsed < .seconds(5), "\(run.elapsed)")
+                let tokens = run.tokens
+                // Page 1, then page 2 on KubeClient's 4 attempts plus HTTPClient's one transparent retry:
+                // the first attempt went out on the pooled connection page 1 came back on, and a reused
+                // connection that closes before any answer byte is retried once on a fresh one (GET only).
+                #expect(tokens.count == 1 + Self.maxAttempts + 1, "\(tokens)")
+                #expect(tokens.first == "" && !tokens.dropFirst().contains("") && Set(tokens.dropFirst()).count == 1, "page 2 retried with another token: \(tokens)")
+            }
         }
 
         // MARK: - 410
 
         @Test("410 Expired on page 2: the list restarts from page 1 (no continue token); every pod once")
         func expiredOnPage2() async throws {
-            let rig = try await SweepRig.start()
-            let fleet = try Fleet.add(to: rig)
-            rig.kube.clearRecordedCalls()
-            rig.kube.injectFailure(.status(410), method: "GET", pathPrefix: Self.podList, when: .whenContinuing)
-            let report = try await Self.sweep(rig)
-            fleet.expectSweptOnce(report, rig)
-            let tokens = Self.pageTokens(rig)
-            #expect(tokens.count == 2 + fleet.pages, "pages 1 and 2, then all \(fleet.pages) again: \(tokens)")
-            if tokens.count == 2 + fleet.pages {
+            try await Self.sweep(under: .status(410), when: .whenContinuing) { run in
+                run.expectSweptOnce()
+                let tokens = run.tokens, pages = run.fleet.pages
+                guard tokens.count == 2 + pages else {
+                    Issue.record("expected pages 1 and 2, then all \(pages) again: \(tokens)")
+                    return
+                }
                 #expect(tokens[0].isEmpty && !tokens[1].isEmpty, "\(tokens)")
                 #expect(tokens[2].isEmpty, "the list was not restarted from the first page after 410: \(tokens)")
-                #expect(!tokens.dropFirst(3).contains("") && Set(tokens.dropFirst(2)).count == fleet.pages, "\(tokens)")
+                #expect(!tokens.dropFirst(3).contains("") && Set(tokens.dropFirst(2)).count == pages, "\(tokens)")
             }
-            await rig.stop()
         }
 
         @Test("410 Expired on page 2 of every pass: a KubeError 410 naming the pod list after the restarts, no writes")
         func expiredOnPage2Exhausted() async throws {
-            let rig = try await SweepRig.start()
-            try Fleet.add(to: rig)
-            rig.kube.clearRecordedCalls()
-            rig.kube.injectFailure(.status(410), count: 100, method: "GET", pathPrefix: Self.podList, when: .whenContinuing)
-            let error = await #expect(throws: KubeError.self) { try await Self.sweep(rig) }
-            #expect(error?.code == 410)
-            #expect(error?.reason == "Expired")
-            #expect(error.map { "\($0)" }?.contains("list pods") == true, "\(error.map { "\($0)" } ?? "no error")")
-            Self.expectOnlyPodListCalls(rig)
-            let tokens = Self.pageTokens(rig)
-            #expect(tokens.count == 2 * Self.listPasses, "\(Self.listPasses) passes of page 1 + page 2: \(tokens)")
-            #expect(tokens.enumerated().allSatisfy { $0.offset % 2 == 0 ? $0.element.isEmpty : !$0.element.isEmpty }, "\(tokens)")
-            await rig.stop()
+            try await Self.sweep(under: .status(410), count: 100, when: .whenContinuing) { run in
+                let error = run.expectListError()
+                #expect(error?.code == 410)
+                #expect(error?.reason == "Expired")
+                #expect(run.tokens.count == 2 * Self.listPasses, "\(Self.listPasses) passes of page 1 + page 2: \(run.tokens)")
+                #expect(run.tokens.enumerated().allSatisfy { $0.offset % 2 == 0 ? $0.element.isEmpty : !$0.element.isEmpty }, "\(run.tokens)")
+            }
         }
 
         // MARK: - Helpers
 
-        /// Sweeps with `PagedCluster` at `pageSize`; the registry side always answers (`RegistryAnswer`).
-        static func sweep(_ rig: SweepRig, pageSize: Int = pageSize) async throws -> SweepReport {
-            let sweeper = Sweeper(
-                cluster: PagedCluster(client: rig.client, pageSize: pageSize), resolver: RegistryAnswer(),
-                configuration: SweeperConfiguration(resolveTimeout: .seconds(10)), logger: rig.logs.logger("kate.sweep"))
-            return try await sweeper.run()
+        /// One faulty sweep: a rig (with the connection-dropping relay when `failure` needs it), the
+        /// fleet, `failure` injected into the pod list `count` times from `trigger` on, a sweep through
+        /// `PagedCluster` at `pageSize` (nil: the `KubeClient` itself, page size 500) with a registry
+        /// that always answers (`RegistryAnswer`), then `check`; the rig is stopped whatever happens.
+        static func sweep(
+            under failure: InjectedFailure, count: Int = 1, when trigger: InjectionTrigger,
+            deployments: [(name: String, replicas: Int, stale: Bool)] = Fleet.standard, pageSize: Int? = KubePaginationFaultTests.pageSize,
+            check: (Run) async throws -> Void
+        ) async throws {
+            let rig = try await SweepRig.start(allowConnectionDrops: failure == .dropConnection || failure == .closeWithoutAnswer)
+            do {
+                let fleet = try Fleet.add(to: rig, deployments: deployments, pageSize: pageSize ?? 500)
+                rig.kube.clearRecordedCalls()
+                rig.kube.injectFailure(failure, count: count, method: "GET", pathPrefix: podList, when: trigger)
+                let cluster: any SweepCluster
+                if let pageSize { cluster = PagedCluster(client: rig.client, pageSize: pageSize) } else { cluster = rig.client }
+                let sweeper = Sweeper(
+                    cluster: cluster, resolver: RegistryAnswer(), configuration: SweeperConfiguration(resolveTimeout: .seconds(10)),
+                    logger: rig.logs.logger("kate.sweep"))
+                let started = ContinuousClock.now
+                let result: Result<SweepReport, any Error>
+                do { result = .success(try await sweeper.run()) } catch { result = .failure(error) }
+                try await check(Run(rig: rig, fleet: fleet, result: result, elapsed: ContinuousClock.now - started))
+            } catch {
+                await rig.stop()
+                throw error
+            }
+            await rig.stop()
         }
 
-        /// The `continue` token of every pod-list request in order ("" for a first page).
-        static func pageTokens(_ rig: SweepRig) -> [String] {
-            rig.kube.recordedCalls.filter { $0.method == "GET" && $0.path == podList }.map { $0.queryValue("continue") ?? "" }
+        /// What one faulty sweep came to.
+        struct Run {
+            let rig: SweepRig
+            let fleet: Fleet
+            let result: Result<SweepReport, any Error>
+            let elapsed: Duration
+
+            var listCalls: [RecordedCall] { rig.kube.recordedCalls.filter { $0.method == "GET" && $0.path == podList } }
+            /// The `continue` token of every pod-list request in order ("" for a first page).
+            var tokens: [String] { listCalls.map { $0.queryValue("continue") ?? "" } }
+
+            /// The sweep succeeded; every pod reached it once, each stale Deployment got exactly one restart.
+            func expectSweptOnce(sourceLocation: SourceLocation = #_sourceLocation) {
+                switch result {
+                case .success(let report): fleet.expectSweptOnce(report, rig, sourceLocation: sourceLocation)
+                case .failure(let error): Issue.record("the sweep threw \(error)", sourceLocation: sourceLocation)
+                }
+            }
+
+            /// The sweep stopped at the list with a `KubeError` naming it, having read nothing else and
+            /// written nothing (events included).
+            func expectListError(sourceLocation: SourceLocation = #_sourceLocation) -> KubeError? {
+                guard case .failure(let thrown) = result, let error = thrown as? KubeError else {
+                    Issue.record("expected a KubeError, the sweep came to \(result)", sourceLocation: sourceLocation)
+                    return nil
+                }
+                #expect("\(error)".contains("list pods"), "\(error)", sourceLocation: sourceLocation)
+                let others = rig.kube.recordedCalls.filter { !($0.method == "GET" && $0.path == podList) }.map { "\($0.method) \($0.path)" }
+                #expect(others.isEmpty, "calls after the list failed: \(others)", sourceLocation: sourceLocation)
+                return error
+            }
         }
 
         /// `pages` pages in order, page `page` requested twice with the same continue token, no other
@@ -211,12 +216,6 @@ extension Reliability {
             #expect(Set(tokens).count == pages, "a page was skipped or fetched twice: \(tokens)", sourceLocation: sourceLocation)
         }
 
-        /// The sweep stopped at the list: nothing else was read and nothing written (events included).
-        static func expectOnlyPodListCalls(_ rig: SweepRig, sourceLocation: SourceLocation = #_sourceLocation) {
-            let others = rig.kube.recordedCalls.filter { !($0.method == "GET" && $0.path == podList) }.map { "\($0.method) \($0.path)" }
-            #expect(others.isEmpty, "calls after the list failed: \(others)", sourceLocation: sourceLocation)
-        }
-
         /// Deployments in `shop`, some stale (their pods run `SweepRig.oldDigest`) and some current,
         /// whose pods straddle page boundaries.
         struct Fleet {
@@ -226,12 +225,10 @@ extension Reliability {
             var restarts: [String]
             var pages: Int
 
-            /// Default: 10 pods (3 stale, 2 current, 3 stale, 2 stale), 4 pages of 3.
-            @discardableResult
-            static func add(
-                to rig: SweepRig, deployments: [(name: String, replicas: Int, stale: Bool)] = [("alpha", 3, true), ("bravo", 2, false), ("charlie", 3, true), ("delta", 2, true)],
-                pageSize: Int = KubePaginationFaultTests.pageSize
-            ) throws -> Fleet {
+            /// 10 pods (3 stale, 2 current, 3 stale, 2 stale): 4 pages of 3.
+            static let standard: [(name: String, replicas: Int, stale: Bool)] = [("alpha", 3, true), ("bravo", 2, false), ("charlie", 3, true), ("delta", 2, true)]
+
+            static func add(to rig: SweepRig, deployments: [(name: String, replicas: Int, stale: Bool)], pageSize: Int) throws -> Fleet {
                 let host = rig.registry.host
                 var names: [String] = []
                 var restarts: [String] = []
