@@ -85,7 +85,9 @@ var targets: [Target] = [
 ]
 
 // Fuzz targets (libFuzzer): only with KATE_FUZZ=1, because they are built with
-// `-sanitize=fuzzer,address -parse-as-library` and have no `main`; see scripts/fuzz.sh.
+// `-sanitize=fuzzer,address -parse-as-library` and have no `main`; see scripts/fuzz.sh. A harness
+// holds only its `LLVMFuzzerTestOneInput`; `FuzzSupport` (C) defines each harness's `<module>_main`
+// from the list passed to it here and hands over to libFuzzer.
 if Context.environment["KATE_FUZZ"] == "1" {
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
         ("fuzz-http-request", ["KateNet"]),
@@ -96,9 +98,15 @@ if Context.environment["KATE_FUZZ"] == "1" {
         ("fuzz-docker-config", ["KateRegistry"]),
         ("fuzz-image-id", ["KateSweeper"]),
     ]
+    // SwiftPM's c99 name of each harness module (`fuzz-image-id` → `fuzz_image_id`), as an X-macro list.
+    let harnesses = fuzzTargets.map { "KATE_FUZZ_HARNESS(\(String($0.name.map { $0 == "-" ? "_" : $0 })))" }
+    targets.append(.target(
+        name: "FuzzSupport", path: "Fuzz/FuzzSupport",
+        cSettings: [.define("KATE_FUZZ_HARNESSES", to: harnesses.joined(separator: " "))]
+    ))
     for fuzz in fuzzTargets {
         targets.append(.executableTarget(
-            name: fuzz.name, dependencies: fuzz.dependencies, path: "Fuzz/\(fuzz.name)",
+            name: fuzz.name, dependencies: fuzz.dependencies + ["FuzzSupport"], path: "Fuzz/\(fuzz.name)",
             swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]
         ))
     }

@@ -7,8 +7,9 @@
 #
 # How it builds (this is what works with SwiftPM on Linux): the targets exist only when
 # KATE_FUZZ=1 (see Package.swift); `-sanitize=fuzzer,address` instruments every Swift module
-# and links libFuzzer. SwiftPM renames `main` of debug executables to `<module>_main`, so each
-# harness defines that symbol and hands over to `LLVMFuzzerRunDriver`. The debug configuration
+# and links libFuzzer. SwiftPM renames `main` of debug executables to `<module>_main`; the shared
+# C target Fuzz/FuzzSupport defines that symbol for every harness and hands over to
+# `LLVMFuzzerRunDriver`, so a harness holds only its `LLVMFuzzerTestOneInput`. The debug configuration
 # keeps `@testable import` working for internal parsers (ChunkedDecoder); `-O` on top makes it
 # fast (FUZZ_OPTIMIZE=0 for -Onone, e.g. to step through a crash in a debugger).
 #

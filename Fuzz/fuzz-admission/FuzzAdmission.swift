@@ -139,18 +139,3 @@ private func checkPatchedPod(_ patched: Any, original: AdmissionRequest, operati
         (try? JSONDecoder().decode([String: String].self, from: Data(annotation.utf8))) != nil
     else { fatalError("pinned pod lacks a readable \(KateAnnotations.originalImages) annotation") }
 }
-
-/// SwiftPM links debug executables on Linux with `main` renamed to `<module>_main` (so a test
-/// target could link them); a libFuzzer harness has no main, so this one hands over to libFuzzer.
-@_cdecl("fuzz_admission_main")
-public func fuzzerEntryPoint(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, fuzzAdmission)
-}
-
-@_silgen_name("LLVMFuzzerRunDriver")
-private func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-) -> Int32
