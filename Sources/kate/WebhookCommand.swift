@@ -12,6 +12,7 @@ struct WebhookCommand: AsyncParsableCommand {
         abstract: "Serve the mutating admission webhook over TLS.",
         discussion: """
             Serves POST /mutate and /validate (AdmissionReview v1), GET /healthz, /readyz and /metrics.
+            With --health-listen, /healthz and /readyz are also served over plain HTTP on a second address with its own connection limit, so the kubelet's probes get through when the main listener is at --max-connections.
             With --self-signed no certificate files are needed: a throwaway CA is written to --ca-out.
             SIGTERM/SIGINT stop accepting, let in-flight reviews finish within --grace-period, then exit 0.
             """
@@ -70,6 +71,9 @@ struct WebhookCommand: AsyncParsableCommand {
     @Option(help: "Extra connections past --max-connections that may only ask /healthz and /readyz, so kubelet's probes get through under overload. [env: KATE_PROBE_RESERVE]")
     var probeReserve: Int = Environment.int("KATE_PROBE_RESERVE") ?? 16
 
+    @Option(help: "Also answer GET /healthz and /readyz (nothing else) over plain HTTP on this address, e.g. 0.0.0.0:8081, with a connection limit of its own that --max-connections does not count; point the kubelet's probes here. Empty: off. [env: KATE_HEALTH_LISTEN]")
+    var healthListen: String = Environment.string("KATE_HEALTH_LISTEN") ?? ""
+
     @Option(help: "A handler still running after this is answered 503 and cancelled. [env: KATE_HANDLER_TIMEOUT]")
     var handlerTimeout: String = Environment.string("KATE_HANDLER_TIMEOUT") ?? "30s"
 
@@ -87,6 +91,7 @@ struct WebhookCommand: AsyncParsableCommand {
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024 (got \(maxBodyBytes))") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1 (got \(maxConnections))") }
         guard probeReserve >= 0 else { throw ValidationError("--probe-reserve must be 0 or more (got \(probeReserve))") }
+        _ = try healthAddress()
     }
 
     func run() async throws {
@@ -112,17 +117,19 @@ struct WebhookCommand: AsyncParsableCommand {
         try await admission.install(into: &router, logger: logger)
 
         let server = HTTPServer(configuration: configuration, tls: tls, responder: router, logger: logger)
-        let port = try await server.start()
-        readiness.set(true)
+        let health = try healthAddress().map { HealthListener(host: $0.host, port: $0.port, readiness: readiness, logger: logger) }
+        let port = try await bind(flag: "--listen", address: listen) { try await server.start() }
+        if let health {
+            try await bind(flag: "--health-listen", address: healthListen) { try await health.start() }
+        }
         if selfSigned {
             FileHandle.standardError.write(Data("try: curl --cacert \(caOut) https://localhost:\(port)/healthz\n".utf8))
         }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await server.run() }
+        // Readiness is set once both listeners are bound, and cleared on the signal before the
+        // drain; the health listener keeps answering /healthz until the main one has drained.
+        await server.serve(alongside: health, readiness: readiness, gracePeriod: configuration.gracePeriod) {
             let signal = await signals.wait()
             logger.notice("received \(signal): draining (grace period \(gracePeriod))")
-            readiness.set(false)
-            await server.shutdown(gracePeriod: configuration.gracePeriod)
         }
         tls.stopWatching()
         logger.notice("webhook stopped")
@@ -139,6 +146,27 @@ struct WebhookCommand: AsyncParsableCommand {
         }
         logger.notice("self-signed serving certificate for \(names.joined(separator: ", ")), 127.0.0.1, ::1; CA written to \(caOut)")
         return try selfSigned.makeContext(logger: logger)
+    }
+
+    /// The --health-listen address, or nil when it is off (empty).
+    private func healthAddress() throws -> (host: String, port: Int)? {
+        guard !healthListen.isEmpty else { return nil }
+        do {
+            return try HTTPServerConfiguration.parseListenAddress(healthListen)
+        } catch {
+            throw ValidationError("--health-listen: \(error)")
+        }
+    }
+
+    /// Binds a listener; a failure (port in use, address not local) becomes one line naming the
+    /// flag, so it is clear which of the two listeners could not start.
+    @discardableResult
+    private func bind(flag: String, address: String, _ start: () async throws -> Int) async throws -> Int {
+        do {
+            return try await start()
+        } catch {
+            throw ListenFailure(description: "\(flag) \(address): \(error); give \(flag) a free port on an address of this machine")
+        }
     }
 
     private func serverConfiguration() throws -> HTTPServerConfiguration {
@@ -166,4 +194,10 @@ struct WebhookCommand: AsyncParsableCommand {
         }
         return value
     }
+}
+
+/// A listener that could not be bound; ArgumentParser prints it as "Error: <description>" and the
+/// process exits non-zero.
+struct ListenFailure: Error, CustomStringConvertible {
+    let description: String
 }

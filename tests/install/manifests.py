@@ -15,7 +15,7 @@ GLOBAL_FLAGS = {"--log-level", "--log-format"}
 REGISTRY_FLAGS = {"--docker-config", "--registry-config", "--cache-ttl", "--negative-cache-ttl",
                   "--registry-concurrency", "--registry-timeout"}
 KUBE_FLAGS = {"--kubeconfig", "--context"}
-WEBHOOK_FLAGS = {"--listen", "--tls-cert", "--tls-key", "--self-signed", "--dns-name", "--ca-out",
+WEBHOOK_FLAGS = {"--listen", "--health-listen", "--tls-cert", "--tls-key", "--self-signed", "--dns-name", "--ca-out",
                  "--cert-reload-interval", "--max-header-bytes", "--max-body-bytes", "--handshake-timeout",
                  "--header-timeout", "--body-timeout", "--idle-timeout", "--max-connections",
                  "--handler-timeout", "--grace-period"}

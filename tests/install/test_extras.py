@@ -64,6 +64,7 @@ def normalized_rules(role):
     ("CronJob", "kate-sweeper", "securityContext"),
     ("Deployment", "kate-webhook", "readinessProbe"),
     ("Deployment", "kate-webhook", "livenessProbe"),
+    ("Deployment", "kate-webhook", "ports"),
     ("Deployment", "kate-webhook", "resources"),
 ])
 def test_kustomize_containers_match_chart_defaults(render, kind, name, part):

@@ -94,10 +94,22 @@ def test_webhook_pod(render, variant):
     if variant == "full":
         assert skipped == {"kube-system", "platform", "monitoring"}
     assert flag_values(args, "--pull-secrets") == (["off"] if variant == "sweeper-off" else ["auto"])
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    health_port = 9091 if variant == "full" else 8081
+    assert ports == {"https": 8443, "health": health_port}
+    # The probe listener: plain HTTP, same host as --listen, on the port the container declares as "health".
+    [listen] = flag_values(args, "--listen")
+    [health] = flag_values(args, "--health-listen")
+    host, _, port = health.rpartition(":")
+    assert host == listen.rpartition(":")[0] and int(port) == health_port
     for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
         get = c[probe]["httpGet"]
-        assert (get["path"], get["port"], get["scheme"]) == (path, "https", "HTTPS")
-    assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"https": 8443}
+        assert get["path"] == path
+        # Not the TLS port the apiserver uses: there the probes compete for --max-connections and
+        # fail under a connection storm (RELIABILITY.md bug 9). The kubelet resolves a named port.
+        target = ports.get(get["port"], get["port"])
+        assert target == int(port) and target != 8443, f"{probe} goes to port {get['port']} ({target})"
+        assert get["scheme"] == "HTTP", f"{probe}: the probe listener speaks plain HTTP"
     grace = int(flag_values(args, "--grace-period")[0].removesuffix("s"))
     assert spec["terminationGracePeriodSeconds"] > grace
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0

@@ -13,12 +13,19 @@ extension Router {
     /// `GET /healthz` (200 "ok" while the process serves at all), `GET /readyz` (200 when `readiness`
     /// is set, else 503) and `GET /metrics` (Prometheus text from `metrics`).
     public mutating func addOperationalRoutes(readiness: ReadinessFlag, metrics: @escaping @Sendable () -> [UInt8]) {
+        addProbeRoutes(readiness: readiness)
+        add("GET", "/metrics") { _, _ in
+            HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: metrics())
+        }
+    }
+
+    /// `GET /healthz` and `GET /readyz` alone: the kubelet's probes. The main listener and the
+    /// separate health listener (`HealthListener`) both register them through this one function
+    /// with the same `ReadinessFlag`, so "ready" cannot come to mean different things on the two.
+    public mutating func addProbeRoutes(readiness: ReadinessFlag) {
         add("GET", "/healthz") { _, _ in .text(200, "ok") }
         add("GET", "/readyz") { _, _ in
             readiness.isReady ? .text(200, "ready") : .text(503, "not ready: certificate or listener not up yet, or shutting down")
-        }
-        add("GET", "/metrics") { _, _ in
-            HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: metrics())
         }
     }
 }
