@@ -19,6 +19,19 @@ struct Wrk {
         var p50ms: Double
         var p99ms: Double
         var errors: String
+        /// CPU time of this process (the server under test) per request, and of wrk per request:
+        /// on a 2-core machine the two share the cores, so both bound the rate.
+        var requests = 0
+        var serverMicrosPerRequest = 0.0
+        var wrkMicrosPerRequest = 0.0
+    }
+
+    /// User + system CPU seconds of this process or of its waited-for children.
+    static func cpuSeconds(_ who: __rusage_who) -> Double {
+        var usage = rusage()
+        getrusage(who.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     let directory: URL
@@ -42,11 +55,22 @@ struct Wrk {
     /// Removes the temporary body and script.
     func cleanUp() { try? FileManager.default.removeItem(at: directory) }
 
-    func run(connections: Int, duration: String) throws -> Result {
+    /// One wrk run. `rate` (requests/s over all connections) paces each connection with wrk's
+    /// `delay()` hook instead of sending back-to-back: the latency at a given load, rather than the
+    /// queueing delay of a saturated closed loop (where p99 ≈ connections / throughput).
+    func run(connections: Int, duration: String, rate: Int? = nil) throws -> Result {
+        var script = directory.appendingPathComponent("post.lua").path
+        if let rate {
+            let paced = directory.appendingPathComponent("paced-\(connections)-\(rate).lua")
+            let perConnectionMillis = Double(connections) * 1000 / Double(rate)
+            try (String(contentsOfFile: script, encoding: .utf8) + "\nfunction delay() return \(perConnectionMillis) end\n")
+                .write(to: paced, atomically: true, encoding: .utf8)
+            script = paced.path
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["wrk", "-t", connections == 1 ? "1" : "2", "-c", "\(connections)", "-d", duration, "--latency",
-                             "-s", directory.appendingPathComponent("post.lua").path, url]
+        process.arguments = ["wrk", "-t", connections == 1 ? "1" : "2", "-c", "\(connections)", "-d", duration, "--latency", "-s", script, url]
+        let serverBefore = Self.cpuSeconds(RUSAGE_SELF), wrkBefore = Self.cpuSeconds(RUSAGE_CHILDREN)
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -54,7 +78,11 @@ struct Wrk {
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw BenchReview.Failure(description: "wrk failed:\n\(output)") }
-        return Self.parse(output)
+        var result = Self.parse(output)
+        let requests = max(1, result.requests)
+        result.serverMicrosPerRequest = (Self.cpuSeconds(RUSAGE_SELF) - serverBefore) * 1e6 / Double(requests)
+        result.wrkMicrosPerRequest = (Self.cpuSeconds(RUSAGE_CHILDREN) - wrkBefore) * 1e6 / Double(requests)
+        return result
     }
 
     static func parse(_ output: String) -> Result {
@@ -63,6 +91,8 @@ struct Wrk {
             let fields = raw.split(separator: " ", omittingEmptySubsequences: true)
             guard let first = fields.first else { continue }
             if first == "Requests/sec:", fields.count > 1 { result.requestsPerSecond = Double(fields[1]) ?? 0 }
+            // "  123456 requests in 8.00s, 45.67MB read"
+            if fields.count > 2, fields[1] == "requests", fields[2] == "in" { result.requests = Int(first) ?? 0 }
             if first == "50%", fields.count > 1 { result.p50ms = milliseconds(String(fields[1])) }
             if first == "99%", fields.count > 1 { result.p99ms = milliseconds(String(fields[1])) }
             if raw.contains("Non-2xx") || raw.contains("Socket errors") { result.errors = raw.trimmingCharacters(in: .whitespaces) }

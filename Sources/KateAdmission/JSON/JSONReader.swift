@@ -37,15 +37,7 @@ struct JSONReader {
     /// The index of the first `"`, `\\` or control character at or after `from` (or the end):
     /// the hot loop of reading and skipping strings, run over the raw buffer.
     private func stringStop(from start: Int) -> Int {
-        bytes.withUnsafeBufferPointer { buffer in
-            var i = start
-            while i < buffer.count {
-                let byte = buffer[i]
-                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return i }
-                i += 1
-            }
-            return i
-        }
+        bytes.withUnsafeBufferPointer { JSONScan.stringStop($0, from: start) }
     }
 
     mutating func peek() -> UInt8? {
@@ -163,50 +155,41 @@ struct JSONReader {
         buffer.append(contentsOf: Array(String(Character(unicode)).utf8))
     }
 
-    /// Skips one value of any kind, checking its structure.
-    mutating func skipValue(depth: Int = 0) throws(Failure) {
-        guard depth < Self.maxDepth else { throw failure("nesting deeper than \(Self.maxDepth)") }
+    /// Skips one value of any kind, checking its structure (brackets, keys, colons, commas,
+    /// strings, literals, number characters) exactly as reading it would.
+    ///
+    /// Most of a review is skipped (managedFields, status, volumes, probes), so this is the hot
+    /// loop of admission: one pass over the bytes with an explicit state and a bit stack of the
+    /// open containers, instead of a recursive call and a closure per member.
+    mutating func skipValue() throws(Failure) {
         switch peek() {
-        case UInt8(ascii: "\""):
-            _ = try skipString()
-        case UInt8(ascii: "{"):
-            try readObject { (reader: inout JSONReader, _: Key) throws(Failure) in try reader.skipValue(depth: depth + 1) }
-        case UInt8(ascii: "["):
-            try readArray { (reader: inout JSONReader) throws(Failure) in try reader.skipValue(depth: depth + 1) }
-        case UInt8(ascii: "t"), UInt8(ascii: "f"):
-            _ = try readBool()
-        case UInt8(ascii: "n"):
-            try literal("null")
+        case UInt8(ascii: "{"), UInt8(ascii: "["): break
+        case UInt8(ascii: "\""): _ = try skipString(); return
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): _ = try readBool(); return
+        case UInt8(ascii: "n"): try literal("null"); return
         case .some(let c) where c == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c):
-            try skipNumber()
-        default:
-            throw failure("expected a JSON value")
+            try skipNumber(); return
+        default: throw failure("expected a JSON value")
+        }
+        let outcome = bytes.withUnsafeBufferPointer { JSONScan.containerEnd($0, from: offset, maxDepth: Self.maxDepth) }
+        switch outcome {
+        case .end(let end): offset = end
+        case .failed(let message, let at): offset = at; throw failure(message)
         }
     }
 
     private mutating func skipString() throws(Failure) -> Bool {
         try expect(UInt8(ascii: "\""), "a string")
-        while true {
-            offset = stringStop(from: offset)
-            guard offset < bytes.count else { throw failure("unterminated string") }
-            let byte = bytes[offset]
-            offset += 1
-            if byte == UInt8(ascii: "\"") { return true }
-            guard byte == UInt8(ascii: "\\") else { throw failure("control character in string") }
-            offset += 1  // the escaped character, whatever it is
+        let outcome = bytes.withUnsafeBufferPointer { JSONScan.stringEnd($0, from: offset) }
+        switch outcome {
+        case .end(let end): offset = end; return true
+        case .failed(let message, let at): offset = at; throw failure(message)
         }
     }
 
     private mutating func skipNumber() throws(Failure) {
         let start = offset
-        scan: while offset < bytes.count {
-            switch bytes[offset] {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"):
-                offset += 1
-            default:
-                break scan
-            }
-        }
+        offset = bytes.withUnsafeBufferPointer { JSONScan.numberEnd($0, from: start) }
         guard offset > start else { throw failure("invalid number") }
     }
 

@@ -192,7 +192,7 @@ public final class PodPinner: Sendable {
         var writer = JSONWriter(capacity: 256)
         writer.stringMap(merged)
         let json = String(decoding: writer.bytes, as: UTF8.self)
-        let stamp = now.formatted(.iso8601)
+        let stamp = UTCTimestamp.string(from: now)
         guard existing != nil else {
             return [.add("/metadata/annotations", .object([KateAnnotations.originalImages: json, KateAnnotations.resolvedAt: stamp]))]
         }

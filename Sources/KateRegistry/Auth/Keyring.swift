@@ -4,6 +4,15 @@ public struct Keyring: Sendable {
     public struct Source: Sendable {
         public let label: String
         public let config: DockerConfig
+        /// `config.entries` parsed once (nil where an entry's key is unusable): the webhook asks
+        /// for credentials for every image of every review.
+        let keys: [KeyringKey?]
+
+        init(label: String, config: DockerConfig) {
+            self.label = label
+            self.config = config
+            self.keys = config.entries.map { KeyringKey($0.server) }
+        }
     }
 
     public let sources: [Source]
@@ -26,13 +35,14 @@ public struct Keyring: Sendable {
     /// Credentials that apply to `repository` on `registry`, most specific key first; equally
     /// specific keys keep source order (a pod's own secret before the mounted config).
     public func credentials(registry: String, repository: String) -> [Credential] {
-        guard let image = KeyringKey(registry: registry, repository: repository) else { return [] }
+        guard sources.contains(where: { !$0.config.entries.isEmpty }),
+              let image = KeyringKey(registry: registry, repository: repository) else { return [] }
         var matches: [(key: KeyringKey, order: Int, credential: Credential)] = []
         var order = 0
         for source in sources {
-            for entry in source.config.entries {
+            for (entry, key) in zip(source.config.entries, source.keys) {
                 defer { order += 1 }
-                guard let key = KeyringKey(entry.server), key.matches(image) else { continue }
+                guard let key, key.matches(image) else { continue }
                 matches.append((key, order, Credential(source: source.label, entry: entry)))
             }
         }

@@ -25,7 +25,8 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
     /// The user's spelling with any old digest removed, then `@digest`: the webhook writes back
     /// `nginx:1.27@sha256:…`, never the expanded `docker.io/library/nginx:1.27@…`.
     public func pinned(to digest: String) -> String {
-        let base = original.firstIndex(of: "@").map { String(original[..<$0]) } ?? original
+        // Over UTF-8, not Characters: this runs for every pinned container of every review.
+        let base = original.utf8.firstIndex(of: UInt8(ascii: "@")).map { String(original[..<$0]) } ?? original
         return base + "@" + digest
     }
 

@@ -78,6 +78,8 @@ public final class Resolver: Sendable {
     /// everything is cached, which is the common case on a busy webhook.
     public func cached(_ reference: ImageReference, keyring: Keyring = .empty) -> ResolvedImage? {
         if let digest = reference.digest { return Self.given(digest) }
+        // Credentials are matched only on an anonymous miss: public images, the common case on a
+        // busy webhook, then cost one cache probe.
         return freshHit(reference, credentials: keyring.credentials(registry: reference.registry, repository: reference.repository))
     }
 
@@ -86,12 +88,17 @@ public final class Resolver: Sendable {
         ResolvedImage(digest: digest, mediaType: nil, resolvedAt: Date(), source: .cache)
     }
 
-    private func freshHit(_ reference: ImageReference, credentials: [Credential]) -> ResolvedImage? {
-        for key in cacheKeys(reference, credentials: credentials) {
-            if let hit = positive.value(for: key) {
-                metrics.cache(.hit)
-                return hit.with(source: .cache)
-            }
+    /// Probes the keys in `cacheKeys` order, computing `credentials` only if the anonymous key misses.
+    private func freshHit(_ reference: ImageReference, credentials: @autoclosure () -> [Credential]) -> ResolvedImage? {
+        func probe(_ identity: String) -> ResolvedImage? {
+            let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: identity)
+            guard let hit = positive.value(for: key) else { return nil }
+            metrics.cache(.hit)
+            return hit.with(source: .cache)
+        }
+        if let hit = probe(CacheKey.anonymous) { return hit }
+        for credential in credentials() {
+            if let hit = probe(credential.identity) { return hit }
         }
         return nil
     }
