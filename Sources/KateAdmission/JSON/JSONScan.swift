@@ -9,14 +9,17 @@ enum JSONScan {
     }
 
     /// The index of the first `"`, `\` or control character at or after `start` (or the end).
-    /// Eight bytes at a time: Kubernetes objects are mostly long plain strings.
+    /// Eight bytes at a time: the lowest flagged byte of a word is the answer, so even the short
+    /// keys that make up most of a Kubernetes object take one or two steps.
+    @inline(__always)
     static func stringStop(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         var i = start
         if let base = buffer.baseAddress {
             let raw = UnsafeRawPointer(base)
             while i + 8 <= buffer.count {
                 let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                if stopByte(in: word) { break }
+                let flags = stopFlags(in: word)
+                if flags != 0 { return i + flags.trailingZeroBitCount / 8 }
                 i += 8
             }
         }
@@ -28,20 +31,22 @@ enum JSONScan {
         return i
     }
 
-    /// Whether any byte of `word` is `"`, `\` or below 0x20 (the classic "has zero byte" trick:
-    /// a byte b gives a set high bit in `(b - k) & ~b & 0x80` exactly when b < k, for k ≤ 0x80).
+    /// The high bit of each byte of `word` that is `"`, `\` or below 0x20 (the classic "has zero
+    /// byte" trick: `(b - k) & ~b & 0x80` is set when b < k, for k ≤ 0x80). A borrow can set a
+    /// false flag only above a true one, so the lowest flag is always exact.
     @inline(__always)
-    private static func stopByte(in word: UInt64) -> Bool {
+    private static func stopFlags(in word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
         let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
         let zeroQuote = (quote &- ones) & ~quote
         let zeroBackslash = (backslash &- ones) & ~backslash
         let control = (word &- ones &* 0x20) & ~word
-        return (zeroQuote | zeroBackslash | control) & highs != 0
+        return (zeroQuote | zeroBackslash | control) & highs
     }
 
     /// From just after an opening `"`: the offset after the closing quote. Escapes are checked
     /// for shape only (`\u` plus four hex digits, or one of `"\/bfnrt`).
+    @inline(__always)
     static func stringEnd(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Outcome {
         var i = start
         while true {

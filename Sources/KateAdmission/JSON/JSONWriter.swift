@@ -14,7 +14,7 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
         // Images, paths and names almost never need escaping: copy them in one go.
         let plain = value.utf8.withContiguousStorageIfAvailable { utf8 in
-            utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+            JSONScan.stringStop(utf8, from: 0) == utf8.count
         }
         if plain == true {
             bytes.append(contentsOf: value.utf8)

@@ -14,6 +14,10 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
 
     public static let dockerHub = "docker.io"
 
+    /// Hashes the spelling only: the other fields are parsed from it, so equal values still hash
+    /// equally, and the admission path keys several dictionaries per review by reference.
+    public func hash(into hasher: inout Hasher) { hasher.combine(original) }
+
     /// A tag with a digest (`nginx:1.27@sha256:…`) is already pinned: the runtime pulls the digest.
     public var isPinned: Bool { digest != nil }
     /// The tag the registry is asked about: Docker's default is `latest`.
