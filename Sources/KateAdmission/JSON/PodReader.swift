@@ -86,11 +86,40 @@ extension JSONReader {
                     secrets.append(LocalObjectReference(name: name))
                 }
                 spec.imagePullSecrets = secrets
+            case "volumes": spec.volumes = try reader.readVolumes()
             default: try reader.skipValue()
             }
         }
         guard sawContainers else { throw failure("pod spec has no containers") }
         return spec
+    }
+
+    /// Every volume's name, and the image of image volumes; the rest of each volume is skipped.
+    private mutating func readVolumes() throws(Failure) -> [Volume]? {
+        if try consumeNull() { return nil }
+        var volumes: [Volume] = []
+        try readArray { (reader: inout JSONReader) throws(Failure) in
+            var volume = Volume(name: "")
+            try reader.readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
+                switch key {
+                case "name": volume.name = try reader.readOptionalString() ?? ""
+                case "image":
+                    if try reader.consumeNull() { return }
+                    var source = ImageVolumeSource(reference: nil)
+                    try reader.readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
+                        switch key {
+                        case "reference": source.reference = try reader.readOptionalString()
+                        case "pullPolicy": source.pullPolicy = try reader.readOptionalString()
+                        default: try reader.skipValue()
+                        }
+                    }
+                    volume.image = source
+                default: try reader.skipValue()
+                }
+            }
+            volumes.append(volume)
+        }
+        return volumes
     }
 
     private mutating func readContainers(_ field: String) throws(Failure) -> [Container]? {

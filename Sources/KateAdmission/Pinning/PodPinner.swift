@@ -141,12 +141,12 @@ public final class PodPinner: Sendable {
             switch result {
             case .success(let resolution):
                 let pinned = reference.pinned(to: resolution.digest)
-                images.append(ImageOutcome(container: slot.name, image: pinned, source: resolution.source))
+                images.append(ImageOutcome(container: slot.key, image: pinned, source: resolution.source))
                 if configuration.mode == .warn {
                     warnings.append(WarningText.compose(image: slot.image, "would pin to \(Self.short(resolution.digest)) (mode warn)"))
                 } else {
                     operations.append(.replace(slot.imagePath, .string(pinned)))
-                    originals[slot.name] = slot.image
+                    originals[slot.key] = slot.image
                 }
                 if resolution.source == .stale, warnedImages.insert(slot.image).inserted {
                     let seconds = now.timeIntervalSince(resolution.resolvedAt)
@@ -158,7 +158,7 @@ public final class PodPinner: Sendable {
                 if failure.kind == .unauthorized, let problems = credentials?.problems, !problems.isEmpty {
                     failure.detail += "; also: " + problems.joined(separator: "; ")
                 }
-                images.append(ImageOutcome(container: slot.name, image: slot.image, failure: failure.reason))
+                images.append(ImageOutcome(container: slot.key, image: slot.image, failure: failure.reason))
                 if warnedImages.insert(slot.image).inserted {
                     failures.append(failure)
                     warnings.append(WarningText.compose(image: slot.image, "not pinned: \(failure.reason)"))

@@ -43,8 +43,8 @@ public struct ValidatingWebhook: HTTPResponder {
         let all = PinTargets.allSlots(pod.spec)
         guard request.operation == "UPDATE" else { return request.operation == "CREATE" ? all : [] }
         let before = Dictionary(
-            (request.oldObject.map { PinTargets.allSlots($0.spec) } ?? []).map { ($0.name, $0.image) }, uniquingKeysWith: { a, _ in a })
-        return all.filter { before[$0.name] != $0.image }
+            (request.oldObject.map { PinTargets.allSlots($0.spec) } ?? []).map { ($0.key, $0.image) }, uniquingKeysWith: { a, _ in a })
+        return all.filter { before[$0.key] != $0.image }
     }
 
     public func validate(_ request: AdmissionRequest) -> AdmissionResponse {

@@ -26,11 +26,14 @@ public struct PodSpec: Codable, Sendable, Equatable {
     public var serviceAccountName: String?
     public var nodeName: String?
     public var restartPolicy: String?
+    /// Only each volume's name and, for an image volume (`volumes[].image`, Kubernetes 1.31+),
+    /// its image: those are OCI images by tag too, and admission pins them like containers.
+    public var volumes: [Volume]?
 
     public init(
         containers: [Container], initContainers: [Container]? = nil, ephemeralContainers: [Container]? = nil,
         imagePullSecrets: [LocalObjectReference]? = nil, serviceAccountName: String? = nil, nodeName: String? = nil,
-        restartPolicy: String? = nil
+        restartPolicy: String? = nil, volumes: [Volume]? = nil
     ) {
         self.containers = containers
         self.initContainers = initContainers
@@ -39,6 +42,29 @@ public struct PodSpec: Codable, Sendable, Equatable {
         self.serviceAccountName = serviceAccountName
         self.nodeName = nodeName
         self.restartPolicy = restartPolicy
+        self.volumes = volumes
+    }
+}
+
+/// A pod volume, as far as kate reads it: its name and whether it is an image volume.
+public struct Volume: Codable, Sendable, Equatable {
+    public var name: String
+    public var image: ImageVolumeSource?
+
+    public init(name: String, image: ImageVolumeSource? = nil) {
+        self.name = name
+        self.image = image
+    }
+}
+
+/// `volumes[].image`: an OCI image (or artifact) mounted read-only into the pod.
+public struct ImageVolumeSource: Codable, Sendable, Equatable {
+    public var reference: String?
+    public var pullPolicy: String?
+
+    public init(reference: String?, pullPolicy: String? = nil) {
+        self.reference = reference
+        self.pullPolicy = pullPolicy
     }
 }
 

@@ -77,6 +77,42 @@ struct RegistryEndToEndTests {
         await stack.stop()
     }
 
+    @Test("an image volume (volumes[].image.reference) is pinned like a container, recorded as volume/<name>, and validated")
+    func pinsImageVolume() async throws {
+        let stack = try await Stack.start()
+        let host = stack.registry.host
+        _ = try await stack.registry.push(repository: "shop/web", tag: "2.4.1")
+        _ = try await stack.registry.push(repository: "acme/shop-migrate", tag: "v42")
+        _ = try await stack.registry.push(repository: "fluent/fluent-bit", tag: "3.1")
+        let models = try await stack.registry.push(repository: "acme/models", tag: "2026-11")
+        // A volume named like a container ("web"): the annotation keys must not collide.
+        let edits = """
+            [{"op":"add","path":"/request/object/spec/volumes/-","value":{"name":"web","image":{"reference":"\(host)/acme/models:2026-11","pullPolicy":"IfNotPresent"}}}]
+            """
+        let review = try Fixtures.review(Fixtures.podCreate, edits: edits, images: Self.localImages(host))
+        let answer = try await stack.server.review(review)
+        #expect(answer.image("/spec/volumes/2/image/reference") == "\(host)/acme/models:2026-11@\(models)")
+        #expect(answer.patched.at("/spec/volumes/2/image/pullPolicy")?.stringValue == "IfNotPresent")
+        #expect(answer.patched.at("/spec/volumes/0/name")?.stringValue == "cache", "other volumes untouched")
+        let originals = try #require(answer.patched.at("/metadata/annotations/kate.dev~1original-images")?.stringValue)
+        let recorded = try JSONDecoder().decode([String: String].self, from: Data(originals.utf8))
+        #expect(recorded["volume/web"] == "\(host)/acme/models:2026-11")
+        #expect(recorded["web"] == "\(host)/shop/web:2.4.1")
+        #expect(answer.warnings.isEmpty)
+
+        // The validating webhook names an unpinned image volume, and accepts the pinned result.
+        let validator = ValidatingWebhook(policy: AdmissionConfiguration().policy, logger: TestLogging.quiet)
+        let unpinned = validator.validate(try Fixtures.request(review))
+        #expect(!unpinned.allowed)
+        #expect(unpinned.denial?.message.contains("image volume web (\(host)/acme/models:2026-11)") == true)
+        let pinnedReview = try PinHarness.review(review, replacingObjectWith: answer.patched)
+        #expect(validator.validate(try Fixtures.request(pinnedReview)).allowed)
+        // Idempotent: the pinned pod again yields no patch.
+        let again = try await stack.server.review(pinnedReview)
+        #expect(again.patch == nil && again.allowed)
+        await stack.stop()
+    }
+
     @Test("kubectl debug: only the new ephemeral container is pinned")
     func ephemeralContainers() async throws {
         let stack = try await Stack.start()
