@@ -49,4 +49,29 @@ struct CredentialTests {
         #expect(report.podCount == 1)
         #expect(report.skipped.map(\.pod.namespace) == ["skipped"])
     }
+
+    /// Found by fuzz-admission: `imagePullSecrets: [{}]` is valid API input (name is omitempty);
+    /// it must neither fail the decode of the pod (and with it the whole list page) nor be
+    /// fetched as the secret "" (a GET of the namespace's secret list).
+    @Test func pullSecretWithoutNameIsSkipped() async throws {
+        var object = Fixtures.pod(
+            namespace: "team-a", name: "app", containers: [.init(name: "app", image: "registry.local/app:1", imageID: "registry.local/app@\(Self.current)")],
+            serviceAccount: "builder")
+        var spec = try #require(object["spec"] as? [String: Any])
+        spec["imagePullSecrets"] = [[String: Any](), ["name": "regcred"]]
+        object["spec"] = spec
+        let pod = try Fixtures.decodePod(object)
+        #expect(pod.spec.imagePullSecrets == [LocalObjectReference(name: ""), LocalObjectReference(name: "regcred")])
+
+        let cluster = InMemoryCluster(pods: [pod])
+        cluster.state.withLock { state in
+            state.serviceAccounts = ["team-a/builder": [""]]
+            state.secrets = ["team-a/regcred": Self.dockerConfigSecret()]
+        }
+        let resolver = TableResolver(["registry.local/app:1": .init(digest: Self.current)])
+        let report = try await Sweeper(cluster: cluster, resolver: resolver, configuration: SweeperConfiguration(), logger: Logger(label: "test")).run()
+        #expect(report.podCount == 1)
+        #expect(cluster.state.withLock { $0.secretReads } == 1, "only regcred is read")
+        #expect(Set(resolver.keyrings.withLock { $0 }) == [["imagePullSecret team-a/regcred"]])
+    }
 }

@@ -88,8 +88,15 @@ public struct Container: Codable, Sendable, Equatable {
 }
 
 public struct LocalObjectReference: Codable, Sendable, Equatable, Hashable {
+    /// `omitempty` in the API: `imagePullSecrets: [{}]` is accepted by the apiserver (with a
+    /// warning), so an absent name reads as "" rather than failing the whole pod list's decode.
     public var name: String
     public init(name: String) { self.name = name }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name) ?? ""
+    }
 }
 
 public struct PodStatus: Codable, Sendable, Equatable {

@@ -61,7 +61,9 @@ public struct CredentialCatalog: Sendable {
     public func scope(for pod: PodIdentity) -> CredentialScope {
         var seen = Set<String>()
         let names = pod.pullSecrets + (serviceAccountSecrets["\(pod.namespace)/\(pod.serviceAccount)"] ?? [])
-        let keys = names.map { "\(pod.namespace)/\($0)" }.filter { seen.insert($0).inserted }
+        // An empty name (`imagePullSecrets: [{}]`, which the apiserver accepts) names no secret;
+        // asking for it would GET `…/secrets/`, the namespace's secret list.
+        let keys = names.filter { !$0.isEmpty }.map { "\(pod.namespace)/\($0)" }.filter { seen.insert($0).inserted }
         return CredentialScope(secrets: keys)
     }
 
