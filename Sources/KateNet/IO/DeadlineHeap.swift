@@ -16,6 +16,11 @@ struct DeadlineHeap {
     var count: Int { entries.count }
     var earliest: ContinuousClock.Instant? { entries.first?.deadline }
 
+    /// How many deadlines satisfy `predicate` (O(n); diagnostics and tests).
+    func count(where predicate: (ContinuousClock.Instant) -> Bool) -> Int {
+        entries.reduce(0) { $0 + (predicate($1.deadline) ? 1 : 0) }
+    }
+
     mutating func insert(id: UInt64, deadline: ContinuousClock.Instant) {
         entries.append(Entry(deadline: deadline, id: id))
         positions[id] = entries.count - 1

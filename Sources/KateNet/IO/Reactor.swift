@@ -21,6 +21,11 @@ internal import CKateShims
 ///   one, and expired waiters are resumed with `NetError(.timedOut)`. An eventfd wakes the thread when a
 ///   new, earlier deadline arrives.
 /// - **Cancellation** of the awaiting task resumes its continuation with `CancellationError` at once.
+/// - **Timers**: `sleep(until:)` parks a socket-less waiter in the same heap. Use it instead of `Task.sleep`
+///   for timers that are usually cancelled (per-connection watchdogs): a cancelled `Task.sleep` keeps its
+///   timer (a sleep task plus a Dispatch source, ~0.6 KiB) alive until the original deadline
+///   (swiftlang/swift#60441), which made RSS grow with the connection rate × the handler timeout (bug 8);
+///   cancelling a reactor sleep frees its entry at once.
 /// - **Closing** removes the fd from epoll *before* close(2) and fails that fd's waiters with `.closed`,
 ///   so a recycled fd number can never deliver readiness to the wrong socket; tokens are never reused either.
 final class Reactor: Sendable {
@@ -50,6 +55,7 @@ final class Reactor: Sendable {
     }
 
     private struct Waiter {
+        /// The socket's token, or `timerToken` for `sleep(until:)`.
         let token: UInt64
         let interest: Interest
         let operation: String
@@ -74,9 +80,23 @@ final class Reactor: Sendable {
             }
             return waiter
         }
+
+        /// Parks `waiter` (and its deadline, if any). Returns whether the epoll thread must be woken
+        /// because this deadline is earlier than the one it sleeps toward.
+        mutating func park(_ id: UInt64, _ waiter: Waiter, deadline: ContinuousClock.Instant?) -> Bool {
+            waiters[id] = waiter
+            guard let deadline else { return false }
+            deadlines.insert(id: id, deadline: deadline)
+            if let planned = plannedWake, planned <= deadline { return false }
+            plannedWake = deadline
+            return true
+        }
     }
 
     private static let wakeToken: UInt64 = 0
+    /// The token of `sleep(until:)` waiters: no socket has it (socket tokens start at 1), so they
+    /// are only ever woken by their deadline or by cancellation.
+    private static let timerToken: UInt64 = 0
     private static let maxEvents: Int32 = 256
 
     private let epollFD: Int32
@@ -158,23 +178,49 @@ final class Reactor: Sendable {
                         return .fail(NetError.timedOut(operation))
                     }
                     state.sockets[registration.token] = socket
-                    state.waiters[id] = Waiter(token: registration.token, interest: interest, operation: operation, continuation: continuation)
-                    guard let deadline else { return .parked(wake: false) }
-                    state.deadlines.insert(id: id, deadline: deadline)
-                    if let planned = state.plannedWake, planned <= deadline { return .parked(wake: false) }
-                    state.plannedWake = deadline
-                    return .parked(wake: true)
+                    let waiter = Waiter(token: registration.token, interest: interest, operation: operation, continuation: continuation)
+                    return .parked(wake: state.park(id, waiter, deadline: deadline))
                 }
-                switch admission {
-                case .retry: continuation.resume()
-                case .fail(let error): continuation.resume(throwing: error)
-                case .parked(let wake): if wake { wakeUp() }
-                }
+                admit(admission, continuation)
             }
         } onCancel: {
-            let waiter = state.withLock { $0.takeWaiter(id) }
-            waiter?.continuation.resume(throwing: CancellationError())
+            cancel(id)
         }
+    }
+
+    /// Suspends until `deadline`, or throws `CancellationError` as soon as the task is cancelled.
+    ///
+    /// Unlike `Task.sleep`, cancelling frees the timer at once (see the type's comment), so a watchdog
+    /// that lives as long as a connection costs nothing once the connection is gone. Resolution: the
+    /// epoll thread's millisecond timeout (rounded up, so it never returns early).
+    func sleep(until deadline: ContinuousClock.Instant) async throws {
+        let id = makeID()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let admission = state.withLock { state -> Admission in
+                    if Task.isCancelled { return .fail(CancellationError()) }
+                    if deadline <= .now { return .retry }
+                    let waiter = Waiter(token: Reactor.timerToken, interest: .read, operation: "sleep", continuation: continuation)
+                    return .parked(wake: state.park(id, waiter, deadline: deadline))
+                }
+                admit(admission, continuation)
+            }
+        } onCancel: {
+            cancel(id)
+        }
+    }
+
+    private func admit(_ admission: Admission, _ continuation: CheckedContinuation<Void, any Error>) {
+        switch admission {
+        case .retry: continuation.resume()
+        case .fail(let error): continuation.resume(throwing: error)
+        case .parked(let wake): if wake { wakeUp() }
+        }
+    }
+
+    private func cancel(_ id: UInt64) {
+        let waiter = state.withLock { $0.takeWaiter(id) }
+        waiter?.continuation.resume(throwing: CancellationError())
     }
 
     /// How many tasks are parked waiting for `interest` on the socket (tests use it instead of sleeping).
@@ -183,6 +229,12 @@ final class Reactor: Sendable {
             guard let socket = state.sockets[registration.token] else { return 0 }
             return interest == .read ? socket.readers.count : socket.writers.count
         }
+    }
+
+    /// Parked sleeps and socket waits whose deadline is after `instant` (tests: a timer that
+    /// outlives its owner shows up here).
+    func timerCount(after instant: ContinuousClock.Instant) -> Int {
+        state.withLock { state in state.deadlines.count(where: { $0 > instant }) }
     }
 
     private func wakeUp() {
@@ -217,7 +269,13 @@ final class Reactor: Sendable {
             }
             if count > 0 && tokens[0..<Int(count)].contains(Reactor.wakeToken) { drainWakeFD() }
             for waiter in ready { waiter.continuation.resume() }
-            for waiter in expired { waiter.continuation.resume(throwing: NetError.timedOut(waiter.operation)) }
+            for waiter in expired {
+                if waiter.token == Reactor.timerToken {
+                    waiter.continuation.resume()
+                } else {
+                    waiter.continuation.resume(throwing: NetError.timedOut(waiter.operation))
+                }
+            }
         }
     }
 

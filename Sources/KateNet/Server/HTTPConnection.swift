@@ -176,7 +176,9 @@ struct HTTPConnection: Sendable {
     private func watchdog() async {
         while !Task.isCancelled {
             let wake = deadlines.runningDeadline ?? .now + configuration.handlerTimeout
-            guard (try? await Task.sleep(until: wake, clock: .continuous)) != nil else { return }
+            // The reactor's timer, not Task.sleep: a cancelled Task.sleep holds ~0.6 KiB until `wake`
+            // (a handler timeout ahead), per closed connection (RELIABILITY.md bug 8).
+            guard (try? await Reactor.shared().sleep(until: wake)) != nil else { return }
             guard let overdue = deadlines.expire(now: .now) else { continue }
             logger.warning("handler for \(overdue.method) \(overdue.path) exceeded \(configuration.handlerTimeout); answering 503 and cancelling it")
             let response = HTTPResponse.text(503, "handler did not answer within \(configuration.handlerTimeout); request cancelled")
