@@ -51,6 +51,21 @@ struct ConnectionResourceTests {
         #expect(try Self.farTimers() == before)
     }
 
+    @Test("sleepCancellably (the deadline timer of admission, registry waits and DNS) parks on the reactor and frees its timer on cancel")
+    func publicSleepIsReactorSleep() async throws {
+        let start = ContinuousClock.now
+        try await sleepCancellably(until: start + .milliseconds(20))
+        #expect(ContinuousClock.now - start >= .milliseconds(20), "never early")
+        let before = try Self.farTimers()
+        let sleepers = (0..<200).map { _ in Task { try await sleepCancellably(until: .now + Self.longTimeout) } }
+        #expect(try await NetIOTest.eventually { try Self.farTimers() == before + 200 }, "parked on the reactor, not Task.sleep")
+        for sleeper in sleepers { sleeper.cancel() }
+        for sleeper in sleepers {
+            await #expect(throws: CancellationError.self) { try await sleeper.value }
+        }
+        #expect(try Self.farTimers() == before, "cancelled sleeps left no timer behind")
+    }
+
     @Test("after 300 full TLS handshakes (Connection: close), the reactor holds no timer and the registry no connection")
     func handshakesLeaveNothing() async throws {
         let metrics = TestMetrics()

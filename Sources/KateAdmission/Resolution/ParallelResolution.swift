@@ -1,3 +1,4 @@
+import KateNet
 import KateRegistry
 
 /// Resolves several tags at once, each bounded by the same deadline. The review's answer
@@ -37,7 +38,7 @@ enum ParallelResolution {
             }
             // The deadline as a child task: the first nil out of the group means time is up.
             group.addTask {
-                try? await Task.sleep(until: deadline, clock: .continuous)
+                try? await sleepCancellably(until: deadline)
                 return nil
             }
             var results: [ImageReference: Result<DigestResolution, ResolutionFailure>] = [:]

@@ -1,3 +1,4 @@
+import KateNet
 /// Runs work that must not outlive a deadline.
 enum Deadline {
     /// The operation's result, or nil if `deadline` came first; the operation is then cancelled
@@ -6,7 +7,7 @@ enum Deadline {
         await withTaskGroup(of: T?.self) { group in
             group.addTask { await operation() }
             group.addTask {
-                try? await Task.sleep(until: deadline, clock: .continuous)
+                try? await sleepCancellably(until: deadline)
                 return nil
             }
             let first: T? = await group.next() ?? nil

@@ -64,7 +64,7 @@ extension TCPStream {
                 }
             }
             group.addTask {
-                try? await Task.sleep(until: deadline, clock: .continuous)
+                try? await sleepCancellably(until: deadline)
                 return nil
             }
             defer { group.cancelAll() }

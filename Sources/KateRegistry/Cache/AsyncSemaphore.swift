@@ -1,3 +1,4 @@
+import KateNet
 import Synchronization
 
 /// A counting semaphore for async code: waiters are resumed in FIFO order and give up at their
@@ -36,7 +37,7 @@ final class AsyncSemaphore: Sendable {
         let id = state.withLock { s in s.nextID += 1; return s.nextID }
         // The timer task fails the waiter at its deadline; cancelled as soon as a permit arrives.
         let timer = Task { [weak self] in
-            try await Task.sleep(until: deadline, clock: .continuous)
+            try await sleepCancellably(until: deadline)
             self?.fail(id, with: TimedOut())
         }
         defer {

@@ -1,3 +1,4 @@
+import KateNet
 import Synchronization
 
 /// Collapses concurrent calls with the same key into one: when 200 pods of one Deployment are
@@ -72,7 +73,7 @@ private final class Flight<Value: Sendable>: Sendable {
             return s.nextID
         }
         let timer = Task { [weak self] in
-            try await Task.sleep(until: deadline, clock: .continuous)
+            try await sleepCancellably(until: deadline)
             self?.abandon(id, with: SingleFlightWaitTimedOut())
         }
         defer { timer.cancel() }
