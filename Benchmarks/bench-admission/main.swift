@@ -1,9 +1,12 @@
 // bench-admission: what one kate webhook replica sustains on this machine.
 //
 // Cached path: a ~10 KB Pod review whose tags kate already knows, POSTed over TLS with keep-alive
-// by wrk at 1/16/64 connections (targets: >= 10,000 reviews/s, p99 < 5 ms at 64). Twice: a
-// ReplicaSet pod (answered from the owner-revision memory, the common case in a rollout) and a
-// bare pod (answered from the resolver's cache).
+// by wrk at 1/16/64 connections as fast as they go (the capacity), then at 64 connections paced to
+// BENCH_RATE (default 10,000/s: the latency at the target load; targets >= 10,000 reviews/s and
+// p99 < 5 ms at 64). Twice: a ReplicaSet pod (answered from the owner-revision memory, the common
+// case in a rollout) and a bare pod (answered from the resolver's cache). Every row also prints the
+// CPU the server process and wrk spent per review; a first section measures decode + pin + encode
+// without the network. BENCH_CONNECTIONS="64" limits the rows (e.g. under a profiler).
 // Cold path: 5 containers with 5 tags, the registry behind a 50 ms-per-round-trip DelayProxy and
 // no cache: the review's p99 against one tag's cold resolve time (target < 1.5x: the tags
 // resolve in parallel).
