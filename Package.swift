@@ -45,7 +45,7 @@ var targets: [Target] = [
     .target(name: "RegistryTestSupport", dependencies: ["KateNet", "KateRegistry", "COpenSSL", logging], swiftSettings: strict),
     .target(name: "KubeTestServer", dependencies: ["KateNet", "KateKube", logging], resources: [.copy("Fixtures")], swiftSettings: strict),
 
-    .testTarget(name: "KateNetTests", dependencies: ["KateNet", metricsTestKit], swiftSettings: strict),
+    .testTarget(name: "KateNetTests", dependencies: ["KateNet", "RegistryTestSupport", metricsTestKit], swiftSettings: strict),
     .testTarget(name: "KateRegistryTests", dependencies: ["KateRegistry", "RegistryTestSupport", metricsTestKit], swiftSettings: strict),
     .testTarget(name: "KateKubeTests", dependencies: ["KateKube", "KubeTestServer"], swiftSettings: strict),
     .testTarget(

@@ -34,17 +34,6 @@ func makeResolver(host: String) -> Resolver {
     return Resolver(configuration: configuration, logger: logger)
 }
 
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Runs `work` over `items` with at most `width` in flight.
 func forEachConcurrently<T: Sendable>(_ items: [T], width: Int, _ work: @escaping @Sendable (T) async throws -> Void) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -60,7 +49,7 @@ func burst(registry: TestRegistry, proxy: DelayProxy) async throws {
     let tags = (0..<distinctTags).map { "t\($0)" }
     let pushed = try await registry.pushMany(repository: "burst/app", tags: tags)
     let before = try await registry.manifestRequests(repository: "burst/app").count
-    var rng = SplitMix(state: 7)
+    var rng = SplitMix64(seed: 7)
     var sequence = tags
     while sequence.count < lookups { sequence.append(tags[Int(rng.next() % UInt64(tags.count))]) }
     for i in stride(from: sequence.count - 1, to: 0, by: -1) { sequence.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
@@ -87,7 +76,7 @@ func oldWayVersusKate(registry: TestRegistry, proxy: DelayProxy) async throws {
     let tags = (0..<20).map { "v\($0)" }
     let pushed = try await registry.pushMany(repository: "fleet/app", tags: tags)
     // 70 pods of 20 workloads: every tag at least three times, in a fixed shuffled order.
-    var rng = SplitMix(state: 11)
+    var rng = SplitMix64(seed: 11)
     var images = (0..<70).map { "\(proxy.host)/fleet/app:\(tags[$0 % tags.count])" }
     for i in stride(from: images.count - 1, to: 0, by: -1) { images.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
 

@@ -1,3 +1,4 @@
+import RegistryTestSupport
 import Testing
 @testable import KateNet
 
@@ -191,21 +192,9 @@ struct HTTPRequestParserTests {
 
 @Suite("HTTP/1.1 request parser: hostile input never crashes")
 struct HTTPRequestParserRobustnessTests {
-    /// SplitMix64: deterministic, so a failure reproduces.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test("mutated valid requests, fed in random pieces: every outcome is a request or an HTTPParseError")
     func mutations() {
-        var random = SeededGenerator(state: 0x6B61_7465)
+        var random = SplitMix64(seed: 0x6B61_7465)
         let seeds = [
             Array(HTTPRequestParserTests.post.utf8),
             Array("POST /v HTTP/1.1\r\nHost: k\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: v\r\n\r\n".utf8),

@@ -1,3 +1,4 @@
+import RegistryTestSupport
 import Testing
 
 @testable import KateRegistry
@@ -154,7 +155,7 @@ struct ImageReferenceTests {
 
     @Test("generated references round-trip (property)")
     func generatedRoundTrip() throws {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let domains = ["", "ghcr.io/", "localhost:5000/", "[::1]:5000/", "a.b.c:1/", "docker.io/"]
         let separators = [".", "_", "__", "-", "---"]
         for _ in 0..<500 {
@@ -182,16 +183,7 @@ struct ImageReferenceTests {
 }
 
 /// Deterministic generator so a failing case reproduces.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
     mutating func word() -> String {
         let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789")
         return String((0..<(1 + Int(next() % 6))).map { _ in letters[Int(next() % UInt64(letters.count))] })

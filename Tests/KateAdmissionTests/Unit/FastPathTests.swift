@@ -1,4 +1,5 @@
 import Foundation
+import RegistryTestSupport
 import Testing
 
 @testable import KateAdmission
@@ -8,21 +9,9 @@ import Testing
 /// answering differently.
 @Suite("Admission fast path")
 struct FastPathTests {
-    /// A small deterministic generator, so a failure can be reproduced from its seed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test("stringStop finds the first quote, backslash or control byte at every alignment")
     func stringStopAgreesWithByteLoop() {
-        var random = SplitMix(state: 1)
+        var random = SplitMix64(seed: 1)
         let alphabet: [UInt8] = Array("abcXYZ019-_.:/ ".utf8) + [0x22, 0x5C, 0x00, 0x1F, 0x20, 0x7F, 0x80, 0xC3, 0xFF]
         for _ in 0..<3000 {
             let length = Int.random(in: 0...40, using: &random)
@@ -39,7 +28,7 @@ struct FastPathTests {
 
     @Test("skipping accepts exactly the JSON Foundation accepts (generated documents, structural damage)")
     func containerSkipAgreesWithFoundation() throws {
-        var random = SplitMix(state: 7)
+        var random = SplitMix64(seed: 7)
         var accepted = 0, rejected = 0
         for _ in 0..<1500 {
             var document = Array(Self.randomValue(depth: 0, container: true, using: &random).utf8)
@@ -91,7 +80,7 @@ struct FastPathTests {
     /// Objects, arrays, strings with escapes, literals and positive integers without zeros (the
     /// reader does not check number grammar, so numbers that merging could make invalid for
     /// Foundation, like `01` or `-1-2`, are not generated).
-    static func randomValue(depth: Int, container: Bool = false, using random: inout SplitMix) -> String {
+    static func randomValue(depth: Int, container: Bool = false, using random: inout SplitMix64) -> String {
         let kind = container ? Int.random(in: 0...1, using: &random) : Int.random(in: 0...(depth > 4 ? 4 : 6), using: &random)
         switch kind {
         case 0:
@@ -107,7 +96,7 @@ struct FastPathTests {
         }
     }
 
-    static func randomString(using random: inout SplitMix) -> String {
+    static func randomString(using random: inout SplitMix64) -> String {
         // ASCII only: damage inside a multi-byte character makes invalid UTF-8, which Foundation
         // refuses and kate (like Go's decoder) reads with U+FFFD.
         let pieces = ["a", "name", "image", "kate.dev/x", #"\""#, #"\\"#, #"\/"#, #"\n"#, #"\u00e9"#, " ", "f:spec"]
@@ -135,7 +124,7 @@ struct FastPathTests {
 
     @Test("base64 matches Foundation for every length and byte")
     func base64() {
-        var random = SplitMix(state: 3)
+        var random = SplitMix64(seed: 3)
         for length in 0..<200 {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
             #expect(Base64.encode(bytes) == Data(bytes).base64EncodedString())
@@ -144,7 +133,7 @@ struct FastPathTests {
 
     @Test("resolved-at timestamps match Foundation's ISO 8601 form")
     func timestamps() {
-        var random = SplitMix(state: 11)
+        var random = SplitMix64(seed: 11)
         let fixed: [Double] = [0, -1, 86_399, 86_400, 951_782_400 /* 2000-02-29 */, 4_107_542_400 /* 2100-02-28 */,
                                4_107_628_800, 1_795_000_000.999, -2_208_988_800 /* 1900-01-01 */]
         let generated = (0..<3000).map { _ in Double(Int64.random(in: -2_208_988_800...13_569_465_600, using: &random)) + 0.5 }
