@@ -279,20 +279,14 @@ struct HealthListenerTests {
 @Suite("kate webhook --health-listen (the built binary)")
 struct HealthListenerBinaryTests {
     @Test("--health-listen serves the probes over plain HTTP; SIGTERM stops both listeners, exit 0",
-          .enabled(if: WebhookE2ETests.binary != nil, "kate binary not built"))
+          .enabled(if: WebhookE2ETests.runsBinary, "kate binary not built"))
     func healthListen() async throws {
-        let binary = try #require(WebhookE2ETests.binary)
         let directory = try NetHTTPFiles.temporaryDirectory()
         defer { NetHTTPFiles.remove(directory) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["webhook", "--self-signed", "--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0",
-                             "--ca-out", directory + "/ca.pem", "--pull-secrets", "off", "--grace-period", "5s"]
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": directory]
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, stderr) = try WebhookE2ETests.launch(
+            ["webhook", "--self-signed", "--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0",
+             "--ca-out", directory + "/ca.pem", "--pull-secrets", "off", "--grace-period", "5s"],
+            home: directory)
         defer { if process.isRunning { process.terminate() } }
 
         // The main listener binds first, then the health listener; each logs "listening on".
@@ -317,22 +311,16 @@ struct HealthListenerBinaryTests {
     }
 
     @Test("a --health-listen port in use: one error line naming the flag, non-zero exit",
-          .enabled(if: WebhookE2ETests.binary != nil, "kate binary not built"))
+          .enabled(if: WebhookE2ETests.runsBinary, "kate binary not built"))
     func healthPortInUse() async throws {
-        let binary = try #require(WebhookE2ETests.binary)
         let directory = try NetHTTPFiles.temporaryDirectory()
         defer { NetHTTPFiles.remove(directory) }
         let taken = try TCPListener(host: "127.0.0.1", port: 0)
         defer { taken.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["webhook", "--self-signed", "--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:\(taken.localPort)",
-                             "--ca-out", directory + "/ca.pem", "--pull-secrets", "off", "--log-level", "critical"]
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": directory]
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, stderr) = try WebhookE2ETests.launch(
+            ["webhook", "--self-signed", "--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:\(taken.localPort)",
+             "--ca-out", directory + "/ca.pem", "--pull-secrets", "off", "--log-level", "critical"],
+            home: directory)
         defer { if process.isRunning { process.terminate() } }
         let status = await WebhookE2ETests.exitStatus(of: process)
         let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
