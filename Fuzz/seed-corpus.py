@@ -45,6 +45,11 @@ for f in ["admission-review.json", "pinned-already-review.json"]:
     write("fuzz-admission", f, (examples / f).read_bytes())
 # The ephemeral-containers review is 23 KB; keep it, libFuzzer's -max_len bounds mutations anyway.
 write("fuzz-admission", "ephemeral-containers-update-review.json", (examples / "ephemeral-containers-update-review.json").read_bytes())
+# The example pod with an image volume (volumes[].image.reference), which admission pins too.
+with_volume = json.loads(review)
+with_volume["request"]["object"]["spec"].setdefault("volumes", []).append(
+    {"name": "models", "image": {"reference": "ghcr.io/acme/models:2026-11", "pullPolicy": "IfNotPresent"}})
+write("fuzz-admission", "image-volume-review.json", json.dumps(with_volume, separators=(",", ":")))
 minimal = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
     "uid": "u1", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "operation": "CREATE", "namespace": "shop",
     "object": {"metadata": {"name": "p", "annotations": {"kate.dev/original-images": "{\"x\":\"y\"}"}},
