@@ -1,5 +1,6 @@
 import Foundation
 import KateAdmission
+import KateKube
 import KateSweeper
 import Testing
 
@@ -41,6 +42,31 @@ extension Reliability.FuzzRegressionTests {
         let digest = "sha256:" + String(repeating: "f9", count: 32)
         #expect(ImageID.parse("docker://\t@" + digest).digest == nil)
         #expect(ImageID.parse("docker:// @" + digest).digest == nil)
+    }
+}
+
+extension Reliability.FuzzRegressionTests {
+    /// fuzz-admission, crash-9218a1ab…: `imagePullSecrets: [{}]` (name is `omitempty` in the API,
+    /// and the apiserver accepts it) made KateKube's Pod model fail to decode — for the sweeper, the
+    /// whole list page with it (bug 10). Admission must pin such a pod normally, and the pod must
+    /// still decode (with an empty name) before and after the patch.
+    @Test("a pod with a nameless imagePullSecrets entry is pinned and still decodes")
+    func namelessPullSecret() async throws {
+        let registry = try await FaultyRegistry.start()
+        let rig = AdmissionRig(plainHTTP: [registry.host])
+        let review = try Reviews.podCreate(registry: registry.host) { object in
+            var spec = object["spec"] as? [String: Any] ?? [:]
+            spec["imagePullSecrets"] = [[String: Any]()]
+            object["spec"] = spec
+        }
+        let object = try #require(Reviews.rawObject(review))
+        let pod = try JSONDecoder().decode(Pod.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(pod.spec.imagePullSecrets == [LocalObjectReference(name: "")])
+        let outcome = try await rig.pin(review, budget: .seconds(3))
+        #expect(outcome.report.response.allowed)
+        #expect(outcome.report.pinnedImages > 0, "\(outcome.report.failures)")
+        await rig.shutdown()
+        await registry.stop()
     }
 }
 
