@@ -55,41 +55,28 @@ struct Wrk {
     /// Removes the temporary body and script.
     func cleanUp() { try? FileManager.default.removeItem(at: directory) }
 
-    /// One wrk run. With `rate` (requests/s over all connections), each wrk thread sends on a fixed
-    /// schedule (wrk's `delay()` hook, timed with LuaJIT's ffi `clock_gettime`) instead of
-    /// back-to-back: the latency at a given load. A saturated closed loop instead measures its own
-    /// queue (p99 ≈ connections / throughput). A slot missed because every connection is busy is
-    /// sent as soon as one frees up, so an overloaded server still shows as a lower rate.
+    /// `scripts/wrk/pace.lua`, shared with `scripts/bench-net.sh`.
+    static let pacingScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/wrk/pace.lua")
+
+    /// One wrk run. With `rate` (requests/s over all connections), wrk is paced by
+    /// `scripts/wrk/pace.lua`: the latency at a given load instead of the queue of a saturated
+    /// closed loop (p99 ≈ connections / throughput).
     func run(connections: Int, duration: String, rate: Int? = nil) throws -> Result {
         let threads = connections == 1 ? 1 : 2
         var script = directory.appendingPathComponent("post.lua").path
+        var environment = ProcessInfo.processInfo.environment
         if let rate {
-            let paced = directory.appendingPathComponent("paced-\(connections)-\(rate).lua")
-            let periodMillis = Double(threads) * 1000 / Double(rate)
-            let pacing = """
-
-                local ffi = require("ffi")
-                ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } kate_timespec; int clock_gettime(int, kate_timespec *); ]]
-                local now_ts = ffi.new("kate_timespec")
-                local function now_ms()
-                    ffi.C.clock_gettime(1, now_ts)  -- CLOCK_MONOTONIC
-                    return tonumber(now_ts.tv_sec) * 1000 + tonumber(now_ts.tv_nsec) / 1e6
-                end
-                local period, next_slot = \(periodMillis), nil
-                function delay()
-                    local now = now_ms()
-                    next_slot = next_slot or now
-                    local slot = next_slot
-                    next_slot = next_slot + period
-                    return math.max(0, slot - now)
-                end
-
-                """
-            try (String(contentsOfFile: script, encoding: .utf8) + pacing).write(to: paced, atomically: true, encoding: .utf8)
+            let paced = directory.appendingPathComponent("paced.lua")
+            try (String(contentsOfFile: script, encoding: .utf8) + "\n" + String(contentsOf: Self.pacingScript, encoding: .utf8))
+                .write(to: paced, atomically: true, encoding: .utf8)
             script = paced.path
+            environment["KATE_WRK_RATE"] = String(rate)
+            environment["KATE_WRK_THREADS"] = String(threads)
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.environment = environment
         process.arguments = ["wrk", "-t", "\(threads)", "-c", "\(connections)", "-d", duration, "--latency", "-s", script, url]
         let serverBefore = Self.cpuSeconds(RUSAGE_SELF), wrkBefore = Self.cpuSeconds(RUSAGE_CHILDREN)
         let pipe = Pipe()
