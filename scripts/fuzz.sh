@@ -20,7 +20,7 @@
 #   .build-fuzz/debug/<target> Fuzz/crashes/<target>/<file>
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 ALL_TARGETS=(fuzz-http-request fuzz-chunked fuzz-admission fuzz-image-reference fuzz-www-authenticate fuzz-docker-config fuzz-image-id)
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 INPUT_TIMEOUT="${FUZZ_INPUT_TIMEOUT:-10}"

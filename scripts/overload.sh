@@ -15,7 +15,7 @@
 #   scripts/overload.sh
 #   OVERLOAD_SECONDS=10 OVERLOAD_CONNECTIONS=1000 scripts/overload.sh   # modest
 set -uo pipefail
-# shellcheck source=soak.sh
+# shellcheck source=scripts/soak.sh
 source "$(dirname "${BASH_SOURCE[0]}")/soak.sh"
 WORK="${OVERLOAD_WORK:-$ROOT/.build-hardening/overload}"
 

@@ -109,7 +109,9 @@ wrk_until() {
     echo "  total: $done_total requests, $bad_total non-2xx"
 }
 
-# Starts the webhook with extra flags "$@"; sets KATE_PID, KATE_URL.
+# Starts the webhook with extra flags "$@"; sets KATE_PID, KATE_URL. (overload.sh, which sources
+# this file, passes flags; the soak itself passes none.)
+# shellcheck disable=SC2120
 start_webhook() {
     local port; port=$(free_port)
     printf '{"registries": {"%s": {"plainHTTP": true}}}\n' "$REGISTRY" >"$WORK/registry-config.json"
@@ -142,7 +144,7 @@ PY
 }
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-fd_count() { ls "/proc/$1/fd" | wc -l; }
+fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 threads() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
 snapshot() { echo "$(rss_kib "$1") $(fd_count "$1") $(threads "$1")"; }
 
@@ -175,6 +177,7 @@ main() {
     build_kate
     start_registry
     make_review
+    # shellcheck disable=SC2119
     start_webhook
     check_admission || return 1
     local start; start=$(snapshot "$KATE_PID")

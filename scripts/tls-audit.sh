@@ -10,7 +10,7 @@
 #
 # Prints a summary and keeps testssl's JSON in $TLS_AUDIT_OUT (default .build-hardening/tls-audit/).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 TESTSSL="${TESTSSL:-$(command -v testssl || command -v testssl.sh || true)}"
 [ -n "$TESTSSL" ] || { echo "error: testssl not installed (apt-get install testssl.sh)" >&2; exit 2; }
