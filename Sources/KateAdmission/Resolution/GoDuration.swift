@@ -1,5 +1,3 @@
-import Foundation
-
 /// Parses Go's `time.Duration` notation, which the apiserver uses in `?timeout=10s` and kate
 /// uses for its duration flags: a sequence of decimal numbers with units
 /// (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`), e.g. `10s`, `500ms`, `1m30s`, `1.5h`.
