@@ -26,6 +26,7 @@ RUN apt-get update \
 COPY --from=build /out/kate /usr/local/bin/kate
 # Numeric, so the kubelet can check runAsNonRoot; the same UID the chart sets.
 USER 65532:65532
-EXPOSE 8443
+# 8443: the webhook (TLS); 8081: the kubelet probe listener the chart enables with --health-listen.
+EXPOSE 8443 8081
 ENTRYPOINT ["kate"]
 CMD ["webhook"]
