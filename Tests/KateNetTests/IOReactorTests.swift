@@ -58,11 +58,7 @@ struct IOReactorTests {
 
     @Test("closing a stream fails the task parked in read with .closed")
     func closeFailsParkedReader() async throws {
-        let listener = try TCPListener(host: "127.0.0.1", port: 0)
-        defer { listener.close() }
-        async let accepted = listener.accept()
-        let client = try await TCPStream.connect(host: "127.0.0.1", port: listener.localPort, deadline: NetIOTest.deadline())
-        let server = try await accepted
+        let (client, server, _) = try await NetIOTest.connectedPair()
         let reader = Task { try await server.read(maxBytes: 10, deadline: .now + .seconds(30)) }
         #expect(await NetIOTest.eventually { server.handle.hasWaiter(for: .read) })
         await server.close()
@@ -75,11 +71,7 @@ struct IOReactorTests {
 
     @Test("two tasks parked for the same readiness are both woken: one gets the data, the other parks again")
     func twoReadersBothWoken() async throws {
-        let listener = try TCPListener(host: "127.0.0.1", port: 0)
-        defer { listener.close() }
-        async let accepted = listener.accept()
-        let client = try await TCPStream.connect(host: "127.0.0.1", port: listener.localPort, deadline: NetIOTest.deadline())
-        let server = try await accepted
+        let (client, server, _) = try await NetIOTest.connectedPair()
         let first = Task { try await client.read(maxBytes: 10, deadline: .now + .seconds(30)) }
         let second = Task { try await client.read(maxBytes: 10, deadline: .now + .seconds(30)) }
         #expect(await NetIOTest.eventually { client.handle.waiterCount(for: .read) == 2 })

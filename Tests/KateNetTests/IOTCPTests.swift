@@ -32,11 +32,7 @@ struct IOTCPTests {
 
     @Test("a \"::\" listener is dual-stack: an IPv4 client gets through")
     func dualStack() async throws {
-        let listener = try TCPListener(host: "::", port: 0)
-        defer { listener.close() }
-        async let accepted = listener.accept()
-        let client = try await TCPStream.connect(host: "127.0.0.1", port: listener.localPort, deadline: NetIOTest.deadline())
-        let server = try await accepted
+        let (client, server, _) = try await NetIOTest.connectedPair(listenOn: "::")
         #expect(server.remoteAddress.hasPrefix("[::ffff:127.0.0.1]:"))
         await client.close()
         await server.close()
@@ -44,23 +40,15 @@ struct IOTCPTests {
 
     @Test("connect by name resolves on a worker thread (localhost)")
     func connectByName() async throws {
-        let listener = try TCPListener(host: "127.0.0.1", port: 0)
-        defer { listener.close() }
-        async let accepted = listener.accept()
-        let client = try await TCPStream.connect(host: "localhost", port: listener.localPort, deadline: NetIOTest.deadline())
-        let server = try await accepted
-        #expect(client.remoteAddress.hasSuffix(":\(listener.localPort)"))
+        let (client, server, port) = try await NetIOTest.connectedPair(connectTo: "localhost")
+        #expect(client.remoteAddress.hasSuffix(":\(port)"))
         await client.close()
         await server.close()
     }
 
     @Test("a read deadline fails promptly with .timedOut")
     func readDeadline() async throws {
-        let listener = try TCPListener(host: "127.0.0.1", port: 0)
-        defer { listener.close() }
-        async let accepted = listener.accept()
-        let client = try await TCPStream.connect(host: "127.0.0.1", port: listener.localPort, deadline: NetIOTest.deadline())
-        let server = try await accepted
+        let (client, server, _) = try await NetIOTest.connectedPair()
         let (elapsed, error) = await measureFailure {
             _ = try await client.read(maxBytes: 100, deadline: .now + .milliseconds(200))
         }
@@ -72,11 +60,7 @@ struct IOTCPTests {
 
     @Test("a write to a peer that never reads fails with .timedOut at the deadline")
     func writeDeadline() async throws {
-        let listener = try TCPListener(host: "127.0.0.1", port: 0)
-        defer { listener.close() }
-        async let accepted = listener.accept()
-        let client = try await TCPStream.connect(host: "127.0.0.1", port: listener.localPort, deadline: NetIOTest.deadline())
-        let server = try await accepted
+        let (client, server, _) = try await NetIOTest.connectedPair()
         let (elapsed, error) = await measureFailure {
             try await client.write([UInt8](repeating: 7, count: 64 << 20), deadline: .now + .milliseconds(300))
         }
@@ -121,11 +105,7 @@ struct IOTCPTests {
 
     @Test("a reset peer surfaces as .connectionReset on read and then on write")
     func peerReset() async throws {
-        let listener = try TCPListener(host: "127.0.0.1", port: 0)
-        defer { listener.close() }
-        async let accepted = listener.accept()
-        let client = try await TCPStream.connect(host: "127.0.0.1", port: listener.localPort, deadline: NetIOTest.deadline())
-        let server = try await accepted
+        let (client, server, _) = try await NetIOTest.connectedPair()
         // SO_LINGER {on, 0}: close() sends RST instead of FIN.
         try server.handle.withDescriptor { fd in
             var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
@@ -152,11 +132,7 @@ struct IOTCPTests {
 
     @Test("cancelling a task parked in read resumes it at once")
     func cancellation() async throws {
-        let listener = try TCPListener(host: "127.0.0.1", port: 0)
-        defer { listener.close() }
-        async let accepted = listener.accept()
-        let client = try await TCPStream.connect(host: "127.0.0.1", port: listener.localPort, deadline: NetIOTest.deadline())
-        let server = try await accepted
+        let (client, server, _) = try await NetIOTest.connectedPair()
         let reader = Task { try await client.read(maxBytes: 10, deadline: .now + .seconds(60)) }
         #expect(await NetIOTest.eventually { client.handle.hasWaiter(for: .read) })
         let start = ContinuousClock.now

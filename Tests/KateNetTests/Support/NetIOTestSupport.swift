@@ -5,6 +5,19 @@ enum NetIOTest {
     /// A deadline `seconds` from now: generous so a loaded CI box never flakes, still bounded.
     static func deadline(_ seconds: Int = 10) -> ContinuousClock.Instant { .now + .seconds(seconds) }
 
+    /// A connected pair over loopback: a listener on `listenHost`, a client connecting to
+    /// `connectHost` (a name is resolved like any other), and the accepted server side. The
+    /// listener is closed once it has accepted; `port` is where it listened.
+    static func connectedPair(
+        listenOn listenHost: String = "127.0.0.1", connectTo connectHost: String = "127.0.0.1"
+    ) async throws -> (client: TCPStream, server: TCPStream, port: Int) {
+        let listener = try TCPListener(host: listenHost, port: 0)
+        defer { listener.close() }
+        async let accepted = listener.accept()
+        let client = try await TCPStream.connect(host: connectHost, port: listener.localPort, deadline: deadline())
+        return (client, try await accepted, listener.localPort)
+    }
+
     /// Polls `condition` until it holds or `timeout` passes; returns whether it held. For waiting on
     /// effects that have no event to await (a file's mtime being noticed, a counter moving).
     static func eventually(
