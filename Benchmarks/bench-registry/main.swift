@@ -101,7 +101,10 @@ func oldWayVersusKate(registry: TestRegistry, proxy: DelayProxy) async throws {
     let kateStarted = ContinuousClock.now
     let digests = try await withThrowingTaskGroup(of: (String, String).self) { group in
         for image in images {
-            group.addTask { (image, try await resolver.resolve(ImageReference.parse(image), deadline: .now + .seconds(30)).digest) }
+            group.addTask {
+                let digest = try await resolver.resolve(ImageReference.parse(image), deadline: .now + .seconds(30)).digest
+                return (image, digest)
+            }
         }
         return try await group.reduce(into: [String: String]()) { $0[$1.0] = $1.1 }
     }

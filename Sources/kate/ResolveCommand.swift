@@ -66,7 +66,10 @@ struct ResolveCommand: AsyncParsableCommand {
     private func resolveAll(resolver: Resolver, keyring: Keyring) async -> [Outcome] {
         await withTaskGroup(of: (Int, Outcome).self) { group in
             for (index, image) in images.enumerated() {
-                group.addTask { (index, await resolveOne(image, resolver: resolver, keyring: keyring)) }
+                group.addTask {
+                    let outcome = await resolveOne(image, resolver: resolver, keyring: keyring)
+                    return (index, outcome)
+                }
             }
             var outcomes = [Outcome](repeating: .failure("not resolved"), count: images.count)
             for await (index, outcome) in group { outcomes[index] = outcome }

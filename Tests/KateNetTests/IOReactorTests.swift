@@ -40,7 +40,8 @@ struct IOReactorTests {
         for _ in 0..<2 {
             async let accepted = listener.accept()
             let client = try await TCPStream.connect(host: "127.0.0.1", port: listener.localPort, deadline: NetIOTest.deadline())
-            pairs.append((client, try await accepted))
+            let server = try await accepted
+            pairs.append((client, server))
         }
         let (slow, fast) = (pairs[0].0, pairs[1].0)
         let slowRead = Task { try await slow.read(maxBytes: 1, deadline: .now + .seconds(60)) }

@@ -9,18 +9,19 @@ enum BoundedParallel {
         return await withTaskGroup(of: (Int, Output).self) { group in
             var results = [Output?](repeating: nil, count: inputs.count)
             var next = 0
-            for _ in 0..<width {
+            func startNext() {
                 let index = next
-                group.addTask { (index, await transform(inputs[index])) }
                 next += 1
+                group.addTask {
+                    // Await into a local, then build the tuple (scripts/lint/async-tuples.py: Swift 6.3.1 -O).
+                    let output = await transform(inputs[index])
+                    return (index, output)
+                }
             }
+            for _ in 0..<width { startNext() }
             while let (index, output) = await group.next() {
                 results[index] = output
-                if next < inputs.count {
-                    let index = next
-                    group.addTask { (index, await transform(inputs[index])) }
-                    next += 1
-                }
+                if next < inputs.count { startNext() }
             }
             return results.compactMap { $0 }
         }

@@ -41,8 +41,11 @@ public struct OwnerDirectory: Sendable {
         // Job and CronJob pods are only reported; their objects are not needed.
         let wanted = references.filter { $0.kind != .job && $0.kind != .cronJob }.sorted { $0.description < $1.description }
         let results = await BoundedParallel.map(wanted, concurrency: concurrency) { reference in
+            // Await into a local before building the tuple: see scripts/lint/async-tuples.py (a Swift 6.3.1
+            // -O miscompile returned garbage references here and crashed the release sweeper).
             do {
-                return (reference, Result<WorkloadState?, any Error>.success(try await cluster.workload(reference)))
+                let state = try await cluster.workload(reference)
+                return (reference, Result<WorkloadState?, any Error>.success(state))
             } catch {
                 return (reference, Result<WorkloadState?, any Error>.failure(error))
             }

@@ -31,7 +31,8 @@ public struct CredentialCatalog: Sendable {
         let fetched = await BoundedParallel.map(accounts, concurrency: concurrency) { key -> (String, [String]) in
             let (namespace, name) = Self.split(key)
             do {
-                return (key, try await cluster.serviceAccountPullSecrets(namespace: namespace, name: name))
+                let names = try await cluster.serviceAccountPullSecrets(namespace: namespace, name: name)
+                return (key, names)
             } catch {
                 logger.warning("cannot read ServiceAccount \(key); resolving without its pull secrets: \(error)")
                 return (key, [])

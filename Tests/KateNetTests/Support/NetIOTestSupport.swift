@@ -15,7 +15,8 @@ enum NetIOTest {
         defer { listener.close() }
         async let accepted = listener.accept()
         let client = try await TCPStream.connect(host: connectHost, port: listener.localPort, deadline: deadline())
-        return (client, try await accepted, listener.localPort)
+        let server = try await accepted
+        return (client, server, listener.localPort)
     }
 
     /// Polls `condition` until it holds or `timeout` passes; returns whether it held. For waiting on
