@@ -63,10 +63,18 @@ struct Verbs {
         }
         do {
             let created = try store.create(object, type: api.type, namespace: api.namespace)
+            if api.type == .events || api.type == .coreEvents { storeEventTwin(created, of: api.type) }
             return .json(201, created.serialized())
         } catch {
             return writeError(error, api, name: object[path: ["metadata", "name"]]?.stringValue ?? "")
         }
+    }
+
+    /// The same event in the other API version (same name, uid and metadata), so a client of
+    /// either version sees it, as with the apiserver's single events resource.
+    private func storeEventTwin(_ created: JSONValue, of type: ResourceType) {
+        let twin = type == .events ? EventConversion.toCore(created) : EventConversion.toEvents(created)
+        _ = try? store.create(twin, type: type == .events ? .coreEvents : .events, namespace: created[path: ["metadata", "namespace"]]?.stringValue, replace: true)
     }
 
     /// policy/v1 Eviction: 429 when the pod's budget forbids it, otherwise the pod is deleted and the
@@ -91,23 +99,40 @@ struct Verbs {
 
     func patch(_ api: APIRequest, name: String, contentType: String?, body: [UInt8]) -> HTTPResponse {
         let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        let apply: (JSONValue, JSONValue) -> JSONValue
-        switch mediaType {
-        case "application/strategic-merge-patch+json": apply = Patching.strategicMergePatch
-        case "application/merge-patch+json": apply = Patching.mergePatch
-        default:
+        guard ["application/strategic-merge-patch+json", "application/merge-patch+json", "application/json-patch+json"].contains(mediaType) else {
             return StatusBody.failure(
                 code: 415, reason: "UnsupportedMediaType",
                 message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json"
             )
         }
-        guard let patch = try? JSONValue.parse(body), patch.objectValue != nil else {
-            return StatusBody.badRequest("error decoding patch: invalid JSON")
+        guard let patch = try? JSONValue.parse(body) else {
+            return StatusBody.badRequest("error decoding patch: invalid character in JSON")
         }
+        if mediaType == "application/json-patch+json", patch.arrayValue == nil {
+            return StatusBody.badRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+        }
+        if mediaType != "application/json-patch+json", patch.objectValue == nil {
+            return StatusBody.badRequest("error decoding patch: json: cannot unmarshal array into Go value of type map[string]interface {}")
+        }
+        var patchError: String?
         do {
-            let updated = try store.update(api.type, namespace: api.namespace, name: name) { object in object = apply(object, patch) }
+            let updated = try store.update(api.type, namespace: api.namespace, name: name) { (object: inout JSONValue) throws(ObjectStore.WriteError) in
+                switch mediaType {
+                case "application/strategic-merge-patch+json": object = Patching.strategicMergePatch(object, patch)
+                case "application/merge-patch+json": object = Patching.mergePatch(object, patch)
+                default:
+                    do throws(JSONPatch.Failure) {
+                        object = try JSONPatch.apply(patch, to: object)
+                    } catch {
+                        patchError = error.description
+                        throw ObjectStore.WriteError.invalid(error.description)
+                    }
+                }
+            }
             return .json(200, updated.serialized())
         } catch {
+            // The apiserver answers a JSON patch that does not apply with 422 Invalid and the library's message.
+            if let patchError { return StatusBody.failure(code: 422, reason: "Invalid", message: patchError, name: name, group: api.type.group, kind: api.type.kind) }
             return writeError(error, api, name: name)
         }
     }
