@@ -10,6 +10,7 @@ import Logging
 //                      [--controllers] [--admission-webhook https://localhost:8443/mutate --webhook-ca kate-ca.pem]
 //                      [--ready-file /tmp/demo/apiserver.ready]
 //
+// SIGUSR1 expires every continue token issued so far (an etcd compaction).
 // It prints one line `kate-dev-apiserver: serving https://127.0.0.1:PORT` when ready, writes the
 // kubeconfig (the server's CA, a bearer token), and stops on SIGTERM or SIGINT.
 
@@ -135,6 +136,17 @@ Task {
         AdmissionCaller(url: url, caFile: options.webhookCA ?? "", logger: logger)
     }
     let controllers = options.controllers ? Task { await ControllerLoop(server: server, admission: admission, logger: logger).run() } : nil
+
+    // SIGUSR1: every continue token issued so far expires (410), as after an etcd compaction;
+    // the client-fidelity tests use it to see a real client's answer to an expired token.
+    signal(SIGUSR1, SIG_IGN)
+    let compaction = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .main)
+    compaction.setEventHandler {
+        server.compact()
+        logger.info("compacted: earlier continue tokens now answer 410 Expired")
+    }
+    compaction.resume()
+    defer { compaction.cancel() }
 
     var signals = stopSignal.makeAsyncIterator()
     let received = await signals.next()

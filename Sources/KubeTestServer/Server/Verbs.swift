@@ -89,12 +89,64 @@ struct Verbs {
         guard store.get(.pods, namespace: api.namespace, name: name) != nil else { return StatusBody.notFound(.pods, name: name) }
         let key = ObjectStore.key(namespace: api.namespace, name: name)
         if let pdb = controls.state.withLock({ $0.evictionBlocked[key] }) { return StatusBody.disruptionBudget(pdb: pdb) }
+        if let refusal = consumeDisruption(namespace: api.namespace, pod: name) { return refusal }
         do {
             try store.delete(.pods, namespace: api.namespace, name: name)
         } catch {
             return writeError(error, api, name: name)
         }
         return StatusBody.success(code: 201)
+    }
+
+    /// The eviction REST handler's budget check over stored PodDisruptionBudgets: none selecting the
+    /// pod allows it; more than one is an error; one with `status.disruptionsAllowed` < 1 refuses
+    /// with 429; otherwise that budget is charged (disruptionsAllowed - 1, the pod in disruptedPods).
+    private func consumeDisruption(namespace: String?, pod name: String) -> HTTPResponse? {
+        let labels = store.get(.pods, namespace: namespace, name: name)?.json[path: ["metadata", "labels"]]?.stringMap ?? [:]
+        let budgets = Self.storedObjects(store, .podDisruptionBudgets, namespace: namespace).filter { budget in
+            guard let selector = budget[path: ["spec", "selector"]], let query = Self.selectorQuery(selector) else { return false }
+            return !query.requirements.isEmpty && query.matches(labels)
+        }
+        guard let budget = budgets.first else { return nil }
+        guard budgets.count == 1 else {
+            return StatusBody.failure(code: 500, reason: "InternalError", message: "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.")
+        }
+        let budgetName = budget[path: ["metadata", "name"]]?.stringValue ?? ""
+        let allowed = budget[path: ["status", "disruptionsAllowed"]]?.intValue ?? 0
+        guard allowed > 0 else {
+            let desired = budget[path: ["status", "desiredHealthy"]]?.intValue ?? 0, current = budget[path: ["status", "currentHealthy"]]?.intValue ?? 0
+            return StatusBody.failure(
+                code: 429, reason: "TooManyRequests", message: "Cannot evict pod as it would violate the pod's disruption budget.",
+                causes: [("DisruptionBudget", "The disruption budget \(budgetName) needs \(desired) healthy pods and has \(current) currently")]
+            )
+        }
+        let now = ObjectStore.timestamp(Date())
+        _ = try? store.update(.podDisruptionBudgets, namespace: namespace, name: budgetName) { (object: inout JSONValue) throws(ObjectStore.WriteError) in
+            object[path: ["status", "disruptionsAllowed"]] = .int(allowed - 1)
+            object[path: ["status", "disruptedPods", name]] = .string(now)
+        }
+        return nil
+    }
+
+    static func selectorQuery(_ selector: JSONValue) -> LabelSelectorQuery? {
+        var terms = (selector["matchLabels"]?.stringMap ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        for expression in selector["matchExpressions"]?.arrayValue ?? [] {
+            guard let key = expression["key"]?.stringValue, let op = expression["operator"]?.stringValue else { return nil }
+            let values = (expression["values"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",")
+            switch op {
+            case "In": terms.append("\(key) in (\(values))")
+            case "NotIn": terms.append("\(key) notin (\(values))")
+            case "Exists": terms.append(key)
+            case "DoesNotExist": terms.append("!\(key)")
+            default: return nil
+            }
+        }
+        return try? LabelSelectorQuery(parsing: terms.joined(separator: ","))
+    }
+
+    static func storedObjects(_ store: ObjectStore, _ type: ResourceType, namespace: String?) -> [JSONValue] {
+        guard let page = try? store.list(type, namespace: namespace, limit: nil, continueToken: nil, matching: { _ in true }) else { return [] }
+        return page.items.compactMap { try? JSONValue.parse($0) }
     }
 
     func patch(_ api: APIRequest, name: String, contentType: String?, body: [UInt8]) -> HTTPResponse {
@@ -131,8 +183,13 @@ struct Verbs {
             }
             return .json(200, updated.serialized())
         } catch {
-            // The apiserver answers a JSON patch that does not apply with 422 Invalid and the library's message.
-            if let patchError { return StatusBody.failure(code: 422, reason: "Invalid", message: patchError, name: name, group: api.type.group, kind: api.type.kind) }
+            // The apiserver answers a JSON patch that does not apply (a failed `test`, a missing path)
+            // with errors.NewGenericServerResponse(422, …): reason Invalid, a generic message and
+            // empty details; the library's own text is not passed on (kubectl prints "The request is
+            // invalid: the server rejected our request due to an error in our request").
+            if patchError != nil {
+                return StatusBody.failure(code: 422, reason: "Invalid", message: "the server rejected our request due to an error in our request", emptyDetails: true)
+            }
             return writeError(error, api, name: name)
         }
     }
