@@ -3,7 +3,8 @@
 #
 #   1. tests/clients (pytest): the real kubectl and the official Python `kubernetes` client against
 #      kate-dev-apiserver (KubeTestServer as a process): tables, selectors, paging and 410, the three
-#      patch types, rollout restart, evictions and PodDisruptionBudgets, events, describe.
+#      patch types, rollout restart, evictions and PodDisruptionBudgets, events, describe; and
+#      scripts/demo.sh as a test (green, and red with a webhook that does not pin).
 #   2. tests/clients/go (go test, GOPATH mode, offline): a Go client calls `kate webhook` as
 #      kube-apiserver does and applies every answer with evanphx/json-patch (Debian's package, the
 #      library the apiserver patches with), for every AdmissionReview under examples/.
