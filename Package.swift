@@ -22,7 +22,7 @@ var targets: [Target] = [
         name: "COpenSSL",
         path: "Sources/COpenSSL",
         pkgConfig: "openssl",
-        providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
+        providers: [.apt(["libssl-dev"])]
     ),
     .target(
         name: "CKateShims",
@@ -137,9 +137,10 @@ if let only = Context.environment["KATE_ONLY"], !only.isEmpty {
     targets = targets.filter { keep.contains($0.name) }
 }
 
+// Linux only: the I/O layer is epoll (Sources/KateNet/IO/Posix.swift stops the build elsewhere with #error), so the
+// manifest names no Apple platform and no Homebrew provider.
 let package = Package(
     name: "kate",
-    platforms: [.macOS(.v15)],
     products: targets.contains { $0.name == "kate" } ? [.executable(name: "kate", targets: ["kate"])] : [],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
