@@ -1,4 +1,5 @@
 import Foundation
+import KateContract
 import KateRegistry
 import Logging
 
@@ -108,7 +109,7 @@ public struct Sweeper: Sendable {
         do {
             return try await cluster.optedOutNamespaces()
         } catch {
-            logger.warning("cannot list namespaces labelled \(SweepAnnotations.skip)=true; namespace opt-out not applied: \(error)")
+            logger.warning("cannot list namespaces labelled \(KateAnnotations.skip)=true; namespace opt-out not applied: \(error)")
             return []
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import KateContract
 import KateKube
 
 /// The real cluster: `KubeClient` answers the sweeper's questions and makes its writes.
@@ -8,7 +9,8 @@ extension KubeClient: SweepCluster {
     }
 
     public func optedOutNamespaces() async throws -> Set<String> {
-        Set(try await listNamespaces(labelSelector: "\(SweepAnnotations.skip)=true").compactMap(\.metadata.name))
+        // All namespaces, judged by the shared rule: a label selector can only match the exact value `true`.
+        Set(try await listNamespaces(labelSelector: nil).filter { OptOut.isOptedOut($0.metadata.labels) }.compactMap(\.metadata.name))
     }
 
     public func workload(_ reference: WorkloadReference) async throws -> WorkloadState? {

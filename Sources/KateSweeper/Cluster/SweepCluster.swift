@@ -1,4 +1,5 @@
 import Foundation
+import KateContract
 import KateKube
 
 /// The Kubernetes reads the sweeper needs. `KubeClient` conforms (KubeClient+SweepCluster.swift);
@@ -104,7 +105,7 @@ public struct WorkloadState: Sendable, Hashable {
         return nil
     }
 
-    public var isOptedOut: Bool { annotations[SweepAnnotations.skip] == "true" }
+    public var isOptedOut: Bool { OptOut.isOptedOut(annotations) }
 }
 
 public struct PullSecretData: Sendable, Equatable {
@@ -158,10 +159,8 @@ public struct EventSubject: Sendable, Hashable {
     }
 }
 
-/// Annotations kate shares with the webhook and the chart.
+/// Kubernetes' own labels and annotations the sweeper reads (kate's own keys are in KateContract).
 public enum SweepAnnotations {
-    public static let skip = "kate.dev/skip"
-    public static let originalImages = "kate.dev/original-images"
     public static let mirror = "kubernetes.io/config.mirror"
     public static let podTemplateHash = "pod-template-hash"
     public static let controllerRevisionHash = "controller-revision-hash"

@@ -1,4 +1,5 @@
 import Foundation
+import KateContract
 import KateKube
 import KateRegistry
 
@@ -40,13 +41,13 @@ public struct PodCollector: Sendable {
         if pod.status?.phase != "Running" { return "phase \(pod.status?.phase ?? "unknown"), not Running" }
         if pod.metadata.deletionTimestamp != nil { return "terminating" }
         if annotations[SweepAnnotations.mirror] != nil { return "mirror (static) pod; the kubelet owns it" }
-        if annotations[SweepAnnotations.skip] == "true" { return "opted out (\(SweepAnnotations.skip))" }
+        if let optOut = OptOut.podReason(annotations: annotations, labels: pod.metadata.labels) { return "opted out (\(optOut))" }
         return nil
     }
 
     func targets(of pod: Pod) -> [ContainerTarget] {
         let identity = Self.identity(of: pod)
-        let originals = Self.originalImages(pod.metadata.annotations?[SweepAnnotations.originalImages])
+        let originals = OriginalImages.decode(pod.metadata.annotations?[KateAnnotations.originalImages]) ?? [:]
         var targets: [ContainerTarget] = []
         let statuses = Dictionary(pod.status?.containerStatuses?.map { ($0.name, $0) } ?? [], uniquingKeysWith: { first, _ in first })
         for container in pod.spec.containers {
@@ -89,15 +90,6 @@ public struct PodCollector: Sendable {
         }
         let display = source.firstIndex(of: "@").map { String(source[..<$0]) } ?? source
         return .tag(TrackedImage(display: display, canonicalName: reference.canonicalName, tag: reference.trackedTag))
-    }
-
-    /// `kate.dev/original-images`: JSON object container name → image. A broken annotation is ignored
-    /// (the spec image is then tracked), never fatal.
-    static func originalImages(_ annotation: String?) -> [String: String] {
-        guard let annotation, let data = annotation.data(using: .utf8),
-            let decoded = try? JSONDecoder().decode([String: String].self, from: data)
-        else { return [:] }
-        return decoded
     }
 
     static func identity(of pod: Pod) -> PodIdentity {

@@ -1,3 +1,5 @@
+import KateContract
+
 /// Decides, per owner, what to do about its stale pods — once per sweep, however many pods it has.
 ///
 /// Pod → ReplicaSet → Deployment, StatefulSet and DaemonSet get a rollout restart (what
@@ -64,14 +66,14 @@ public struct ActionPlanner: Sendable {
         }
         if let failure = owners.failures[reference] { return .hold(failure) }
         guard let owner = owners.state(reference) else { return .hold("\(reference) no longer exists") }
-        if owner.isOptedOut { return .hold("\(reference) opted out (\(SweepAnnotations.skip))") }
+        if owner.isOptedOut { return .hold("\(reference) opted out (\(KateAnnotations.skip))") }
         if action == .delete { return .act(.delete(key)) }
         switch reference.kind {
         case .replicaSet:
             if let parentRef = OwnerDirectory.reference(for: owner.controller, namespace: pod.namespace) {
                 if let failure = owners.failures[parentRef] { return .hold(failure) }
                 guard let parent = owners.state(parentRef) else { return .hold("\(parentRef) no longer exists") }
-                if parent.isOptedOut { return .hold("\(parentRef) opted out (\(SweepAnnotations.skip))") }
+                if parent.isOptedOut { return .hold("\(parentRef) opted out (\(KateAnnotations.skip))") }
                 return restartable(parent)
             }
             if owner.controller != nil { return .hold("\(reference) is controlled by a kind kate does not restart") }
