@@ -68,12 +68,14 @@ public struct WorkloadState: Sendable, Hashable {
     public var updateStrategy: String?
     /// Container name → image in `spec.template` (app, init and sidecar containers).
     public var templateImages: [String: String]
+    /// `spec.selector.matchLabels`: narrows the pod list a paced eviction polls.
+    public var selector: [String: String]
 
     public init(
         reference: WorkloadReference, uid: String = "", annotations: [String: String] = [:], controller: OwnerReference? = nil,
         paused: Bool = false, generation: Int64? = nil, observedGeneration: Int64? = nil, replicas: Int? = nil,
         updatedReplicas: Int? = nil, currentRevision: String? = nil, updateRevision: String? = nil,
-        updateStrategy: String? = nil, templateImages: [String: String] = [:]
+        updateStrategy: String? = nil, templateImages: [String: String] = [:], selector: [String: String] = [:]
     ) {
         self.reference = reference
         self.uid = uid
@@ -88,6 +90,7 @@ public struct WorkloadState: Sendable, Hashable {
         self.updateRevision = updateRevision
         self.updateStrategy = updateStrategy
         self.templateImages = templateImages
+        self.selector = selector
     }
 
     /// Why a rollout is still running, or nil when the controller has caught up.
@@ -128,13 +131,16 @@ public enum EvictionOutcome: Sendable, Equatable {
 /// An `events.k8s.io/v1` Event about a workload or pod the sweeper acted on.
 public struct SweepEvent: Sendable, Equatable {
     public var regarding: EventSubject
+    /// The pod an eviction removed from `regarding`'s workload.
+    public var related: EventSubject?
     public var reason: String
     public var action: String
     public var note: String
     public var type: String
 
-    public init(regarding: EventSubject, reason: String, action: String, note: String, type: String = "Normal") {
+    public init(regarding: EventSubject, related: EventSubject? = nil, reason: String, action: String, note: String, type: String = "Normal") {
         self.regarding = regarding
+        self.related = related
         self.reason = reason
         self.action = action
         self.note = note
