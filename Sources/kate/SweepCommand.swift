@@ -91,7 +91,19 @@ struct SweepCommand: AsyncParsableCommand {
         }
         await client.shutdown()
         await resolver.shutdown()
-        print(output == "json" ? try ReportRenderer.json(report) : ReportRenderer.table(report), terminator: "")
+        // Streamed in chunks: a 100,000-container report is never one string in memory.
+        do {
+            try ReportRenderer.write(report, as: output == "json" ? .json : .table) { chunk in
+                do {
+                    try FileHandle.standardOutput.write(contentsOf: chunk)
+                } catch {
+                    throw ReportWriteError(reason: "\(error)")
+                }
+            }
+        } catch {
+            logger.error("\(error)")
+            throw ExitCode(1)
+        }
 
         if let metricsFile = effectiveMetricsFile {
             do {
@@ -103,4 +115,9 @@ struct SweepCommand: AsyncParsableCommand {
         }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
+}
+
+struct ReportWriteError: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { "cannot write the sweep report to standard output: \(reason)" }
 }

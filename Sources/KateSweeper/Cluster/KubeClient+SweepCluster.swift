@@ -7,6 +7,10 @@ extension KubeClient: SweepCluster {
         try await listPods(namespace: namespace, labelSelector: labelSelector, fieldSelector: nil, pageSize: 500)
     }
 
+    public func forEachPodPage(namespace: String?, labelSelector: String?, _ page: (_ pods: [Pod], _ restarted: Bool) async throws -> Void) async throws {
+        try await forEachPodPage(namespace: namespace, labelSelector: labelSelector, fieldSelector: nil, pageSize: 500, page)
+    }
+
     public func optedOutNamespaces() async throws -> Set<String> {
         Set(try await listNamespaces(labelSelector: "\(SweepAnnotations.skip)=true").compactMap(\.metadata.name))
     }

@@ -5,6 +5,8 @@ import KateKube
 /// tests substitute an in-memory cluster.
 public protocol ClusterReading: Sendable {
     func listPods(namespace: String?, labelSelector: String?) async throws -> [Pod]
+    /// The same pods page by page (`restarted`: a list restarted after 410; drop earlier pages).
+    func forEachPodPage(namespace: String?, labelSelector: String?, _ page: (_ pods: [Pod], _ restarted: Bool) async throws -> Void) async throws
     /// Namespaces labelled `kate.dev/skip=true`.
     func optedOutNamespaces() async throws -> Set<String>
     /// The workload named by an owner reference; nil when it no longer exists.
@@ -13,6 +15,15 @@ public protocol ClusterReading: Sendable {
     func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String]
     /// A pull secret's type and base64 data as the API returns them; nil when it does not exist.
     func pullSecret(namespace: String, name: String) async throws -> PullSecretData?
+}
+
+extension ClusterReading {
+    /// One page holding every pod, for clusters that do not page (test doubles).
+    public func forEachPodPage(
+        namespace: String?, labelSelector: String?, _ page: (_ pods: [Pod], _ restarted: Bool) async throws -> Void
+    ) async throws {
+        try await page(try await listPods(namespace: namespace, labelSelector: labelSelector), false)
+    }
 }
 
 /// The writes the sweeper makes. Each is one API call.

@@ -164,7 +164,7 @@ struct EveryOwnerKindTests {
             let controller = PlayedController(kube: h.kube, watching: fleet.watched, delay: .milliseconds(50))
 
             let report = try await h.sweep(SweepHarness.policy(evictionWait: .seconds(10)), kubeConcurrency: 4)
-            await controller.stop()
+            await controller.stop(afterReplacing: fleet.watched.count)
 
             Self.expectEveryPod(report, fleet.acted, current: fleet.current)
             #expect(report.exitCode == 0)

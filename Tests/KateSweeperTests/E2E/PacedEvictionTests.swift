@@ -51,7 +51,7 @@ struct PacedEvictionTests {
             let controller = PlayedController(kube: h.kube, watching: watched)
 
             let report = try await h.sweep(SweepHarness.policy(evictionWait: .seconds(10)))
-            await controller.stop()
+            await controller.stop(afterReplacing: 3)
 
             #expect(h.writeSummary == ["db-0", "db-1", "db-2"].map { "POST /api/v1/namespaces/default/pods/\($0)/eviction" })
             for name in ["db-0", "db-1", "db-2"] { #expect(report.actionText(for: PodKey(namespace: "default", name: name)) == "evicted") }
@@ -120,7 +120,7 @@ struct PacedEvictionTests {
 
             let report = try await h.sweep(SweepHarness.policy(evictionWait: .seconds(10)))
             await unblock.value
-            await controller.stop()
+            await controller.stop(afterReplacing: 2)
 
             let evictions = h.writeSummary
             #expect(evictions.count >= 3, "retried: \(evictions)")

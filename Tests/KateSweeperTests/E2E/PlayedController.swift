@@ -51,6 +51,14 @@ final class PlayedController: Sendable {
     var replaced: [String] { log.replaced.withLock { $0 } }
     var presentAtReplacement: [String: Set<String>] { log.presentAtReplacement.withLock { $0 } }
 
+    /// Waits (at most `timeout`) until every replaceable watched pod was replaced: the sweep does
+    /// not wait after a workload's last eviction, so that replacement may still be on its way.
+    func stop(afterReplacing count: Int, timeout: Duration = .seconds(10)) async {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while replaced.count < count, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+        await stop()
+    }
+
     func stop() async {
         task.cancel()
         await task.value
