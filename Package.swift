@@ -78,6 +78,10 @@ var targets: [Target] = [
         swiftSettings: strict
     ),
 
+    // A Kubernetes API for demos and client-fidelity tests (scripts/demo.sh, scripts/test-clients.sh):
+    // KubeTestServer on loopback with a kubeconfig. Never part of the shipped `kate` product.
+    .executableTarget(name: "kate-dev-apiserver", dependencies: ["KubeTestServer", "KateNet", yams, logging], swiftSettings: strict),
+
     // Benchmarks: executables, run by scripts/bench.sh; never part of `swift test`.
     .executableTarget(name: "bench-net", dependencies: ["KateNet", logging], path: "Benchmarks/bench-net", swiftSettings: strict),
     .executableTarget(name: "bench-registry", dependencies: ["KateRegistry", "RegistryTestSupport", logging], path: "Benchmarks/bench-registry", swiftSettings: strict),
