@@ -43,14 +43,9 @@ public final class HTTPClient: Sendable {
     public init(configuration: Configuration = .init(), logger: Logger = Logger(label: "kate.http-client")) {
         self.configuration = configuration
         self.logger = logger
-        // One TLS context per client (it holds the parsed trust store). A bad CA file is reported
-        // on the first https request rather than from a non-throwing init.
-        let tls: Result<TLSClientContext, HTTPClientError>
-        do {
-            tls = .success(try TLSClientContext(configuration: configuration.tls))
-        } catch {
-            tls = .failure(.tlsFailure(host: "(client configuration)", message: "cannot set up TLS: \(error)"))
-        }
+        // The TLS context (it holds the parsed trust store) loads in the background from now on;
+        // a bad CA file is reported on the first https request.
+        let tls = TLSContextLoader.loader(for: configuration.tls)
         self.connector = ClientConnector(tls: tls, connectTimeout: configuration.connectTimeout)
         self.pool = ConnectionPool(maxPerOrigin: configuration.maxIdleConnectionsPerHost, idleTimeout: configuration.idleTimeout)
     }
