@@ -27,10 +27,10 @@ final class WebhookProcess {
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(120)
         while !Self.accepts(port: port) {
             guard process.isRunning else { throw BenchReview.Failure(description: "\(name) exited at start:\n\(self.log)") }
-            guard Date() < deadline else { throw BenchReview.Failure(description: "\(name) did not listen on \(port) within 30 s:\n\(self.log)") }
+            guard Date() < deadline else { throw BenchReview.Failure(description: "\(name) did not listen on \(port) within 120 s:\n\(self.log)") }
             usleep(50_000)
         }
     }

@@ -19,8 +19,10 @@
 // Outage rows: kate (chart defaults) reviewing an image on a registry that refuses connections,
 // and on one that accepts and never answers, 16 connections.
 // Env: KATE_BINARY, GO_BASELINE_BINARY (scripts/bench-admission.sh builds both), BENCH_DURATION,
-// BENCH_RATE, BENCH_OUTAGE_DURATION (default 20s), BENCH_ONLY_IMAGES (e.g. "20").
+// BENCH_RATE, BENCH_OUTAGE_DURATION (default 20s), BENCH_ONLY_IMAGES (e.g. "20"), KATE_WRAPPER (a profiler
+// command the chart-defaults kate runs under).
 import Foundation
+import KateAdmission
 import KateNet
 import Logging
 import RegistryTestSupport
@@ -44,6 +46,30 @@ logger.logLevel = .error
 
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kate-bench-admission-run-\(getpid())")
 let fixtures = try await BenchFixtures.start(directory: directory)
+let machine = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+print("bench-admission: \(ProcessInfo.processInfo.activeProcessorCount) cores, load average before the run \(machine); wrk -c 64 -t 2, \(duration) per row")
+print("kate: \(kateBinary)\ngo:   \(goBinary)\n")
+
+// MARK: In process
+
+print("in process, no network: decode + pin (resolver cache, real keyring) + encode of one review, CPU per review")
+let inProcessPinner = try InProcess.pinner(fixtures, logger: logger)
+for images in shapes {
+    var micros: [String: Double] = [:]
+    for (label, pool) in [("anon", fixtures.anonymousImages), ("cred", fixtures.credentialedImages)] {
+        micros[label] = try await InProcess.cpuPerReview(try BenchReview.pod(images: Array(pool.prefix(images))), images: images, pinner: inProcessPinner, logger: logger)
+    }
+    print(String(format: "%2d images: anonymous %.1f µs, credentialed %.1f µs (%.2fx)", images, micros["anon"] ?? 0, micros["cred"] ?? 0,
+                 (micros["cred"] ?? 0) / max(0.001, micros["anon"] ?? 0)))
+    if environment["BENCH_BREAKDOWN"] == "1" {
+        for (label, pool) in [("anon", fixtures.anonymousImages), ("cred", fixtures.credentialedImages)] {
+            let review = try BenchReview.pod(images: Array(pool.prefix(images)))
+            let parts = try await InProcess.breakdown(review, pinner: inProcessPinner, logger: logger)
+            print(String(format: "   %@ %d bytes: decode %.1f µs, pin %.1f µs, encode %.1f µs", label, review.count, parts.decode, parts.pin, parts.encode))
+        }
+    }
+}
+print("")
 
 // MARK: The servers
 
@@ -83,8 +109,11 @@ let digestsFile = directory.appendingPathComponent("digests.json")
 try JSONSerialization.data(withJSONObject: fixtures.digests).write(to: digestsFile)
 
 let chartPort = WebhookProcess.freePort()
+// KATE_WRAPPER (e.g. "/usr/bin/valgrind --tool=callgrind") runs the chart-defaults kate under a profiler.
+let wrapper = (environment["KATE_WRAPPER"] ?? "").split(separator: " ").map(String.init)
 let kateChart = try WebhookProcess(
-    name: "kate (chart defaults)", executable: kateBinary, arguments: chartArguments(port: chartPort, healthPort: WebhookProcess.freePort()),
+    name: "kate (chart defaults)", executable: wrapper.first ?? kateBinary,
+    arguments: Array(wrapper.dropFirst()) + (wrapper.isEmpty ? [] : [kateBinary]) + chartArguments(port: chartPort, healthPort: WebhookProcess.freePort()),
     environment: chartEnvironment, port: chartPort, logDirectory: directory)
 let offPort = WebhookProcess.freePort()
 let kateOff = try WebhookProcess(
@@ -147,9 +176,6 @@ func printRow(_ row: Row) {
     fflush(nil)
 }
 
-let machine = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
-print("bench-admission: \(ProcessInfo.processInfo.activeProcessorCount) cores, load average before the run \(machine); wrk -c 64 -t 2, \(duration) per row")
-print("kate: \(kateBinary)\ngo:   \(goBinary)\n")
 header()
 for images in shapes {
     for (label, pool) in [("anon", fixtures.anonymousImages), ("cred", fixtures.credentialedImages)] {
