@@ -35,7 +35,7 @@ struct ConfigurationTests {
     @Test("the per-registry bound holds however many tags are asked for at once")
     func perRegistryBound() async throws {
         try await ScriptedHTTPServer.withRunning({ _, _, _ in
-            .init(status: 200, headers: [("Docker-Content-Digest", "sha256:" + String(repeating: "1", count: 64))], delay: .milliseconds(200))
+            .init(status: 200, headers: [("Docker-Content-Digest", "sha256:" + String(repeating: "1", count: 64))], delay: .milliseconds(30))
         }) { server in
             let resolver = makeResolver(scripted: [server.host]) { $0.perRegistryConcurrency = 3 }
             try await withThrowingTaskGroup(of: Void.self) { group in
