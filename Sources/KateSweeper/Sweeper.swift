@@ -1,4 +1,5 @@
 import Foundation
+import KateContract
 import KateRegistry
 import Logging
 
@@ -61,9 +62,15 @@ public struct Sweeper: Sendable {
 
     private func collect() async throws -> PodCollector.Collection {
         var scope = configuration.scope
-        let pods = try await cluster.listPods(namespace: scope.namespace, labelSelector: scope.labelSelector)
         scope.excludedNamespaces.formUnion(await optedOutNamespaces())
-        let collection = PodCollector(scope: scope).collect(pods)
+        let collector = PodCollector(scope: scope)
+        var collection = PodCollector.Collection()
+        // Page by page: decoded pods live one page at a time; what stays is the targets, whose
+        // strings the collection's memo shares between pods.
+        try await cluster.forEachPodPage(namespace: scope.namespace, labelSelector: scope.labelSelector) { pods, restarted in
+            if restarted { collection = PodCollector.Collection() }
+            collector.collect(pods, into: &collection)
+        }
         for skipped in collection.skipped { logger.debug("skipped pod \(skipped.pod): \(skipped.reason)") }
         return collection
     }
@@ -73,7 +80,16 @@ public struct Sweeper: Sendable {
         let identities = Array(Set(targets.filter { $0.tracking.image != nil }.map(\.pod)))
         let credentials = await CredentialCatalog.load(
             for: identities, from: cluster, mounted: configuration.mountedKeyring, concurrency: configuration.kubeConcurrency, logger: logger)
-        let keys = targets.map { target in target.tracking.image.map { ResolveKey(image: $0, scope: credentials.scope(for: target.pod)) } }
+        // Scopes depend on namespace, ServiceAccount and secrets only: computed once per combination.
+        var scopes: [ScopeSource: CredentialScope] = [:]
+        let keys = targets.map { target -> ResolveKey? in
+            guard let image = target.tracking.image else { return nil }
+            let source = ScopeSource(namespace: target.pod.namespace, serviceAccount: target.pod.serviceAccount, pullSecrets: target.pod.pullSecrets)
+            if let scope = scopes[source] { return ResolveKey(image: image, scope: scope) }
+            let scope = credentials.scope(for: target.pod)
+            scopes[source] = scope
+            return ResolveKey(image: image, scope: scope)
+        }
         var observed: [ResolveKey: Set<String>] = [:]
         for (target, key) in zip(targets, keys) {
             guard let key else { continue }
@@ -108,7 +124,7 @@ public struct Sweeper: Sendable {
         do {
             return try await cluster.optedOutNamespaces()
         } catch {
-            logger.warning("cannot list namespaces labelled \(SweepAnnotations.skip)=true; namespace opt-out not applied: \(error)")
+            logger.warning("cannot list namespaces labelled \(KateAnnotations.skip)=true; namespace opt-out not applied: \(error)")
             return []
         }
     }
@@ -122,6 +138,13 @@ public struct Sweeper: Sendable {
         for warning in report.warnings { logger.warning("\(warning)") }
         logger.info("\(report.summary)")
     }
+}
+
+/// What a pod's credential scope depends on.
+private struct ScopeSource: Hashable {
+    var namespace: String
+    var serviceAccount: String
+    var pullSecrets: [String]
 }
 
 /// A restart re-pulls only if the kubelet must: with `IfNotPresent` and no digest in the spec, a node

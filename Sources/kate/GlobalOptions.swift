@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KateNet
 import Logging
 
 /// Flags every subcommand shares. Each reads its environment variable when the flag is absent.
@@ -14,7 +15,7 @@ struct GlobalOptions: ParsableArguments {
         guard Logger.Level(rawValue: logLevel.lowercased()) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical (got \(logLevel))")
         }
-        guard ["text", "json"].contains(logFormat) else {
+        guard LogFormat(rawValue: logFormat) != nil else {
             throw ValidationError("--log-format must be text or json (got \(logFormat))")
         }
     }
@@ -22,8 +23,7 @@ struct GlobalOptions: ParsableArguments {
     /// Bootstraps swift-log once for the process and returns the root logger.
     func bootstrapLogging(label: String) -> Logger {
         let level = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
-        let json = logFormat == "json"
-        LoggingBootstrap.once(json: json, level: level)
+        LoggingBootstrap.once(format: LogFormat(rawValue: logFormat) ?? .text, level: level)
         var logger = Logger(label: label)
         logger.logLevel = level
         return logger

@@ -1,4 +1,4 @@
-import Foundation
+import KateNet
 import Logging
 import Synchronization
 
@@ -6,65 +6,17 @@ import Synchronization
 enum LoggingBootstrap {
     private static let done = Mutex(false)
 
-    static func once(json: Bool, level: Logger.Level) {
+    static func once(format: LogFormat, level: Logger.Level) {
         let first = done.withLock { done in
             defer { done = true }
             return !done
         }
         guard first else { return }
+        // One clock and one sink for every logger: both are stateless, so sharing costs nothing.
+        let clock = SystemLogClock()
+        let sink = FileDescriptorLogSink.standardError
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            KateLogHandler(label: label, format: format, level: level, clock: clock, sink: sink)
         }
-    }
-}
-
-/// One JSON object per line on stderr: `{"ts":…,"level":…,"logger":…,"msg":…,<metadata>…}`.
-/// What log shippers (Loki, Cloud Logging, Elastic) parse without configuration.
-struct JSONLogHandler: LogHandler {
-    let label: String
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
-    var metadataProvider: Logger.MetadataProvider?
-
-    init(label: String) { self.label = label }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        var object: [String: Any] = [
-            "ts": Self.timestamp(),
-            "level": event.level.rawValue,
-            "logger": label,
-            "msg": "\(event.message)",
-        ]
-        for (key, value) in merged where object[key] == nil {
-            object[key] = Self.jsonValue(value)
-        }
-        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        data.append(0x0A)
-        FileHandle.standardError.write(data)
-    }
-
-    private static func jsonValue(_ value: Logger.MetadataValue) -> Any {
-        switch value {
-        case .string(let s): return s
-        case .stringConvertible(let c): return c.description
-        case .array(let a): return a.map(jsonValue)
-        case .dictionary(let d): return d.mapValues(jsonValue)
-        }
-    }
-
-    private static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
     }
 }

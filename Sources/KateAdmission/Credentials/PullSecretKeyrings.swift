@@ -13,7 +13,9 @@ public protocol PullSecretReading: Sendable {
 
 /// Pod `imagePullSecrets`, then its ServiceAccount's (default `default`), then the node-level
 /// docker config — the order kubelet effectively uses. API reads are cached briefly (30 s by
-/// default) so a burst of pods from one ReplicaSet costs one read per secret.
+/// default) so a burst of pods from one ReplicaSet costs one read per secret, and a secret is
+/// cached as a built `Keyring` (keys parsed, identities hashed), so a cached review's keyring
+/// is only the concatenation of ready sources.
 public final class PullSecretKeyrings: PodKeyringProviding {
     private enum Lookup<T: Sendable>: Sendable {
         case found(T)
@@ -24,7 +26,8 @@ public final class PullSecretKeyrings: PodKeyringProviding {
     private let reader: any PullSecretReading
     private let node: Keyring
     private let nodeLabel: String
-    private let secrets: ExpiringCache<String, Lookup<DockerConfig>>
+    /// By source label ("imagePullSecret ns/name"): the label is part of every credential.
+    private let secrets: ExpiringCache<String, Lookup<Keyring>>
     private let serviceAccounts: ExpiringCache<String, Lookup<[String]>>
 
     public init(reader: any PullSecretReading, node: Keyring, nodeLabel: String = "docker config", cacheTTL: Duration = .seconds(30)) {
@@ -46,16 +49,12 @@ public final class PullSecretKeyrings: PodKeyringProviding {
                 problems: ["imagePullSecrets and ServiceAccount \(namespace)/\(Self.serviceAccount(of: pod)) not read in time"])
         }
         return PodKeyring(
-            keyring: Keyring(sources: fromAPI.sources.map { (label: $0.label, config: $0.config) }).appending(node),
+            keyring: fromAPI.sources.reversed().reduce(node) { combined, source in source.appending(combined) },
             checked: fromAPI.checked + [nodeLabel], problems: fromAPI.problems)
     }
 
     private struct APISources: Sendable {
-        struct Source: Sendable {
-            var label: String
-            var config: DockerConfig
-        }
-        var sources: [Source] = []
+        var sources: [Keyring] = []
         var checked: [String] = []
         var problems: [String] = []
     }
@@ -72,9 +71,9 @@ public final class PullSecretKeyrings: PodKeyringProviding {
             guard seen.insert(name).inserted else { return }
             let label = "\(via) \(namespace)/\(name)"
             result.checked.append(label)
-            switch await secret(namespace: namespace, name: name) {
-            case .found(let config):
-                result.sources.append(.init(label: label, config: config))
+            switch await secret(namespace: namespace, name: name, label: label) {
+            case .found(let keyring):
+                result.sources.append(keyring)
                 logger.debug("pull secret available", metadata: ["source": "\(label)"])
             case .missing:
                 result.problems.append("\(label) not found")
@@ -101,17 +100,16 @@ public final class PullSecretKeyrings: PodKeyringProviding {
         return result
     }
 
-    private func secret(namespace: String, name: String) async -> Lookup<DockerConfig> {
-        let key = namespace + "/" + name
-        if let cached = secrets.value(for: key) { return cached }
-        let result: Lookup<DockerConfig>
+    private func secret(namespace: String, name: String, label: String) async -> Lookup<Keyring> {
+        if let cached = secrets.value(for: label) { return cached }
+        let result: Lookup<Keyring>
         do {
-            result = try await reader.pullSecretConfig(namespace: namespace, name: name).map { .found($0) } ?? .missing
+            result = try await reader.pullSecretConfig(namespace: namespace, name: name).map { .found(Keyring(sources: [(label: label, config: $0)])) } ?? .missing
         } catch {
             // Not cached: an API hiccup should not hide a secret for the whole TTL.
             return .failed("\(error)")
         }
-        secrets.set(result, for: key)
+        secrets.set(result, for: label)
         return result
     }
 

@@ -99,7 +99,8 @@ public final class KubeClient: Sendable {
                 throw contextualise(error, call)
             }
             refreshCredentials = false
-            var headers: HTTPHeaders = ["Accept": "application/json", "User-Agent": "kate/\(fieldManager)"]
+            // `kate/0.1.0 (kate-webhook)`: the API server's audit log then names kate, its version and which component.
+            var headers: HTTPHeaders = ["Accept": "application/json", "User-Agent": "\(KateVersion.userAgent) (\(fieldManager))"]
             if let authorization = creds.authorization { headers.add(name: "Authorization", value: authorization) }
             if let contentType = call.contentType { headers.add(name: "Content-Type", value: contentType) }
             let request = HTTPClientRequest(method: call.method, url: configuration.server + call.url, headers: headers, body: call.body)
@@ -114,7 +115,7 @@ public final class KubeClient: Sendable {
                     try await Task.sleep(for: policy.backoff(afterAttempt: attempt))
                     continue
                 }
-                throw contextualise(KubeError(code: 0, reason: "ConnectionFailed", message: error.description), call)
+                throw contextualise(KubeError.connectionFailed(error), call)
             }
             record(call, code: String(response.status), since: started)
             if (200..<300).contains(response.status) { return response }

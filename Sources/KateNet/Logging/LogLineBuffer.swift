@@ -1,0 +1,188 @@
+import Logging
+
+/// The bytes of one log line, appended by hand: the JSON and text handlers write straight into
+/// one buffer with no intermediate strings, formatters or dictionaries.
+struct LogLineBuffer {
+    private(set) var bytes: [UInt8]
+
+    init(capacity: Int = 256) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    mutating func append(_ byte: UInt8) { bytes.append(byte) }
+
+    mutating func append(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func append(raw text: String) {
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    /// `2026-12-02T21:42:25.123Z`: the civil date from the day count (Howard Hinnant's
+    /// `civil_from_days`), milliseconds truncated. Valid for every `Int64` second a clock returns
+    /// in this era; years are written with four digits (0000–9999).
+    mutating func appendTimestamp(_ time: LogTime) {
+        let days = time.seconds >= 0 ? time.seconds / 86_400 : (time.seconds - 86_399) / 86_400
+        let secondOfDay = Int(time.seconds - days * 86_400)
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
+        let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
+        appendDigits(max(0, min(9999, year)), count: 4)
+        append(UInt8(ascii: "-"))
+        appendDigits(month, count: 2)
+        append(UInt8(ascii: "-"))
+        appendDigits(day, count: 2)
+        append(UInt8(ascii: "T"))
+        appendDigits(secondOfDay / 3600, count: 2)
+        append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay / 60 % 60, count: 2)
+        append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay % 60, count: 2)
+        append(UInt8(ascii: "."))
+        appendDigits(Int(max(0, min(999_999_999, time.nanoseconds))) / 1_000_000, count: 3)
+        append(UInt8(ascii: "Z"))
+    }
+
+    /// `value` zero-padded to `count` digits (`value` must fit).
+    private mutating func appendDigits(_ value: Int, count: Int) {
+        var divisor = 1
+        for _ in 1..<count { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+            rest %= divisor
+            divisor /= 10
+        }
+    }
+
+    // MARK: JSON
+
+    /// A JSON string literal (RFC 8259 §7): `"` and `\` escaped, control characters as `\n`,
+    /// `\t`, … or `\u00XX`; everything else, including non-ASCII, copied as UTF-8 (Swift strings
+    /// are valid UTF-8, so the output is too).
+    mutating func appendJSONString(_ text: String) {
+        append(UInt8(ascii: "\""))
+        var text = text
+        text.withUTF8 { utf8 in
+            var runStart = 0
+            for index in 0..<utf8.count {
+                let byte = utf8[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
+                runStart = index + 1
+                appendEscape(byte)
+            }
+            if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
+        }
+        append(UInt8(ascii: "\""))
+    }
+
+    private mutating func appendEscape(_ byte: UInt8) {
+        append(UInt8(ascii: "\\"))
+        switch byte {
+        case UInt8(ascii: "\""): append(UInt8(ascii: "\""))
+        case UInt8(ascii: "\\"): append(UInt8(ascii: "\\"))
+        case 0x0A: append(UInt8(ascii: "n"))
+        case 0x0D: append(UInt8(ascii: "r"))
+        case 0x09: append(UInt8(ascii: "t"))
+        case 0x08: append(UInt8(ascii: "b"))
+        case 0x0C: append(UInt8(ascii: "f"))
+        default:
+            let hex: StaticString = "0123456789abcdef"
+            append("u00")
+            hex.withUTF8Buffer { digits in
+                append(digits[Int(byte >> 4)])
+                append(digits[Int(byte & 0x0F)])
+            }
+        }
+    }
+
+    /// A metadata value as JSON: strings as strings, arrays as arrays, dictionaries as objects
+    /// with their keys sorted (a stable order a reader can diff).
+    mutating func appendJSONValue(_ value: Logger.MetadataValue) {
+        switch value {
+        case .string(let text):
+            appendJSONString(text)
+        case .stringConvertible(let convertible):
+            appendJSONString(convertible.description)
+        case .array(let values):
+            append(UInt8(ascii: "["))
+            for (index, element) in values.enumerated() {
+                if index > 0 { append(UInt8(ascii: ",")) }
+                appendJSONValue(element)
+            }
+            append(UInt8(ascii: "]"))
+        case .dictionary(let dictionary):
+            append(UInt8(ascii: "{"))
+            for (index, key) in dictionary.keys.sorted().enumerated() {
+                if index > 0 { append(UInt8(ascii: ",")) }
+                appendJSONString(key)
+                append(UInt8(ascii: ":"))
+                appendJSONValue(dictionary[key] ?? .string(""))
+            }
+            append(UInt8(ascii: "}"))
+        }
+    }
+
+    // MARK: Text
+
+    /// A metadata value for the text format: bare when it is a simple token, quoted (with the
+    /// JSON escapes, so a line never breaks) when it has spaces, quotes, `=` or control characters.
+    mutating func appendTextValue(_ value: Logger.MetadataValue) {
+        switch value {
+        case .string(let text):
+            appendTextToken(text)
+        case .stringConvertible(let convertible):
+            appendTextToken(convertible.description)
+        case .array(let values):
+            append(UInt8(ascii: "["))
+            for (index, element) in values.enumerated() {
+                if index > 0 { append(UInt8(ascii: ",")) }
+                appendTextValue(element)
+            }
+            append(UInt8(ascii: "]"))
+        case .dictionary(let dictionary):
+            append(UInt8(ascii: "{"))
+            for (index, key) in dictionary.keys.sorted().enumerated() {
+                if index > 0 { append(UInt8(ascii: ",")) }
+                appendTextToken(key)
+                append(UInt8(ascii: "="))
+                appendTextValue(dictionary[key] ?? .string(""))
+            }
+            append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// `text` as is, except control characters, which are escaped as in JSON (`\n`), so that a
+    /// message never spans two lines.
+    mutating func appendSingleLine(_ text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            var runStart = 0
+            for index in 0..<utf8.count where utf8[index] < 0x20 {
+                if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
+                runStart = index + 1
+                appendEscape(utf8[index])
+            }
+            if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
+        }
+    }
+
+    private mutating func appendTextToken(_ text: String) {
+        let plain = !text.isEmpty && text.utf8.allSatisfy { byte in
+            byte > 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "=") && byte != UInt8(ascii: "\\")
+                && byte != UInt8(ascii: ",") && byte != UInt8(ascii: "[") && byte != UInt8(ascii: "]")
+                && byte != UInt8(ascii: "{") && byte != UInt8(ascii: "}")
+        }
+        if plain { append(raw: text) } else { appendJSONString(text) }
+    }
+}
