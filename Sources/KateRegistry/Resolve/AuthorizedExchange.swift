@@ -48,7 +48,6 @@ final class AuthorizedExchange: Sendable {
             var discoverer = false
             let known: AuthChallenge?
             if first, credential != nil {
-                first = false
                 switch await authenticator.discovery(host: endpoint.host, deadline: deadline) {
                 case .known(let challenge): known = challenge
                 case .discoverer: known = nil; discoverer = true
