@@ -28,6 +28,8 @@ let usage = """
                                 (AdmissionReview v1, ?timeout=10s); its JSON patches are applied
       --webhook-ca FILE         the CA bundle that verifies the webhook's certificate (the only trust root)
       --ready-file FILE         written (with the URL) once serving, removed on exit
+
+    SIGTERM or SIGINT stops it; SIGUSR1 expires every continue token issued so far (a compaction).
     """
 
 struct Options {

@@ -143,3 +143,12 @@ def test_describe_pod(apiserver):
     out = apiserver.kubectl("describe", "pod", "guarded-0", "-n", "shop").stdout
     assert re.search(r"^Status:\s+Running$", out, re.M) and re.search(r"^Node:\s+node-a", out, re.M)
     assert re.search(r"Image ID:\s+docker.io/library/busybox@sha256:(ab){32}", out)
+
+
+def test_get_events_and_namespaces_tables(apiserver):
+    out = apiserver.kubectl("get", "events", "-n", "shop").stdout.splitlines()
+    assert re.split(r"\s{2,}", out[0].strip()) == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert any(re.search(r"Normal\s+ScalingReplicaSet\s+deployment/api\s+Scaled up replica set api-\w+ from 0 to 1", line) for line in out[1:])
+    namespaces = apiserver.kubectl("get", "namespaces").stdout.splitlines()
+    assert re.split(r"\s{2,}", namespaces[0].strip()) == ["NAME", "STATUS", "AGE"]
+    assert any(line.split()[:2] == ["bulk", "Active"] for line in namespaces[1:])

@@ -122,3 +122,64 @@ def test_usage_errors_exit_2(tmp_path):
     assert run.returncode == 2 and "does not exist" in run.stderr
     run = subprocess.run(["bash", CHART_CHECK, str(tmp_path)], capture_output=True, text=True, check=False)
     assert run.returncode == 2 and "not a chart directory" in run.stderr
+
+
+HOOK_JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .Release.Name }}-migrate
+  annotations:
+    helm.sh/hook: pre-install
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: migrate
+          image: busybox:1.36
+          {{ .Values.field }}: IfNotPresent
+"""
+CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object}
+"""
+
+
+def hook_chart(tmp_path, crd: str = CRD):
+    chart = tmp_path / "hooked"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "crds").mkdir()
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: hooked\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("field: imagePullPolicy\n")
+    (chart / "templates/job.yaml").write_text(HOOK_JOB)
+    (chart / "crds/widgets.yaml").write_text(crd)
+    return chart
+
+
+def test_hook_documents_are_rendered_and_validated(tmp_path):
+    chart, out = hook_chart(tmp_path), tmp_path / "out.yaml"
+    run = subprocess.run(["bash", CHART_CHECK, "-q", str(chart), "-r", "rel", "-o", str(out)], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "name: rel-migrate" in out.read_text() and "helm.sh/hook: pre-install" in out.read_text()
+    run = subprocess.run(["bash", CHART_CHECK, "-q", str(chart), "-r", "rel", "--set", "field=imagePullPolcy"],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 1 and "INVALID Job/rel-migrate" in run.stdout and "'imagePullPolcy' was unexpected" in run.stdout
+
+
+def test_crds_are_validated(tmp_path):
+    chart = hook_chart(tmp_path, CRD.replace("scope: Namespaced", "scope: Namespaced\n  scpoe: typo"))
+    run = subprocess.run(["bash", CHART_CHECK, "-q", str(chart), "-r", "rel"], capture_output=True, text=True, check=False)
+    assert run.returncode == 1 and "INVALID CustomResourceDefinition/widgets.example.com" in run.stdout and "'scpoe' was unexpected" in run.stdout

@@ -41,6 +41,12 @@ final class TLSContextLoader: Sendable {
         }
     }
 
+    /// True once the background load has ended (for tests).
+    var isLoaded: Bool {
+        if case .loaded = state.withLock({ $0 }) { return true }
+        return false
+    }
+
     /// The context, waiting for the load if it is still running.
     func context() async -> Result<TLSClientContext, HTTPClientError> {
         if case .loaded(let result) = state.withLock({ $0 }) { return result }

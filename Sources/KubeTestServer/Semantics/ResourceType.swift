@@ -46,6 +46,10 @@ public struct ResourceType: Sendable, Hashable {
         .podDisruptionBudgets, .coreEvents,
     ]
 
+    /// Kinds with a `/status` subresource: there a write changes only `.status`, while a write to
+    /// the object itself leaves `.status` as it was (the registry strategies' PrepareForUpdate).
+    public var hasStatus: Bool { ![ResourceType.serviceAccounts, .secrets, .events, .coreEvents].contains(self) }
+
     /// Short names kubectl accepts (`po`, `deploy`), as discovery announces them.
     var shortNames: [String] {
         switch resource {

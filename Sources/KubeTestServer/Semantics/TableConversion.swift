@@ -2,8 +2,8 @@ import Foundation
 
 /// `meta.k8s.io/v1 Table`, what the apiserver answers when a client asks for
 /// `Accept: application/json;as=Table;v=v1;g=meta.k8s.io` (`kubectl get` does): columns computed
-/// on the server, as pkg/printers/internalversion prints them for pods, deployments and
-/// replicasets, and the default Name / Created At columns for every other kind.
+/// on the server, as pkg/printers/internalversion prints them for pods, deployments, replicasets,
+/// namespaces and core events, and the default Name / Created At columns for every other kind.
 enum TableConversion {
     struct Column {
         var name: String
@@ -104,6 +104,29 @@ enum TableConversion {
                 Column(name: "Ready", type: "integer", cell: int(["status", "readyReplicas"])),
                 age,
             ] + containers(["spec", "template", "spec"])
+        case .namespaces:
+            return [name, Column(name: "Status", type: "string") { .string($0[path: ["status", "phase"]]?.stringValue ?? "Active") }, age]
+        case .coreEvents:
+            // `kubectl get events`: LAST SEEN, TYPE, REASON, OBJECT, MESSAGE (and more with -o wide).
+            func seen(_ event: JSONValue, _ fields: [String]) -> String {
+                humanAge(fields.lazy.compactMap { event[$0]?.stringValue }.first ?? event[path: ["metadata", "creationTimestamp"]]?.stringValue, now: now)
+            }
+            return [
+                Column(name: "Last Seen", type: "string") { .string(seen($0, ["lastTimestamp", "eventTime"])) },
+                Column(name: "Type", type: "string") { .string($0["type"]?.stringValue ?? "") },
+                Column(name: "Reason", type: "string") { .string($0["reason"]?.stringValue ?? "") },
+                Column(name: "Object", type: "string") { event in
+                    .string("\((event[path: ["involvedObject", "kind"]]?.stringValue ?? "").lowercased())/\(event[path: ["involvedObject", "name"]]?.stringValue ?? "")")
+                },
+                Column(name: "Subobject", type: "string", priority: 1) { .string($0[path: ["involvedObject", "fieldPath"]]?.stringValue ?? "") },
+                Column(name: "Source", type: "string", priority: 1) { event in
+                    .string(event[path: ["source", "component"]]?.stringValue ?? event["reportingComponent"]?.stringValue ?? "")
+                },
+                Column(name: "Message", type: "string") { .string($0["message"]?.stringValue ?? "") },
+                Column(name: "First Seen", type: "string", priority: 1) { .string(seen($0, ["firstTimestamp", "eventTime"])) },
+                Column(name: "Count", type: "string", priority: 1) { .string(String($0["count"]?.intValue ?? 1)) },
+                Column(name: "Name", type: "string", format: "name", priority: 1) { .string($0[path: ["metadata", "name"]]?.stringValue ?? "") },
+            ]
         default:
             return [name, Column(name: "Created At", type: "date") { $0[path: ["metadata", "creationTimestamp"]] ?? .null }]
         }

@@ -74,6 +74,12 @@ enum Discovery {
             ])
             if !type.shortNames.isEmpty { entry["shortNames"] = .array(type.shortNames.map { .string($0) }) }
             resources.append(entry)
+            if type.hasStatus {
+                resources.append(.object([
+                    ("name", .string("\(type.resource)/status")), ("singularName", .string("")), ("namespaced", .bool(type.namespaced)),
+                    ("kind", .string(type.kind)), ("verbs", .array(["get", "patch"].map { .string($0) })),
+                ]))
+            }
             for sub in subresources where sub.0 == type.resource {
                 resources.append(.object([
                     ("name", .string("\(sub.0)/\(sub.1)")), ("singularName", .string("")), ("namespaced", .bool(type.namespaced)),

@@ -80,7 +80,9 @@ struct Verbs {
     /// policy/v1 Eviction: 429 when the pod's budget forbids it, otherwise the pod is deleted and the
     /// answer is a Success Status.
     func evict(_ api: APIRequest, name: String, body: [UInt8]) -> HTTPResponse {
-        guard let eviction = try? JSONValue.parse(body), eviction["kind"]?.stringValue == "Eviction" else {
+        // Like any request body, an Eviction may leave out apiVersion/kind: the apiserver decodes it
+        // as the endpoint's kind (the Python client sends V1Eviction without them unless set).
+        guard let eviction = try? JSONValue.parse(body), eviction.objectValue != nil, (eviction["kind"]?.stringValue ?? "Eviction") == "Eviction" else {
             return StatusBody.badRequest("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml")
         }
         if let bodyName = eviction[path: ["metadata", "name"]]?.stringValue, bodyName != name {
@@ -169,6 +171,16 @@ struct Verbs {
         var patchError: String?
         do {
             let updated = try store.update(api.type, namespace: api.namespace, name: name) { (object: inout JSONValue) throws(ObjectStore.WriteError) in
+                let before = object
+                defer {
+                    if api.subresource == "status" {
+                        let status = object["status"]
+                        object = before
+                        object["status"] = status
+                    } else if api.type.hasStatus {
+                        object["status"] = before["status"]
+                    }
+                }
                 switch mediaType {
                 case "application/strategic-merge-patch+json": object = Patching.strategicMergePatch(object, patch)
                 case "application/merge-patch+json": object = Patching.mergePatch(object, patch)
