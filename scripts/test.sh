@@ -2,10 +2,10 @@
 # kate's whole test suite, from a fresh clone: installs what the tests need, lints, builds, runs every Swift test
 # (real TLS, a real docker-registry, the Kubernetes test API server) in debug AND in release (the release binary is
 # what ships: an optimizer miscompile once crashed the release sweeper while every debug test passed), repeats the
-# release sweep, then validates the Helm chart and kustomize base, the test API server against real clients, and the
-# offline demo.
+# release sweep, then validates the Helm chart and kustomize base, and drives the test API server and the webhook with
+# clients kate did not write (kubectl, the Python client, a Go client) and runs the offline demo.
 #
-#   KATE_TEST_SKIP="release demo"   leave out steps by name (for local iteration only; CI runs everything)
+#   KATE_TEST_SKIP="release chart clients"   leave out steps by name (local iteration only; under CI=true all run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,10 +19,29 @@ passed=0
 failed_tests=0
 failed_steps=()
 
+# Runs a step that prints pytest / go test results; adds their passed and failed counts to the totals.
+run_step() {   # name, command...
+    local name="$1"; shift
+    local log
+    log=$(mktemp)
+    if "$@" 2>&1 | tee "$log"; then :; else failed_steps+=("$name"); fi
+    # pytest's summary lines ("12 passed, 1 skipped in 3.4s") and go test -v's "--- PASS" / "--- FAIL" lines.
+    local py_passed py_failed go_passed go_failed
+    local summaries
+    summaries=$(grep -E '^=* ?[0-9]+ (passed|failed|errors?|skipped)(, [0-9]+ [a-z]+)* in [0-9.]+s' "$log" || true)
+    py_passed=$(grep -oE '[0-9]+ passed' <<<"$summaries" | awk '{s+=$1} END {print s+0}')
+    py_failed=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$summaries" | awk '{s+=$1} END {print s+0}')
+    go_passed=$(grep -cE '^\s*--- PASS' "$log" || true)
+    go_failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
+    passed=$((passed + ${py_passed:-0} + ${go_passed:-0}))
+    failed_tests=$((failed_tests + ${py_failed:-0} + ${go_failed:-0}))
+    rm -f "$log"
+}
+
 echo "== lint: no await inside a tuple literal (Swift 6.3.1 -O miscompile)"
 python3 scripts/lint/async-tuples.py || failed_steps+=("lint-async-tuples")
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check pytest
-python3 -m pytest -q -p no:cacheprovider tests/lint || failed_steps+=("lint-tests")
+run_step lint-tests python3 -m pytest -q -p no:cacheprovider tests/lint
 
 # One process per test target. Many tests assert that an answer comes before a deadline; in one process every
 # module's suites share Swift's cooperative pool (two threads on a 2-core machine), and a test elsewhere generating an
@@ -66,8 +85,9 @@ fi
 
 if runs release; then
     # The binary exactly as the Dockerfile builds it; the binary end-to-end tests and the repeated sweeps run it.
-    echo "== swift build (release, the shipped kate binary)"
-    if swift build -c release --static-swift-stdlib --product kate; then
+    echo "== swift build (release, the shipped kate binary, and the sweep-repeat harness)"
+    if swift build -c release --static-swift-stdlib --product kate &&
+       swift build -c release --static-swift-stdlib --product bench-sweep; then
         shipped="$(swift build -c release --static-swift-stdlib --show-bin-path)/kate"
         # The test bundle needs -enable-testing (@testable imports), which changes code generation: it gets its
         # own scratch path so the shipped binary above stays byte-for-byte what ships.
@@ -77,28 +97,23 @@ if runs release; then
         else
             failed_steps+=("build(release tests)")
         fi
-        if [ -x scripts/sweep-repeat.sh ]; then
-            echo "== 20 consecutive release sweeps of the 70-pod fleet"
-            KATE_BIN="$shipped" scripts/sweep-repeat.sh 20 || failed_steps+=("sweep-repeat")
-        fi
+        echo "== 20 consecutive release sweeps of the 70-pod fleet (report and dry-run)"
+        KATE_BIN="$shipped" scripts/sweep-repeat.sh 20 || failed_steps+=("sweep-repeat")
     else
         failed_steps+=("build(release)")
     fi
 fi
 
 if runs chart; then
-    echo "== chart + kustomize checks"
-    scripts/check-install.sh || failed_steps+=("check-install")
+    echo "== chart + kustomize checks (real Helm v4 engine, Kubernetes 1.29 and 1.32 schemas)"
+    run_step check-install scripts/check-install.sh
 fi
 
-if runs clients && [ -x scripts/test-clients.sh ]; then
-    echo "== the test API server and the webhook against clients we did not write (kubectl, Python, Go)"
-    scripts/test-clients.sh || failed_steps+=("test-clients")
-fi
-
-if runs demo && [ -x scripts/demo.sh ]; then
-    echo "== the offline demo (scripts/demo.sh)"
-    scripts/demo.sh || failed_steps+=("demo")
+if runs clients; then
+    # kubectl and the Python client against the test API server, the offline demo, and a Go client applying the
+    # webhook's patches with the apiserver's JSON-patch library.
+    echo "== clients we did not write (kubectl, Python kubernetes, Go + evanphx/json-patch) and the demo"
+    run_step test-clients scripts/test-clients.sh
 fi
 
 # The plain closing line CI reads: Swift tests of the targets that passed, failed individual tests.

@@ -22,39 +22,25 @@ enum BenchReview {
         review["request"] = request
     }
 
-    /// The example pod pointed at `host`, padded to ~10 KB with the kind of env a real app
-    /// container carries. `bare` drops the ReplicaSet owner, so every review goes through the
-    /// resolver's cache instead of the owner-revision memory.
-    static func cached(host: String, bare: Bool) throws -> [UInt8] {
+    /// A bare pod (no owner, so every image goes through the resolver's cache rather than the
+    /// owner-revision memory) with one container per image, each shaped like the example's app
+    /// container; the first carries the env of a real app (~10 KB review for one image).
+    static func pod(images: [String]) throws -> [UInt8] {
         var review = try example()
         try edit(&review) { pod in
             guard var metadata = pod["metadata"] as? [String: Any], var spec = pod["spec"] as? [String: Any],
-                var containers = spec["containers"] as? [[String: Any]], var inits = spec["initContainers"] as? [[String: Any]]
+                let template = (spec["containers"] as? [[String: Any]])?.first
             else { throw Failure(description: "unexpected example shape") }
-            if bare { metadata["ownerReferences"] = nil }
-            containers[0]["image"] = "\(host)/shop/web:2.4.1"
-            containers[0]["env"] = (1...80).map { ["name": "SHOP_SETTING_\($0)", "value": "value-\($0)-\(String(repeating: "x", count: 24))"] }
-            inits[0]["image"] = "\(host)/acme/shop-migrate:v42"
-            inits[1]["image"] = "\(host)/fluent/fluent-bit:3.1"
-            spec["containers"] = containers
-            spec["initContainers"] = inits
-            pod["metadata"] = metadata
-            pod["spec"] = spec
-        }
-        return Array(try JSONSerialization.data(withJSONObject: review))
-    }
-
-    /// A bare pod with one container per tag and nothing else to pin.
-    static func fiveContainers(host: String, tags: [String]) throws -> [UInt8] {
-        var review = try example()
-        try edit(&review) { pod in
-            guard var metadata = pod["metadata"] as? [String: Any], var spec = pod["spec"] as? [String: Any] else {
-                throw Failure(description: "unexpected example shape")
-            }
             metadata["ownerReferences"] = nil
             spec["initContainers"] = nil
-            spec["containers"] = tags.enumerated().map { i, tag in
-                ["name": "app\(i + 1)", "image": "\(host)/\(tag)", "resources": [String: Any](), "imagePullPolicy": "IfNotPresent"] as [String: Any]
+            spec["containers"] = images.enumerated().map { index, image in
+                var container = template
+                container["name"] = index == 0 ? "app" : "sidecar-\(index)"
+                container["image"] = image
+                if index == 0 {
+                    container["env"] = (1...80).map { ["name": "SHOP_SETTING_\($0)", "value": "value-\($0)-\(String(repeating: "x", count: 24))"] }
+                }
+                return container
             }
             pod["metadata"] = metadata
             pod["spec"] = spec
@@ -62,4 +48,3 @@ enum BenchReview {
         return Array(try JSONSerialization.data(withJSONObject: review))
     }
 }
-

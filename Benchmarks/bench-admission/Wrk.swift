@@ -1,17 +1,5 @@
 import Foundation
 
-struct Percentiles {
-    let p50: Double
-    let p99: Double
-
-    init(_ samples: [Duration]) {
-        let ms = samples.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }.sorted()
-        func at(_ q: Double) -> Double { ms.isEmpty ? 0 : ms[min(ms.count - 1, Int((Double(ms.count) * q).rounded(.up)) - 1)] }
-        p50 = at(0.50)
-        p99 = at(0.99)
-    }
-}
-
 /// Drives `wrk` (keep-alive HTTPS POSTs from a Lua script) and parses its `--latency` report.
 struct Wrk {
     struct Result {
@@ -62,7 +50,12 @@ struct Wrk {
     /// One wrk run. With `rate` (requests/s over all connections), wrk is paced by
     /// `scripts/wrk/pace.lua`: the latency at a given load instead of the queue of a saturated
     /// closed loop (p99 ≈ connections / throughput).
-    func run(connections: Int, duration: String, rate: Int? = nil) throws -> Result {
+    /// - Parameter serverCPU: the server's CPU seconds so far (this process's by default; a
+    ///   `WebhookProcess`'s for a server in its own process).
+    func run(
+        connections: Int, duration: String, rate: Int? = nil, timeout: String = "5s",
+        serverCPU: () -> Double = { Wrk.cpuSeconds(RUSAGE_SELF) }
+    ) throws -> Result {
         let threads = connections == 1 ? 1 : 2
         var script = directory.appendingPathComponent("post.lua").path
         var environment = ProcessInfo.processInfo.environment
@@ -77,8 +70,8 @@ struct Wrk {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.environment = environment
-        process.arguments = ["wrk", "-t", "\(threads)", "-c", "\(connections)", "-d", duration, "--latency", "-s", script, url]
-        let serverBefore = Self.cpuSeconds(RUSAGE_SELF), wrkBefore = Self.cpuSeconds(RUSAGE_CHILDREN)
+        process.arguments = ["wrk", "-t", "\(threads)", "-c", "\(connections)", "-d", duration, "--timeout", timeout, "--latency", "-s", script, url]
+        let serverBefore = serverCPU(), wrkBefore = Self.cpuSeconds(RUSAGE_CHILDREN)
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -88,7 +81,7 @@ struct Wrk {
         guard process.terminationStatus == 0 else { throw BenchReview.Failure(description: "wrk failed:\n\(output)") }
         var result = Self.parse(output)
         let requests = max(1, result.requests)
-        result.serverMicrosPerRequest = (Self.cpuSeconds(RUSAGE_SELF) - serverBefore) * 1e6 / Double(requests)
+        result.serverMicrosPerRequest = (serverCPU() - serverBefore) * 1e6 / Double(requests)
         result.wrkMicrosPerRequest = (Self.cpuSeconds(RUSAGE_CHILDREN) - wrkBefore) * 1e6 / Double(requests)
         return result
     }

@@ -1,19 +1,29 @@
-// bench-admission: what one kate webhook replica sustains on this machine.
+// bench-admission: the webhook as it ships, against a minimal Go webhook, in one run.
 //
-// Cached path: a ~10 KB Pod review whose tags kate already knows, POSTed over TLS with keep-alive
-// by wrk at 1/16/64 connections as fast as they go (the capacity), then at 64 connections paced to
-// BENCH_RATE (default 10,000/s: the latency at the target load; targets >= 10,000 reviews/s and
-// p99 < 5 ms at 64). Twice: a ReplicaSet pod (answered from the owner-revision memory, the common
-// case in a rollout) and a bare pod (answered from the resolver's cache). Every row also prints the
-// CPU the server process and wrk spent per review; a first section measures decode + pin + encode
-// without the network. BENCH_CONNECTIONS="64" limits the rows (e.g. under a profiler).
-// Cold path: 5 containers with 5 tags, the registry behind a 50 ms-per-round-trip DelayProxy and
-// no cache: the review's p99 against one tag's cold resolve time (target < 1.5x: the tags
-// resolve in parallel).
+// Servers, each its own process on 127.0.0.1 (so /proc/PID/stat gives each one's CPU alone):
+//   kate (chart defaults)  the release `kate webhook` binary with the arguments
+//                          charts/kate/templates/webhook-deployment.yaml renders from the default
+//                          charts/kate/values.yaml (log json/info, cache 5m, …) plus the mounted
+//                          docker config and registry config;
+//   kate (chart, log off)  the same with --log-level critical: what logging costs;
+//   kate (default flags)   `kate webhook` with only what it cannot run without (listen address,
+//                          certificate, docker config, registry config): text logs at info;
+//   go net/http            Benchmarks/go-baseline-webhook: encoding/json decode, a fixed
+//                          image → digest map, a JSON Patch answer; no logging.
+// Reviews: bare pods (no owner, so every image goes through kate's resolver cache) of 1, 3 and
+// 20 images, anonymous (plain-HTTP registry without auth) and credentialed (half on an htpasswd
+// Basic-auth registry, half on a token-auth registry, credentials from the docker config).
+// Caches are warm: one review per shape first. wrk, 64 keep-alive TLS connections, as fast as it
+// goes (BENCH_DURATION per row, default 5s), and paced to BENCH_RATE (10,000/s) for 1 image.
+// Each row prints req/s, p50/p99, the server's CPU per review and wrk's.
+// Outage rows: kate (chart defaults) reviewing an image on a registry that refuses connections,
+// and on one that accepts and never answers, 16 connections.
+// Env: KATE_BINARY, GO_BASELINE_BINARY (scripts/bench-admission.sh builds both), BENCH_DURATION,
+// BENCH_RATE, BENCH_OUTAGE_DURATION (default 20s), BENCH_ONLY_IMAGES (e.g. "20"), KATE_WRAPPER (a profiler
+// command the chart-defaults kate runs under).
 import Foundation
 import KateAdmission
 import KateNet
-import KateRegistry
 import Logging
 import RegistryTestSupport
 
@@ -22,140 +32,246 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
+let environment = ProcessInfo.processInfo.environment
+guard let kateBinary = environment["KATE_BINARY"], let goBinary = environment["GO_BASELINE_BINARY"] else {
+    fail("set KATE_BINARY and GO_BASELINE_BINARY (run scripts/bench-admission.sh)")
+}
+let duration = environment["BENCH_DURATION"] ?? "5s"
+let pacedRate = Int(environment["BENCH_RATE"] ?? "") ?? 10_000
+let outageDuration = environment["BENCH_OUTAGE_DURATION"] ?? "20s"
+let shapes = (environment["BENCH_ONLY_IMAGES"] ?? "1,3,20").split(separator: ",").compactMap { Int($0) }
+
 var logger = Logger(label: "bench-admission")
 logger.logLevel = .error
 
-let duration = ProcessInfo.processInfo.environment["BENCH_DURATION"] ?? "8s"
-let coldRounds = Int(ProcessInfo.processInfo.environment["BENCH_COLD_ROUNDS"] ?? "") ?? 40
-/// BENCH_CONNECTIONS="64" runs only that row (e.g. under a profiler).
-let rows = (ProcessInfo.processInfo.environment["BENCH_CONNECTIONS"] ?? "1,16,64").split(separator: ",").compactMap { Int($0) }
+let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kate-bench-admission-run-\(getpid())")
+let fixtures = try await BenchFixtures.start(directory: directory)
+let machine = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+print("bench-admission: \(ProcessInfo.processInfo.activeProcessorCount) cores, load average before the run \(machine); wrk -c 64 -t 2, \(duration) per row")
+print("kate: \(kateBinary)\ngo:   \(goBinary)\n")
 
-let registry = try await TestRegistry.start(.plainHTTP)
-let host = registry.host
-let tags = ["shop/web:2.4.1", "acme/shop-migrate:v42", "fluent/fluent-bit:3.1"]
-for tag in tags {
-    let parts = tag.split(separator: ":")
-    _ = try await registry.push(repository: String(parts[0]), tag: String(parts[1]))
-}
+// MARK: In process
 
-// MARK: Cached path
-
-let pacedRate = Int(ProcessInfo.processInfo.environment["BENCH_RATE"] ?? "") ?? 10_000
-
-func report(_ connections: Int, _ offered: String, _ result: Wrk.Result) {
-    print(String(format: "%11d  %-10@ %10.0f %8.2f %8.2f   %16.1f %15.1f   %@", connections, offered, result.requestsPerSecond,
-                 result.p50ms, result.p99ms, result.serverMicrosPerRequest, result.wrkMicrosPerRequest, result.errors))
-}
-
-/// Microseconds of CPU per cached review without the network: decode, pin, encode, for 2 s.
-/// Nonisolated, so the loop runs on the global executor like a request handler does, not on
-/// the main actor (which would add two executor hops per review).
-nonisolated func cpuPerReview(_ review: [UInt8], pinner: PodPinner, logger: Logger) async throws -> Double {
-    // BENCH_CPU_ITERATIONS fixes the count instead of the time (for `perf stat -e instructions`).
-    let fixed = Int(ProcessInfo.processInfo.environment["BENCH_CPU_ITERATIONS"] ?? "")
-    var iterations = 0
-    let clock = ContinuousClock()
-    let started = clock.now
-    let cpuBefore = Wrk.cpuSeconds(RUSAGE_SELF)
-    while fixed.map({ iterations < $0 }) ?? (clock.now - started < .seconds(2)) {
-        for _ in 0..<500 {
-            let decoded = try AdmissionReviewDecoder.decode(review)
-            let report = await pinner.pin(decoded.request, deadline: .now + .seconds(10), logger: logger)
-            guard report.pinnedImages > 0 else { fail("in-process review was not pinned: \(report.outcome)") }
-            _ = report.response.encode(version: decoded.version)
+print("in process, no network: decode + pin (resolver cache, real keyring) + encode of one review, CPU per review")
+let inProcessPinner = try InProcess.pinner(fixtures, logger: logger)
+for images in shapes {
+    var micros: [String: Double] = [:]
+    for (label, pool) in [("anon", fixtures.anonymousImages), ("cred", fixtures.credentialedImages)] {
+        micros[label] = try await InProcess.cpuPerReview(try BenchReview.pod(images: Array(pool.prefix(images))), images: images, pinner: inProcessPinner, logger: logger)
+    }
+    print(String(format: "%2d images: anonymous %.1f µs, credentialed %.1f µs (%.2fx)", images, micros["anon"] ?? 0, micros["cred"] ?? 0,
+                 (micros["cred"] ?? 0) / max(0.001, micros["anon"] ?? 0)))
+    if environment["BENCH_BREAKDOWN"] == "1" {
+        for (label, pool) in [("anon", fixtures.anonymousImages), ("cred", fixtures.credentialedImages)] {
+            let review = try BenchReview.pod(images: Array(pool.prefix(images)))
+            let parts = try await InProcess.breakdown(review, pinner: inProcessPinner, logger: logger)
+            print(String(format: "   %@ %d bytes: decode %.1f µs, pin %.1f µs, encode %.1f µs", label, review.count, parts.decode, parts.pin, parts.encode))
         }
-        iterations += 500
     }
-    // Process CPU time rather than wall time: the rest of the process is idle meanwhile, and
-    // CPU time does not count the time other programs on a shared machine held the core.
-    return (Wrk.cpuSeconds(RUSAGE_SELF) - cpuBefore) * 1e6 / Double(iterations)
+}
+print("")
+
+// MARK: The servers
+
+/// `kate webhook` as charts/kate/templates/webhook-deployment.yaml renders it with the default
+/// values.yaml (listen host 0.0.0.0 → 127.0.0.1 here: only loopback is used), with
+/// registry.dockerConfig.secretName and registry.config set (→ --docker-config, --registry-config).
+func chartArguments(port: Int, healthPort: Int, logLevel: String = "info", registryConfig: String = fixtures.registryConfig) -> [String] {
+    [
+        "webhook",
+        "--listen=127.0.0.1:\(port)",
+        "--health-listen=127.0.0.1:\(healthPort)",
+        "--tls-cert=\(fixtures.certFile)",
+        "--tls-key=\(fixtures.keyFile)",
+        "--cert-reload-interval=10s",
+        "--log-level=\(logLevel)",
+        "--log-format=json",
+        "--mode=pin",
+        "--failure-mode=open",
+        "--skip-namespace=kube-system",
+        "--skip-namespace=kate-system",
+        "--default-timeout=10s",
+        "--timeout-margin=1s",
+        "--stale-if-error=24h",
+        "--pull-secrets=auto",
+        "--cache-ttl=5m",
+        "--negative-cache-ttl=30s",
+        "--registry-concurrency=32",
+        "--registry-timeout=8s",
+        "--docker-config=\(fixtures.dockerConfig)",
+        "--registry-config=\(registryConfig)",
+        "--grace-period=20s",
+    ]
+}
+let chartEnvironment = ["POD_NAMESPACE": "kate-system"]
+
+let digestsFile = directory.appendingPathComponent("digests.json")
+try JSONSerialization.data(withJSONObject: fixtures.digests).write(to: digestsFile)
+
+let chartPort = WebhookProcess.freePort()
+// KATE_WRAPPER (e.g. "/usr/bin/valgrind --tool=callgrind") runs the chart-defaults kate under a profiler.
+let wrapper = (environment["KATE_WRAPPER"] ?? "").split(separator: " ").map(String.init)
+let kateChart = try WebhookProcess(
+    name: "kate (chart defaults)", executable: wrapper.first ?? kateBinary,
+    arguments: Array(wrapper.dropFirst()) + (wrapper.isEmpty ? [] : [kateBinary]) + chartArguments(port: chartPort, healthPort: WebhookProcess.freePort()),
+    environment: chartEnvironment, port: chartPort, logDirectory: directory)
+let offPort = WebhookProcess.freePort()
+let kateOff = try WebhookProcess(
+    name: "kate (chart, log off)", executable: kateBinary,
+    arguments: chartArguments(port: offPort, healthPort: WebhookProcess.freePort(), logLevel: "critical"),
+    environment: chartEnvironment, port: offPort, logDirectory: directory)
+let defaultPort = WebhookProcess.freePort()
+let kateDefault = try WebhookProcess(
+    name: "kate (default flags)", executable: kateBinary,
+    arguments: ["webhook", "--listen=127.0.0.1:\(defaultPort)", "--tls-cert=\(fixtures.certFile)", "--tls-key=\(fixtures.keyFile)",
+                "--docker-config=\(fixtures.dockerConfig)", "--registry-config=\(fixtures.registryConfig)"],
+    port: defaultPort, logDirectory: directory)
+let goPort = WebhookProcess.freePort()
+let goBaseline = try WebhookProcess(
+    name: "go net/http", executable: goBinary,
+    arguments: ["-listen", "127.0.0.1:\(goPort)", "-cert", fixtures.certFile, "-key", fixtures.keyFile, "-digests", digestsFile.path],
+    environment: ["GOMAXPROCS": "2"], port: goPort, logDirectory: directory)
+let servers = [kateChart, kateOff, kateDefault, goBaseline]
+
+let client = HTTPClient(
+    configuration: .init(tls: TLSClientConfiguration(useSystemTrustStore: false, additionalTrustRoots: [.pem(fixtures.caPEM)], serverNameOverride: "kate.kate-system.svc")),
+    logger: logger)
+
+/// One review through `server`; fails the benchmark unless every image came back pinned.
+func warm(_ server: WebhookProcess, _ review: [UInt8], images: Int) async throws {
+    let response = try await client.execute(
+        HTTPClientRequest(method: "POST", url: "https://127.0.0.1:\(server.port)/mutate?timeout=10s", headers: ["Content-Type": "application/json"], body: review),
+        deadline: .now + .seconds(30))
+    let text = String(decoding: response.body, as: UTF8.self)
+    guard response.status == 200, let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+        let answer = object["response"] as? [String: Any], let patch = (answer["patch"] as? String).flatMap({ Data(base64Encoded: $0) }),
+        let operations = try? JSONSerialization.jsonObject(with: patch) as? [[String: Any]]
+    else { fail("\(server.name): warm-up review was not pinned: HTTP \(response.status) \(text.prefix(600))\n\(server.log.suffix(2000))") }
+    let pinned = operations.filter { ($0["path"] as? String)?.hasSuffix("/image") == true && ($0["value"] as? String)?.contains("@sha256:") == true }
+    guard pinned.count == images else { fail("\(server.name): \(pinned.count) of \(images) images pinned in the warm-up: \(text.prefix(600))") }
 }
 
-let resolver = Resolver(configuration: ResolverConfiguration(registries: [host: registry.settings]), logger: logger)
-let pinner = PodPinner(configuration: AdmissionConfiguration(), resolver: resolver, keyrings: StaticKeyringProvider(node: .empty))
-let server = try await BenchServer.start(MutatingWebhook(pinner: pinner, logger: logger), logger: logger)
-let reviews = [
-    ("ReplicaSet pod (owner-revision memory)", try BenchReview.cached(host: host, bare: false)),
-    ("bare pod (resolver cache)", try BenchReview.cached(host: host, bare: true)),
-]
-print("server https://127.0.0.1:\(server.port)/mutate (TLS, keep-alive), review bodies \(reviews.map { "\($0.1.count)" }.joined(separator: "/")) bytes")
-// CPU per review without the network: decode, pin (from the cache) and encode, one task. What
-// the HTTP/TLS stack and wrk leave on two cores is shared with this.
-print("\nin-process, no network: decode + pin + encode, one review at a time")
-for (label, review) in reviews {
-    let micros = try await cpuPerReview(review, pinner: pinner, logger: logger)
-    print(String(format: "%@: %.1f µs per review (%.0f reviews/s on one core)", label, micros, 1e6 / micros))
+// MARK: Rows
+
+struct Row {
+    var server: String
+    var images: Int
+    var credentials: String
+    var offered: String
+    var result: Wrk.Result
+}
+var rows: [Row] = []
+
+func header() {
+    print("server                   images  creds   offered       req/s   p50 ms   p99 ms  server µs/review  wrk µs/review  errors")
 }
 
-if ProcessInfo.processInfo.environment["BENCH_CPU_ONLY"] == "1" { exit(0) }
+/// `text` padded with spaces to `width` (String(format:) pads `%@` by UTF-16 units of NSString, unreliably).
+func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
 
-for (label, review) in reviews {
-    let warm = try await server.post(review)
-    guard warm.status == 200, String(decoding: warm.body, as: UTF8.self).contains("\"patchType\":\"JSONPatch\"") else {
-        fail("warm-up review was not pinned: HTTP \(warm.status) \(String(decoding: warm.body, as: UTF8.self))")
+func printRow(_ row: Row) {
+    print(pad(row.server, 24) + String(format: " %6d  ", row.images) + pad(row.credentials, 6) + " " + pad(row.offered, 9) + String(format: " %9.0f %8.2f %8.2f %17.1f %14.1f  %@",
+                 row.result.requestsPerSecond, row.result.p50ms, row.result.p99ms, row.result.serverMicrosPerRequest,
+                 row.result.wrkMicrosPerRequest, row.result.errors))
+    fflush(nil)
+}
+
+header()
+for images in shapes {
+    for (label, pool) in [("anon", fixtures.anonymousImages), ("cred", fixtures.credentialedImages)] {
+        let review = try BenchReview.pod(images: Array(pool.prefix(images)))
+        for server in servers { try await warm(server, review, images: images) }
+        for server in servers {
+            let work = try Wrk(body: review, url: "https://127.0.0.1:\(server.port)/mutate?timeout=10s")
+            let result = try work.run(connections: 64, duration: duration, serverCPU: server.cpuSeconds)
+            let row = Row(server: server.name, images: images, credentials: label, offered: "max", result: result)
+            rows.append(row)
+            printRow(row)
+            if images == 1, server === kateChart || server === goBaseline {
+                let paced = try work.run(connections: 64, duration: duration, rate: pacedRate, serverCPU: server.cpuSeconds)
+                let pacedRow = Row(server: server.name, images: images, credentials: label, offered: "\(pacedRate / 1000)k/s", result: paced)
+                rows.append(pacedRow)
+                printRow(pacedRow)
+            }
+            work.cleanUp()
+        }
     }
-    let work = try Wrk(body: review, url: "https://127.0.0.1:\(server.port)/mutate?timeout=10s")
-    print("\ncached path, \(label) (wrk, \(duration) per row)")
-    print("connections  offered      reviews/s   p50 ms   p99 ms   server µs/review   wrk µs/review   errors")
-    for connections in rows {
-        report(connections, "max", try work.run(connections: connections, duration: duration))
+}
+
+// MARK: Comparison
+
+@MainActor func find(_ server: WebhookProcess, _ images: Int, _ credentials: String, _ offered: String = "max") -> Wrk.Result? {
+    rows.first { $0.server == server.name && $0.images == images && $0.credentials == credentials && $0.offered == offered }?.result
+}
+
+print("\nkate (chart defaults) against go net/http, saturated (ratio > 1: kate ahead on req/s; < 1: kate cheaper on CPU)")
+print("images  creds   kate req/s   go req/s   ratio   kate µs/review   go µs/review   ratio")
+for images in shapes {
+    for credentials in ["anon", "cred"] {
+        guard let kate = find(kateChart, images, credentials), let go = find(goBaseline, images, credentials) else { continue }
+        print(String(format: "%6d  ", images) + pad(credentials, 6) + String(format: " %10.0f %10.0f %6.2fx %16.1f %14.1f %6.2fx", kate.requestsPerSecond, go.requestsPerSecond,
+                     kate.requestsPerSecond / max(1, go.requestsPerSecond), kate.serverMicrosPerRequest, go.serverMicrosPerRequest,
+                     kate.serverMicrosPerRequest / max(0.001, go.serverMicrosPerRequest)))
     }
-    // The issue's target as a load: 10,000 reviews/s spread over 64 connections.
-    if rows.contains(64) { report(64, "10,000/s", try work.run(connections: 64, duration: duration, rate: pacedRate)) }
+}
+print("\nwhat logging and credentials cost kate (server CPU per review, saturated)")
+for images in shapes {
+    for credentials in ["anon", "cred"] {
+        guard let on = find(kateChart, images, credentials), let off = find(kateOff, images, credentials),
+            let text = find(kateDefault, images, credentials)
+        else { continue }
+        print(String(format: "%2d images %@: json/info %.1f µs, logging off %.1f µs (json/info %+.1f %%), text/info default flags %.1f µs (%+.1f %%)",
+                     images, credentials, on.serverMicrosPerRequest, off.serverMicrosPerRequest,
+                     (on.serverMicrosPerRequest / max(0.001, off.serverMicrosPerRequest) - 1) * 100, text.serverMicrosPerRequest,
+                     (text.serverMicrosPerRequest / max(0.001, off.serverMicrosPerRequest) - 1) * 100))
+    }
+    if let cred = find(kateChart, images, "cred"), let anon = find(kateChart, images, "anon") {
+        print(String(format: "%2d images credentialed / anonymous CPU per review (chart defaults): %.2fx", images,
+                     cred.serverMicrosPerRequest / max(0.001, anon.serverMicrosPerRequest)))
+    }
+}
+print("log bytes written during the run: " + servers.dropLast().map { "\($0.name) \($0.logBytes)" }.joined(separator: ", "))
+print("RSS after the run: " + servers.map { String(format: "%@ %.1f MiB", $0.name, $0.rssMiB()) }.joined(separator: ", "))
+for server in servers { server.stop() }
+
+// MARK: Outage
+
+// A registry that refuses connections (a port nothing listens on) and one that accepts and never
+// answers (a listener in this process that holds every connection), both reachable over plain HTTP.
+let hung = try TCPListener(host: "127.0.0.1", port: 0)
+let holder = Task {
+    var held: [TCPStream] = []
+    while let stream = try? await hung.accept() { held.append(stream) }
+    for stream in held { await stream.close() }
+}
+let refusedHost = "127.0.0.1:\(WebhookProcess.freePort())", hungHost = "127.0.0.1:\(hung.localPort)"
+let outageConfig = directory.appendingPathComponent("outage-registry-config.json")
+try JSONSerialization.data(withJSONObject: ["registries": [refusedHost: ["plainHTTP": true], hungHost: ["plainHTTP": true]]]).write(to: outageConfig)
+let outagePort = WebhookProcess.freePort()
+let kateOutage = try WebhookProcess(
+    name: "kate (chart defaults)", executable: kateBinary,
+    arguments: chartArguments(port: outagePort, healthPort: WebhookProcess.freePort(), registryConfig: outageConfig.path),
+    environment: chartEnvironment, port: outagePort, logDirectory: directory.appendingPathComponent("outage", isDirectory: true).creatingDirectory())
+print("\noutage: kate (chart defaults), 1-image review, registry down, wrk -c 16, \(outageDuration), 12 s client timeout")
+print("registry                        reviews   req/s   p50 ms    p99 ms  errors")
+for (label, host) in [("refuses connections", refusedHost), ("accepts, never answers", hungHost)] {
+    let review = try BenchReview.pod(images: ["\(host)/bench/app:v1"])
+    let work = try Wrk(body: review, url: "https://127.0.0.1:\(kateOutage.port)/mutate?timeout=10s")
+    let result = try work.run(connections: 16, duration: outageDuration, timeout: "12s", serverCPU: kateOutage.cpuSeconds)
+    print(pad(label, 30) + String(format: " %8d %7.1f %8.1f %9.1f  %@", result.requests, result.requestsPerSecond, result.p50ms, result.p99ms, result.errors))
     work.cleanUp()
 }
+kateOutage.stop()
+hung.close()
+holder.cancel()
 
-// Baseline: the same server, TLS and body with a responder that answers a fixed allow without
-// reading the review: the ceiling the HTTP/TLS stack leaves admission on this machine.
-let baseline = try await BenchServer.start(
-    ClosureResponder { _, _ in .json(200, Array(#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"x","allowed":true}}"#.utf8)) },
-    logger: logger)
-let baselineWork = try Wrk(body: reviews[0].1, url: "https://127.0.0.1:\(baseline.port)/mutate?timeout=10s")
-print("\nbaseline, same server without admission (fixed answer)")
-print("connections  offered      reviews/s   p50 ms   p99 ms   server µs/review   wrk µs/review   errors")
-report(64, "max", try baselineWork.run(connections: 64, duration: duration))
-report(64, "10,000/s", try baselineWork.run(connections: 64, duration: duration, rate: pacedRate))
-baselineWork.cleanUp()
-await baseline.stop()
+await client.shutdown()
+await fixtures.stop()
+try? FileManager.default.removeItem(at: directory)
 
-// MARK: Cold path
-
-let proxy = try DelayProxy.start(upstreamPort: registry.port, delay: .milliseconds(50))
-let coldHost = "127.0.0.1:\(proxy.port)"
-let coldTags = (1...5).map { "cold/app\($0):v1" }
-for tag in coldTags {
-    let parts = tag.split(separator: ":")
-    _ = try await registry.push(repository: String(parts[0]), tag: String(parts[1]))
-}
-// No cache: every review is a cold lookup of all five tags through the 50 ms proxy.
-let coldResolver = Resolver(
-    configuration: ResolverConfiguration(registries: [coldHost: RegistrySettings(plainHTTP: true)], cacheTTL: .zero), logger: logger)
-let coldPinner = PodPinner(configuration: AdmissionConfiguration(), resolver: coldResolver, keyrings: StaticKeyringProvider(node: .empty))
-let coldServer = try await BenchServer.start(MutatingWebhook(pinner: coldPinner, logger: logger), logger: logger)
-let single = try ImageReference.parse("\(coldHost)/\(coldTags[0])")
-var singleTimes: [Duration] = []
-for _ in 0..<coldRounds {
-    let start = ContinuousClock.now
-    _ = try await coldResolver.resolve(single, deadline: .now + .seconds(10))
-    singleTimes.append(ContinuousClock.now - start)
-}
-let coldReview = try BenchReview.fiveContainers(host: coldHost, tags: coldTags)
-var reviewTimes: [Duration] = []
-for _ in 0..<coldRounds {
-    let start = ContinuousClock.now
-    let response = try await coldServer.post(coldReview)
-    reviewTimes.append(ContinuousClock.now - start)
-    guard response.status == 200, String(decoding: response.body, as: UTF8.self).contains("JSONPatch") else {
-        fail("cold review failed: HTTP \(response.status) \(String(decoding: response.body, as: UTF8.self))")
+extension URL {
+    func creatingDirectory() -> URL {
+        try? FileManager.default.createDirectory(at: self, withIntermediateDirectories: true)
+        return self
     }
 }
-let singleP99 = Percentiles(singleTimes), reviewP99 = Percentiles(reviewTimes)
-print("\ncold path (registry behind a 50 ms DelayProxy, no cache, \(coldRounds) rounds)")
-print(String(format: "one tag, resolver:        p50 %7.1f ms   p99 %7.1f ms", singleP99.p50, singleP99.p99))
-print(String(format: "5 containers/5 tags, review: p50 %7.1f ms   p99 %7.1f ms", reviewP99.p50, reviewP99.p99))
-print(String(format: "ratio review p99 / one-tag p99: %.2fx (target < 1.5x)", reviewP99.p99 / singleP99.p99))
-
-await coldServer.stop()
-await server.stop()
-await proxy.stop()
-await registry.stop()

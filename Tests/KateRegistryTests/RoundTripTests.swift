@@ -23,6 +23,7 @@ struct RoundTripTests {
                     indexes.insert(index.index)
                 }
                 pushed.merge(try await registry.pushMany(repository: "fleet/app", tags: (2..<20).map { "v\($0)" })) { a, _ in a }
+                let late = try await registry.pushIndex(repository: "fleet/app", tag: "late")
                 let tokensBefore = registry.tokenServer?.requestCount ?? 0
                 let connectionsBefore = proxy.connections
                 let before = try await registry.receivedRequests().count
@@ -65,6 +66,13 @@ struct RoundTripTests {
                 #expect(Set(gets.map { String($0.target.split(separator: "/").last ?? "") }) == indexes)
                 #expect(tokens == 2, "one token per credential identity and repository: \(summary)")
                 #expect(connections <= 32, "connections are pooled (at most the per-registry concurrency): \(summary)")
+
+                // A late lookup and platform list, after the burst: pooled connections, no new handshake.
+                let lateReference = try ImageReference.parse("\(host)/fleet/app:late")
+                let lateDigest = try await resolver.resolve(lateReference, keyring: scopes[0], deadline: soon()).digest
+                #expect(lateDigest == late.index)
+                #expect(try await resolver.platformDigests(lateReference, indexDigest: lateDigest, keyring: scopes[0], deadline: soon()) == Set(late.children))
+                #expect(proxy.connections - connectionsBefore == connections, "the late HEAD and GET reused pooled connections")
                 await resolver.shutdown()
             } catch {
                 await proxy.stop()

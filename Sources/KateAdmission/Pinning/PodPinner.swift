@@ -115,6 +115,8 @@ public final class PodPinner: Sendable {
         let fresh = await ParallelResolution.resolveAll(
             outstanding, resolver: resolver, keyring: credentials.keyring, deadline: deadline,
             staleIfError: configuration.staleIfError, budget: deadline - started)
+        // A bare pod (no owner revision) has nothing from the memory to merge: take the map as is.
+        if results.isEmpty, revision == nil { return (fresh, credentials) }
         for (reference, result) in fresh {
             results[reference] = result
             // A dry run must leave no trace that changes later answers (sideEffects: None).

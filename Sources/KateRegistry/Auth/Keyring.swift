@@ -56,20 +56,26 @@ public struct Keyring: Sendable {
     public func credentials(registry: String, repository: String) -> [Credential] {
         guard hasCandidates else { return [] }
         return ImageLocation.with(registry: registry, repository: repository) { image in
+            // One match is the common case: no list to build or sort for it.
+            var first: Candidate?
             var matches: [Candidate] = []
             for source in sources {
                 for candidate in source.candidates where candidate.key.matches(image) {
-                    // The same secret mounted twice should be tried once (the first, most
-                    // specific occurrence is kept after the sort below).
-                    matches.append(candidate)
+                    if first == nil {
+                        first = candidate
+                    } else {
+                        if matches.isEmpty, let first { matches.append(first) }
+                        matches.append(candidate)
+                    }
                 }
             }
-            guard matches.count > 1 else { return matches.map(\.credential) }
+            guard !matches.isEmpty else { return first.map { [$0.credential] } ?? [] }
             // A stable sort: source order is kept among equally specific keys.
             let ordered = matches.enumerated().sorted { a, b in
                 a.element.key.specificity != b.element.key.specificity
                     ? a.element.key.specificity > b.element.key.specificity : a.offset < b.offset
             }
+            // The same secret mounted twice is tried once: its most specific, first occurrence.
             var result: [Credential] = []
             result.reserveCapacity(ordered.count)
             for (_, candidate) in ordered where !result.contains(where: { $0.identity == candidate.credential.identity }) {

@@ -94,6 +94,7 @@ struct ImageLocation {
     private let dockerHub: Bool
 
     private static let dockerHubLabels: [[UInt8]] = [Array("docker".utf8), Array("io".utf8)]
+    private static let dockerHubAliasBytes: [[UInt8]] = KeyringKey.dockerHubAliases.sorted().map { Array($0.utf8) }
 
     /// Calls `body` with the location of `registry`/`repository`; nil when the registry has no host.
     static func with<R>(registry: String, repository: String, _ body: (ImageLocation) -> R) -> R? {
@@ -123,8 +124,8 @@ struct ImageLocation {
         }
         guard hostEnd > 0 else { return nil }
         let host = UnsafeBufferPointer(rebasing: registry[..<hostEnd])
-        let defaultPort = port.map { $0.elementsEqual("443".utf8) } ?? true
-        dockerHub = defaultPort && KeyringKey.dockerHubAliases.contains { $0.utf8.elementsEqual(host) }
+        let defaultPort = port.map { $0.count == 3 && $0[0] == UInt8(ascii: "4") && $0[1] == UInt8(ascii: "4") && $0[2] == UInt8(ascii: "3") } ?? true
+        dockerHub = defaultPort && Self.dockerHubAliasBytes.contains { $0.count == host.count && $0.elementsEqual(host) }
         self.host = host
         self.port = dockerHub ? nil : port
         self.repository = repository

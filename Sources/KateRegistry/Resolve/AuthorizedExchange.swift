@@ -41,12 +41,13 @@ final class AuthorizedExchange: Sendable {
         for credential in ordered(credentials, endpoint: endpoint, repository: repository) as [Credential?] {
             let who = credential?.label ?? "anonymous"
             var authorization: String?
-            // Only the first request to a host finds out how it authenticates; concurrent ones
-            // wait for its answer rather than each paying an anonymous 401 round trip.
+            // With credentials, only the first request to a host finds out how it authenticates;
+            // concurrent ones wait for its answer rather than each paying an unauthenticated 401
+            // round trip. Anonymous requests never wait: on an open registry (the common local
+            // case) the wait would cost a round trip and save nothing.
             var discoverer = false
             let known: AuthChallenge?
-            if first {
-                first = false
+            if first, credential != nil {
                 switch await authenticator.discovery(host: endpoint.host, deadline: deadline) {
                 case .known(let challenge): known = challenge
                 case .discoverer: known = nil; discoverer = true
@@ -54,6 +55,7 @@ final class AuthorizedExchange: Sendable {
             } else {
                 known = authenticator.knownChallenge(host: endpoint.host)
             }
+            first = false
             if let known {
                 authorization = try await authorize(known, endpoint, repository, credential, deadline, notes: &notes, who: who)
                 if authorization == nil, credential != nil, known.scheme == "bearer" { continue }

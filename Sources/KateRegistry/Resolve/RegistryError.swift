@@ -55,6 +55,14 @@ public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible
         self.transportFailure = transportFailure
     }
 
+    /// This transport failure as later callers get it from memory: the registry has been
+    /// unreachable since `since` (the failure itself says why).
+    func remembered(since: Date) -> RegistryError {
+        RegistryError(
+            .network, registry: registry, repository: repository, tag: tag, detail: detail, checkedSources: checkedSources, status: status,
+            retryAfter: retryAfter, unreachableSince: unreachableSince ?? since, remedy: remedy, transportFailure: true)
+    }
+
     /// Transient failures: worth a retry, and worth serving a last-known digest for.
     public var isTransient: Bool {
         switch kind {

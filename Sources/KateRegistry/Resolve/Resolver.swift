@@ -228,7 +228,7 @@ public final class Resolver: Sendable {
         if definitive.contains(error.kind), configuration.negativeCacheTTL > .zero {
             negative.set(error, for: flightKey, ttl: configuration.negativeCacheTTL)
         } else if error.isTransportFailure, configuration.transportFailureCacheTTL > .zero {
-            unreachable.set(error, for: flightKey, ttl: configuration.transportFailureCacheTTL)
+            unreachable.set(error.remembered(since: Date()), for: flightKey, ttl: configuration.transportFailureCacheTTL)
         }
         throw error
     }

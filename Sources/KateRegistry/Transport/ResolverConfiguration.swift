@@ -7,8 +7,9 @@ public struct ResolverConfiguration: Sendable {
     public var registries: [String: RegistrySettings]
     /// How long a resolved digest is served from memory (`--cache-ttl`).
     public var cacheTTL: Duration
-    /// How long "tag/repository not found" and "unauthorized" answers are remembered
-    /// (`--negative-cache-ttl`); shorter, so a freshly pushed tag or a fixed secret shows up soon.
+    /// How long "tag/repository not found" and "unauthorized" (401/403) answers are remembered per
+    /// tag and credentials (`--negative-cache-ttl`); shorter, so a freshly pushed tag or a fixed
+    /// secret shows up soon. Transport failures use `transportFailureCacheTTL`.
     public var negativeCacheTTL: Duration
     /// Requests in flight to one registry (`--registry-concurrency`).
     public var perRegistryConcurrency: Int
