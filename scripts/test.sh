@@ -29,8 +29,8 @@ run_step() {   # name, command...
     local py_passed py_failed go_passed go_failed
     local summaries
     summaries=$(grep -E '^=* ?[0-9]+ (passed|failed|errors?|skipped)(, [0-9]+ [a-z]+)* in [0-9.]+s' "$log" || true)
-    py_passed=$(grep -oE '[0-9]+ passed' <<<"$summaries" | awk '{s+=$1} END {print s+0}')
-    py_failed=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$summaries" | awk '{s+=$1} END {print s+0}')
+    py_passed=$({ grep -oE '[0-9]+ passed' <<<"$summaries" || true; } | awk '{s+=$1} END {print s+0}')
+    py_failed=$({ grep -oE '[0-9]+ (failed|errors?)' <<<"$summaries" || true; } | awk '{s+=$1} END {print s+0}')
     go_passed=$(grep -cE '^\s*--- PASS' "$log" || true)
     go_failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
     passed=$((passed + ${py_passed:-0} + ${go_passed:-0}))
