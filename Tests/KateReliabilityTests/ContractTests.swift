@@ -3,6 +3,7 @@ import KateAdmission
 import KateContract
 import KateKube
 import KateSweeper
+import KubeTestServer
 import Testing
 
 extension Reliability {
@@ -28,9 +29,14 @@ extension Reliability {
             await registry.stop()
             #expect(outcome.report.pinnedImages == 4, "\(outcome.report.failures)")
 
-            var object: Any = try #require(Reviews.rawObject(review))
-            let specBefore = try Self.images(in: object)
-            for operation in outcome.report.response.patch { try PatchTarget.apply(operation, to: &object) }
+            let original = try #require(Reviews.rawObject(review))
+            let specBefore = try Self.images(in: original)
+            // The patch applied by the test API server's RFC 6902 implementation (the Go client suite does the same
+            // with the apiserver's own library).
+            let patched = try KubeTestServer.applyJSONPatch(
+                JSONValue.parse(JSONPatchEncoder.encode(outcome.report.response.patch)),
+                to: JSONValue.parse(Array(JSONSerialization.data(withJSONObject: original))))
+            let object = try JSONSerialization.jsonObject(with: Data(patched.serialized()))
             let specAfter = try Self.images(in: object)
             let pod = try Self.runningPod(object)
 

@@ -70,39 +70,8 @@ extension Reliability.FuzzRegressionTests {
     }
 }
 
-/// Just enough RFC 6901/6902 to ask whether an `add`/`replace` target's parent exists in a JSON value, and to apply
-/// the `add`/`replace` operations kate emits (the Go client suite applies them with the apiserver's own library).
+/// Just enough RFC 6901 to ask whether an `add`/`replace` target's parent exists in a JSON value.
 enum PatchTarget {
-    struct NoParent: Error, CustomStringConvertible { let description: String }
-
-    static func apply(_ operation: PatchOperation, to document: inout Any) throws {
-        // `add` and `replace` (the only ops kate emits) both set the member or element.
-        let tokens = operation.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map {
-            $0.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
-        }
-        document = try set(json(operation.value), at: tokens[...], in: document)
-    }
-
-    private static func set(_ value: Any, at tokens: ArraySlice<String>, in node: Any) throws -> Any {
-        guard let token = tokens.first else { return value }
-        if var object = node as? [String: Any] {
-            object[token] = try set(value, at: tokens.dropFirst(), in: tokens.count == 1 ? NSNull() : object[token] ?? NSNull())
-            return object
-        }
-        if var array = node as? [Any], let index = Int(token), array.indices.contains(index) {
-            array[index] = try set(value, at: tokens.dropFirst(), in: array[index])
-            return array
-        }
-        throw NoParent(description: "no parent for /\(tokens.joined(separator: "/"))")
-    }
-
-    private static func json(_ value: PatchValue) -> Any {
-        switch value {
-        case .string(let text): text
-        case .object(let map): map
-        }
-    }
-
     static func parentExists(_ pointer: String, in document: Any) -> Bool {
         let tokens = pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map {
             $0.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
