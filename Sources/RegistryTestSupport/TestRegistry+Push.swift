@@ -124,7 +124,7 @@ extension TestRegistry {
         case .plainHTTP:
             break
         case .basicAuthTLS(let user, let password):
-            request.headers.add(name: "Authorization", value: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+            request.headers.add(name: "Authorization", value: HTTPAuthorization.basic(user: user, password: password))
         case .tokenAuthTLS:
             if let tokenServer {
                 request.headers.add(name: "Authorization", value: "Bearer " + (try tokenServer.mint(repository: repository, actions: ["pull", "push", "delete"])))
