@@ -183,7 +183,7 @@ public final class Resolver: Sendable {
             do {
                 let creds = endpoint.isMirror ? keyring.credentials(registry: endpoint.host, repository: reference.repository) : credentials
                 let result = try await fetcher.fetch(key.digest, repository: reference.repository, endpoint: endpoint, credentials: creds, deadline: deadline)
-                let found = Set(ManifestDocument.childDigests(of: result.body ?? []))
+                let found = Set(try ManifestDocument.childDigests(of: result.body ?? [], mediaType: result.mediaType))
                 if let mediaType = result.mediaType { mediaTypes.set(mediaType, for: key, ttl: Self.digestFactsTTL) }
                 children.set(found, for: key, ttl: Self.digestFactsTTL)
                 return found
