@@ -51,7 +51,8 @@ final class Authenticator: Sendable {
     init(transport: RegistryTransport, cacheLimit: Int, logger: Logger) {
         self.transport = transport
         self.logger = logger
-        self.tokens = ExpiringCache(limit: cacheLimit)
+        // Each token is stored for its own lifetime; 60 s is the token spec's default `expires_in`.
+        self.tokens = ExpiringCache(capacity: cacheLimit, timeToLive: .seconds(60))
     }
 
     /// The challenge this host answered with last time, if any.
