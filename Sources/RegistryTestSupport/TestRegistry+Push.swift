@@ -133,8 +133,3 @@ extension TestRegistry {
         return try await client.execute(request, deadline: .now + .seconds(10))
     }
 }
-
-/// sha256 of exact bytes, as registries compute it.
-enum Digest {
-    static func sha256(_ bytes: [UInt8]) -> String { "sha256:" + SHA256.hex(bytes) }
-}

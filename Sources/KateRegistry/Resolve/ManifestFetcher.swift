@@ -48,9 +48,7 @@ struct ManifestFetcher: Sendable {
     }
 
     static func validDigest(_ header: String?) -> String? {
-        guard let header = header?.trimmingCharacters(in: .whitespaces), header.hasPrefix("sha256:") else { return nil }
-        let hex = header.dropFirst(7)
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy(ReferenceGrammar.isLowerHex) else { return nil }
+        guard let header = header?.trimmingCharacters(in: .whitespaces), Digest.isSHA256(header) else { return nil }
         return header
     }
 }
