@@ -1,5 +1,6 @@
 import COpenSSL
 import Foundation
+import KateNet
 
 /// Signs JSON Web Tokens with RS256 (RSASSA-PKCS1-v1_5 over SHA-256) using OpenSSL's EVP API —
 /// what the test token server hands out and distribution's token auth verifies.
@@ -55,7 +56,7 @@ final class JWTSigner: @unchecked Sendable {
     }
 
     static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString()
+        Base64.encode(Array(data))
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")

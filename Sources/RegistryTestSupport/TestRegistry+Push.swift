@@ -124,7 +124,7 @@ extension TestRegistry {
         case .plainHTTP:
             break
         case .basicAuthTLS(let user, let password):
-            request.headers.add(name: "Authorization", value: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+            request.headers.add(name: "Authorization", value: HTTPAuthorization.basic(user: user, password: password))
         case .tokenAuthTLS:
             if let tokenServer {
                 request.headers.add(name: "Authorization", value: "Bearer " + (try tokenServer.mint(repository: repository, actions: ["pull", "push", "delete"])))
@@ -132,9 +132,4 @@ extension TestRegistry {
         }
         return try await client.execute(request, deadline: .now + .seconds(10))
     }
-}
-
-/// sha256 of exact bytes, as registries compute it.
-enum Digest {
-    static func sha256(_ bytes: [UInt8]) -> String { "sha256:" + SHA256.hex(bytes) }
 }

@@ -63,7 +63,7 @@ struct TokenGrants: Sendable {
         guard request.path == "/token", request.method == "GET" else { return .text(404, "no such endpoint") }
         var subject = "anonymous"
         if let authorization = request.headers["Authorization"] {
-            guard authorization == "Basic " + Data("\(user):\(password)".utf8).base64EncodedString() else {
+            guard authorization == HTTPAuthorization.basic(user: user, password: password) else {
                 return .text(401, "invalid username or password")
             }
             subject = user

@@ -1,3 +1,5 @@
+import Foundation
+import KateNet
 import Testing
 
 @testable import KateRegistry
@@ -87,9 +89,8 @@ struct RetryAfterTests {
         #expect(RetryAfter.parse("soon") == nil)
         #expect(RetryAfter.parse(nil) == nil)
         let now = Date(timeIntervalSince1970: 1_700_000_000)
-        let later = RetryAfter.parse("Tue, 14 Nov 2023 22:13:30 GMT", now: now)
+        let later = RetryAfter.parse("Tue, 14 Nov 2023 22:13:30 GMT", now: now.timeIntervalSince1970)
         #expect(later == .seconds(10))
     }
 }
 
-import Foundation

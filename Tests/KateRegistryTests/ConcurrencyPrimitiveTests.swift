@@ -81,7 +81,7 @@ struct ConcurrencyPrimitiveTests {
 
     @Test("cache entries expire and the cache stays bounded")
     func cache() {
-        let cache = ExpiringCache<Int, String>(limit: 100)
+        let cache = ExpiringCache<Int, String>(capacity: 100, timeToLive: .seconds(60))
         let t0 = ContinuousClock.now
         cache.set("a", for: 1, ttl: .seconds(10), now: t0)
         #expect(cache.value(for: 1, now: t0 + .seconds(9)) == "a")

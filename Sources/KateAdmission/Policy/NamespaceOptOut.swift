@@ -1,4 +1,5 @@
 import KateContract
+import KateRegistry
 import Logging
 import Synchronization
 

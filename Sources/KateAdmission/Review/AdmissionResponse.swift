@@ -1,3 +1,5 @@
+import KateNet
+
 /// What kate answers for one review. Encoded by `encode(version:)` into the exact shape
 /// kube-apiserver verifies: same apiVersion/kind as the request, the request's uid, and
 /// `patchType` only together with a non-empty patch.

@@ -26,7 +26,7 @@ final class CredentialProvider: Sendable {
         case .none: source = .none
         case .token(let token): source = .header("Bearer \(token)")
         case .basic(let user, let password):
-            source = .header("Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+            source = .header(HTTPAuthorization.basic(user: user, password: password))
         case .tokenFile(let path): source = .tokenFile(TokenFileSource(path: path))
         case .exec(let config): source = .exec(ExecCredentialPlugin(config: config, environment: environment))
         }

@@ -111,8 +111,8 @@ public final class KubeClient: Sendable {
                 record(call, code: "error", since: started)
                 let retryable = error.isTransient && (call.isIdempotent || error.happenedBeforeSending)
                 logger.debug("kube request failed", metadata: ["verb": "\(call.verb)", "path": "\(call.path)", "error": "\(error)", "attempt": "\(attempt)"])
-                if retryable, attempt < policy.maxAttempts {
-                    try await Task.sleep(for: policy.backoff(afterAttempt: attempt))
+                if retryable, let wait = policy.delay(afterAttempt: attempt, retryAfter: nil) {
+                    try await Task.sleep(for: wait)
                     continue
                 }
                 throw contextualise(KubeError.connectionFailed(error), call)
@@ -129,12 +129,10 @@ public final class KubeClient: Sendable {
                 attempt -= 1
                 continue
             }
-            guard call.isIdempotent, attempt < policy.maxAttempts, error.code == 429 || error.code >= 500 else { throw error }
-            var wait = policy.backoff(afterAttempt: attempt)
-            if let retryAfter = error.retryAfter {
-                guard retryAfter <= policy.maxRetryAfter else { throw error }
-                wait = retryAfter
-            }
+            // A Retry-After beyond `maxRetryAfter` is not waited out: the caller gets the error with it.
+            guard call.isIdempotent, error.code == 429 || error.code >= 500,
+                let wait = policy.delay(afterAttempt: attempt, retryAfter: error.retryAfter)
+            else { throw error }
             try await Task.sleep(for: wait)
         }
     }
@@ -153,7 +151,7 @@ public final class KubeClient: Sendable {
     /// The apiserver's `Status` body, or (from a proxy or a load balancer) whatever text came back.
     static func decodeError(_ response: HTTPClientResponse) -> KubeError {
         let status = try? JSONDecoder().decode(APIStatus.self, from: Data(response.body))
-        var retryAfter = response.headers["Retry-After"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { Duration.seconds($0) }
+        var retryAfter = RetryAfter.parse(response.headers["Retry-After"])
         if retryAfter == nil, let seconds = status?.details?.retryAfterSeconds, seconds > 0 { retryAfter = .seconds(seconds) }
         if let status, status.kind == "Status" {
             return KubeError(

@@ -70,7 +70,7 @@ struct ClientConnector: Sendable {
     /// CONNECT host:port through the proxy; on 2xx the TCP stream is the tunnel.
     private func establishTunnel(_ tcp: TCPStream, to url: ClientURL, proxy: ClientURL, deadline: ContinuousClock.Instant) async throws(HTTPClientError) {
         var headers: HTTPHeaders = ["Host": url.authority]
-        if let credentials = proxy.userinfo { headers.add(name: "Proxy-Authorization", value: "Basic " + Base64.encode(Array(credentials.utf8))) }
+        if let credentials = proxy.userinfo { headers.add(name: "Proxy-Authorization", value: HTTPAuthorization.basic(credentials: credentials)) }
         let request = HTTPSerializer.request(method: "CONNECT", target: url.authority, host: url.authority, headers: headers, body: [])
         var parser = HTTPResponseParser(requestMethod: "CONNECT", maxBodyBytes: 64 * 1024)
         let proxyName = proxy.authority
@@ -99,25 +99,5 @@ struct ClientConnector: Sendable {
         } catch {
             throw .proxyFailure(proxy: proxyName, message: "CONNECT \(url.authority) failed: \(error)")
         }
-    }
-}
-
-/// RFC 4648 base64 (Proxy-Authorization only; KateNet has no Foundation dependency).
-enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i < bytes.count {
-            let b0 = bytes[i], b1 = i + 1 < bytes.count ? bytes[i + 1] : 0, b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
-            out.append(i + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "="))
-            out.append(i + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -52,9 +52,18 @@ public final class HTTPClient: Sendable {
 
     /// Sends `request` and reads the whole response, reusing an idle connection to the same
     /// scheme/host/port when there is one. The deadline covers connect, TLS, sending and receiving.
-    /// - Throws: `HTTPClientError`.
+    /// - Throws: `HTTPClientError`, or `CancellationError` when the calling task was cancelled:
+    ///   a cancelled connect, handshake, write or read must not look like a server that closed
+    ///   the connection (callers would count it against the host, or retry it).
     public func execute(_ request: HTTPClientRequest, deadline: ContinuousClock.Instant) async throws -> HTTPClientResponse {
-        try await send(request, deadline: deadline)
+        do {
+            return try await send(request, deadline: deadline)
+        } catch {
+            // The layers below fail a cancelled wait in their own words (`.connectionClosed`,
+            // `.connectFailed`, `.tlsFailure`); the task's state says what really happened.
+            if Task.isCancelled { throw CancellationError() }
+            throw error
+        }
     }
 
     /// Closes idle connections and waits for the background TLS setup to end: a process that
@@ -81,7 +90,7 @@ public final class HTTPClient: Sendable {
         if case .forwardProxy = route { target = "http://\(url.hostHeader)\(url.target)" } else { target = url.target }
         var headers = request.headers
         if case .forwardProxy(let proxy) = route, let credentials = proxy.userinfo {
-            headers.add(name: "Proxy-Authorization", value: "Basic " + Base64.encode(Array(credentials.utf8)))
+            headers.add(name: "Proxy-Authorization", value: HTTPAuthorization.basic(credentials: credentials))
         }
         let bytes = HTTPSerializer.request(method: method, target: target, host: url.hostHeader, headers: headers, body: request.body)
 

@@ -45,34 +45,25 @@ extension TCPStream {
         if host.isNumericAddress { return try SocketAddress.resolve(host: host, port: port) }
         let slot = ContinuationSlot<[SocketAddress]>()
         @Sendable func finish(_ result: Result<[SocketAddress], any Error>) { slot.resume(with: result) }
-        return try await withThrowingTaskGroup(of: [SocketAddress]?.self) { group in
-            group.addTask {
-                try await withTaskCancellationHandler {
-                    try await withCheckedThrowingContinuation { continuation in
-                        slot.store(continuation)
-                        if Task.isCancelled { finish(.failure(CancellationError())); return }
-                        do {
-                            try DetachedThread.start {
-                                finish(Result { try SocketAddress.resolve(host: host, port: port) })
-                            }
-                        } catch {
-                            finish(.failure(error))
+        let addresses = try await withDeadline(deadline) {
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    slot.store(continuation)
+                    if Task.isCancelled { finish(.failure(CancellationError())); return }
+                    do {
+                        try DetachedThread.start {
+                            finish(Result { try SocketAddress.resolve(host: host, port: port) })
                         }
+                    } catch {
+                        finish(.failure(error))
                     }
-                } onCancel: {
-                    finish(.failure(CancellationError()))
                 }
+            } onCancel: {
+                finish(.failure(CancellationError()))
             }
-            group.addTask {
-                try? await sleepCancellably(until: deadline)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let addresses = first else {
-                throw NetError.timedOut("DNS lookup of \"\(host)\"")
-            }
-            return addresses
         }
+        guard let addresses else { throw NetError.timedOut("DNS lookup of \"\(host)\"") }
+        return addresses
     }
 }
 

@@ -51,7 +51,8 @@ final class Authenticator: Sendable {
     init(transport: RegistryTransport, cacheLimit: Int, logger: Logger) {
         self.transport = transport
         self.logger = logger
-        self.tokens = ExpiringCache(limit: cacheLimit)
+        // Each token is stored for its own lifetime; 60 s is the token spec's default `expires_in`.
+        self.tokens = ExpiringCache(capacity: cacheLimit, timeToLive: .seconds(60))
     }
 
     /// The challenge this host answered with last time, if any.
@@ -132,7 +133,7 @@ final class Authenticator: Sendable {
         switch challenge.scheme {
         case "basic":
             guard let credential, let user = credential.username else { return nil }
-            return "Basic " + Data("\(user):\(credential.password ?? "")".utf8).base64EncodedString()
+            return HTTPAuthorization.basic(user: user, password: credential.password ?? "")
         case "bearer":
             // A registry token is already a bearer token for this registry: no exchange needed.
             if let registryToken = credential?.registryToken { return "Bearer " + registryToken }
@@ -177,7 +178,7 @@ final class Authenticator: Sendable {
                 request = HTTPClientRequest(method: "POST", url: realm.string, body: Array(form.utf8))
                 request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             } else if let user = credential.username {
-                request.headers.add(name: "Authorization", value: "Basic " + Data("\(user):\(credential.password ?? "")".utf8).base64EncodedString())
+                request.headers.add(name: "Authorization", value: HTTPAuthorization.basic(user: user, password: credential.password ?? ""))
             }
         }
         let realmEndpoint = RegistryEndpoint(registry: endpoint.registry, host: realm.authority, scheme: realm.scheme, tls: endpoint.tls, isMirror: false)

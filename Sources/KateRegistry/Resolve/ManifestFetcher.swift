@@ -48,9 +48,7 @@ struct ManifestFetcher: Sendable {
     }
 
     static func validDigest(_ header: String?) -> String? {
-        guard let header = header?.trimmingCharacters(in: .whitespaces), header.hasPrefix("sha256:") else { return nil }
-        let hex = header.dropFirst(7)
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy(ReferenceGrammar.isLowerHex) else { return nil }
+        guard let header = header?.trimmingCharacters(in: .whitespaces), Digest.isSHA256(header) else { return nil }
         return header
     }
 }
@@ -71,11 +69,22 @@ enum ManifestDocument {
     }
 
     /// Child manifest digests of an index or manifest list; [] for a single-platform manifest.
-    static func childDigests(of body: [UInt8]) -> [String] {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
-            let manifests = object["manifests"] as? [[String: Any]]
-        else { return [] }
-        return manifests.compactMap { $0["digest"] as? String }
+    /// - Throws: `ManifestFailure.mismatch` when the body cannot be read, or is an index (by
+    ///   `mediaType` or its own) without a readable `manifests` list: read as [] it would pass for
+    ///   a single-platform image and every node's platform digest would look like drift.
+    static func childDigests(of body: [UInt8], mediaType: String?) throws(ManifestFailure) -> [String] {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+            throw .mismatch("manifest \(mediaType ?? "") is not a JSON object")
+        }
+        let declared = ManifestMediaType.isIndex(mediaType) ? mediaType : object["mediaType"] as? String
+        guard let entries = object["manifests"] else {
+            if ManifestMediaType.isIndex(declared) { throw .mismatch("index (\(declared ?? "")) has no \"manifests\" list") }
+            return []
+        }
+        guard let manifests = entries as? [[String: Any]] else { throw .mismatch("index \"manifests\" is not a list of objects") }
+        let digests = manifests.compactMap { $0["digest"] as? String }
+        guard digests.count == manifests.count else { throw .mismatch("index entry without a \"digest\"") }
+        return digests
     }
 
     /// Registry error codes from a body like `{"errors":[{"code":"MANIFEST_UNKNOWN",…}]}`.

@@ -1,12 +1,28 @@
 import Metrics
 
-/// The registry client's metrics. Handles are created per label set on demand; both the
-/// Prometheus factory and swift-metrics' TestMetrics return the same series for the same labels.
+/// The registry client's metrics. The fixed series of every resolution (cache results, the
+/// resolve duration) are created once here, not per call: creating a handle costs a factory
+/// lookup under its lock (Prometheus: a dictionary keyed by the label set), which a cached
+/// resolve would otherwise pay twice. Series labelled by registry, method or status are created
+/// on demand (off the cached path); both the Prometheus factory and swift-metrics' TestMetrics
+/// return the same series for the same labels.
 struct RegistryMetrics: Sendable {
     let factory: any MetricsFactory
+    private let hits: Counter
+    private let misses: Counter
+    private let staleHits: Counter
+    private let resolveTimer: Timer
 
     init(factory: (any MetricsFactory)?) {
-        self.factory = factory ?? MetricsSystem.factory
+        let factory = factory ?? MetricsSystem.factory
+        self.factory = factory
+        func cacheCounter(_ result: CacheResult) -> Counter {
+            Counter(label: "kate_registry_cache_total", dimensions: [("result", result.rawValue)], factory: factory)
+        }
+        self.hits = cacheCounter(.hit)
+        self.misses = cacheCounter(.miss)
+        self.staleHits = cacheCounter(.stale)
+        self.resolveTimer = Timer(label: "kate_registry_resolve_duration_seconds", factory: factory)
     }
 
     enum CacheResult: String { case hit, miss, stale }
@@ -19,7 +35,11 @@ struct RegistryMetrics: Sendable {
 
     /// `kate_registry_cache_total{result}`.
     func cache(_ result: CacheResult) {
-        Counter(label: "kate_registry_cache_total", dimensions: [("result", result.rawValue)], factory: factory).increment()
+        switch result {
+        case .hit: hits.increment()
+        case .miss: misses.increment()
+        case .stale: staleHits.increment()
+        }
     }
 
     /// `kate_registry_ratelimit_remaining{registry}` from Docker Hub's `ratelimit-remaining`.
@@ -34,7 +54,7 @@ struct RegistryMetrics: Sendable {
 
     /// `kate_registry_resolve_duration_seconds` (a Timer: the Prometheus backend exports seconds).
     func resolveDuration(_ duration: Duration) {
-        Timer(label: "kate_registry_resolve_duration_seconds", factory: factory).recordNanoseconds(duration.nanoseconds)
+        resolveTimer.recordNanoseconds(duration.nanoseconds)
     }
 }
 

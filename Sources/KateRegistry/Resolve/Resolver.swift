@@ -42,12 +42,14 @@ public final class Resolver: Sendable {
     private let childFlights = SingleFlight<DigestKey, Set<String>>()
     /// Immutable content: kept as long as the bound allows.
     private static let digestFactsTTL = Duration.seconds(86_400)
+    /// How long a digest is good for stale-if-error.
+    private static let lastKnownTTL = Duration.seconds(7 * 86_400)
 
     public init(configuration: ResolverConfiguration = .init(), logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         self.metrics = RegistryMetrics(factory: configuration.metricsFactory)
-        let unreachable = ExpiringCache<FlightKey, RegistryError>(limit: configuration.cacheLimit)
+        let unreachable = ExpiringCache<FlightKey, RegistryError>(capacity: configuration.cacheLimit, timeToLive: configuration.transportFailureCacheTTL)
         self.unreachable = unreachable
         // A registry whose circuit closes again is reachable: forget its tags' transport failures.
         self.transport = RegistryTransport(configuration: configuration, metrics: metrics, logger: logger) { registry in
@@ -56,11 +58,11 @@ public final class Resolver: Sendable {
         let authenticator = Authenticator(transport: transport, cacheLimit: configuration.cacheLimit, logger: logger)
         let exchange = AuthorizedExchange(transport: transport, authenticator: authenticator, logger: logger)
         self.fetcher = ManifestFetcher(exchange: exchange)
-        self.positive = ExpiringCache(limit: configuration.cacheLimit)
-        self.negative = ExpiringCache(limit: configuration.cacheLimit)
-        self.lastKnown = ExpiringCache(limit: configuration.lastKnownLimit)
-        self.mediaTypes = ExpiringCache(limit: configuration.cacheLimit)
-        self.children = ExpiringCache(limit: configuration.cacheLimit)
+        self.positive = ExpiringCache(capacity: configuration.cacheLimit, timeToLive: configuration.cacheTTL)
+        self.negative = ExpiringCache(capacity: configuration.cacheLimit, timeToLive: configuration.negativeCacheTTL)
+        self.lastKnown = ExpiringCache(capacity: configuration.lastKnownLimit, timeToLive: Self.lastKnownTTL)
+        self.mediaTypes = ExpiringCache(capacity: configuration.cacheLimit, timeToLive: Self.digestFactsTTL)
+        self.children = ExpiringCache(capacity: configuration.cacheLimit, timeToLive: Self.digestFactsTTL)
         for (registry, settings) in configuration.registries.sorted(by: { $0.key < $1.key }) where settings.insecureSkipVerify {
             logger.warning("TLS certificate verification is DISABLED for this registry (insecureSkipVerify); digests from it can be forged by anyone on the path", metadata: ["registry": "\(registry)"])
         }
@@ -183,7 +185,7 @@ public final class Resolver: Sendable {
             do {
                 let creds = endpoint.isMirror ? keyring.credentials(registry: endpoint.host, repository: reference.repository) : credentials
                 let result = try await fetcher.fetch(key.digest, repository: reference.repository, endpoint: endpoint, credentials: creds, deadline: deadline)
-                let found = Set(ManifestDocument.childDigests(of: result.body ?? []))
+                let found = Set(try ManifestDocument.childDigests(of: result.body ?? [], mediaType: result.mediaType))
                 if let mediaType = result.mediaType { mediaTypes.set(mediaType, for: key, ttl: Self.digestFactsTTL) }
                 children.set(found, for: key, ttl: Self.digestFactsTTL)
                 return found
@@ -206,7 +208,7 @@ public final class Resolver: Sendable {
                 // when it came without credentials, else under the mirror credential's identity.
                 let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: result.credential?.identity ?? CacheKey.anonymous)
                 if configuration.cacheTTL > .zero { positive.set(image, for: key, ttl: configuration.cacheTTL) }
-                lastKnown.set(image, for: key, ttl: .seconds(7 * 86_400))
+                lastKnown.set(image, for: key, ttl: Self.lastKnownTTL)
                 if let mediaType = result.mediaType {
                     mediaTypes.set(mediaType, for: DigestKey(registry: reference.registry, repository: reference.repository, digest: result.digest), ttl: Self.digestFactsTTL)
                 }

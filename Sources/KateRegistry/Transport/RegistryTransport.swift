@@ -85,17 +85,18 @@ final class RegistryTransport: Sendable {
                 throw lastFailure ?? TransportFailure.circuitOpen(host: endpoint.host, outage)
             }
             let probing = admission == .probe
+            let delay: Duration
             do {
                 let response = try await withPermits(endpoint, deadline: deadline) {
                     try await exchange(request, endpoint: endpoint, deadline: deadline)
                 }
                 circuits.recordAnswer(host: endpoint.host, registry: endpoint.registry)
-                guard Self.isRetryable(status: response.status), let delay = retryDelay(attempt: attempt, response: response, deadline: deadline) else {
+                guard Self.isRetryable(status: response.status), let wait = retryDelay(attempt: attempt, response: response, deadline: deadline) else {
                     return response
                 }
-                logger.debug("registry answered \(response.status), retrying", metadata: ["host": "\(endpoint.host)", "attempt": "\(attempt + 1)", "delay": "\(delay)"])
+                logger.debug("registry answered \(response.status), retrying", metadata: ["host": "\(endpoint.host)", "attempt": "\(attempt + 1)", "delay": "\(wait)"])
                 LookupProgress.begin("retrying \(request.method) \(request.url) after HTTP \(response.status)")
-                try? await Task.sleep(for: delay)
+                delay = wait
             } catch let failure as TransportFailure {
                 if failure.isUnreachable, !Task.isCancelled {
                     circuits.recordFailure(host: endpoint.host, registry: endpoint.registry, Self.describe(failure), opensAtOnce: failure.isTimeout)
@@ -104,16 +105,18 @@ final class RegistryTransport: Sendable {
                 }
                 lastFailure = failure
                 guard case .client(let clientError) = failure, Self.isRetryable(clientError),
-                    let delay = retryDelay(attempt: attempt, response: nil, deadline: deadline)
+                    let wait = retryDelay(attempt: attempt, response: nil, deadline: deadline)
                 else { throw failure }
                 logger.debug("registry request failed, retrying", metadata: ["host": "\(endpoint.host)", "error": "\(clientError)"])
                 LookupProgress.begin("retrying \(request.method) \(request.url) after: \(clientError)")
-                try? await Task.sleep(for: delay)
+                delay = wait
             } catch {
                 if probing { circuits.abandonProbe(host: endpoint.host) }
                 throw error
             }
-            if Task.isCancelled { throw CancellationError() }
+            // Outside the `do`: a cancelled wait ends the lookup with `CancellationError` (it once
+            // went unnoticed and the cancelled lookup sent its request once more).
+            try await Task.sleep(for: delay)
             attempt += 1
         }
     }
@@ -163,18 +166,12 @@ final class RegistryTransport: Sendable {
         }
     }
 
-    /// Exponential backoff with full jitter, or the server's `Retry-After`; nil when out of
-    /// attempts or when waiting would overrun the deadline (the caller reports the failure now
-    /// rather than time out later with a vaguer message).
+    /// The retry policy's backoff, or the server's `Retry-After`; nil when out of attempts or when
+    /// waiting would overrun the deadline (the caller reports the failure now rather than time out
+    /// later with a vaguer message). `attempt` counts retries so far (0 before the first retry).
     private func retryDelay(attempt: Int, response: HTTPClientResponse?, deadline: ContinuousClock.Instant) -> Duration? {
-        guard attempt < configuration.maxRetries else { return nil }
-        let delay: Duration
-        if let response, let retryAfter = RetryAfter.parse(response.headers["Retry-After"]) {
-            delay = retryAfter
-        } else {
-            let cap = configuration.retryBaseDelay * (1 << min(attempt, 10))
-            delay = cap * Double.random(in: 0.5...1.0)
-        }
+        let retryAfter = response.flatMap { RetryAfter.parse($0.headers["Retry-After"]) }
+        guard let delay = configuration.retryPolicy.delay(afterAttempt: attempt + 1, retryAfter: retryAfter) else { return nil }
         // Leave room for the retried request itself (a round trip at least).
         guard ContinuousClock.now + delay + .milliseconds(50) < deadline else { return nil }
         return delay
@@ -237,6 +234,9 @@ final class RegistryTransport: Sendable {
                     throw TransportFailure.timedOut(host: host, step: Self.step(phase, request, host: host, waited: ContinuousClock.now - started))
                 }
                 throw TransportFailure.client(error)
+            } catch is CancellationError {
+                metrics.request(registry: endpoint.registry, method: request.method, code: "error")
+                throw CancellationError()
             } catch {
                 metrics.request(registry: endpoint.registry, method: request.method, code: "error")
                 throw TransportFailure.client(.connectionClosed(host: endpoint.host, message: "\(error)"))

@@ -21,6 +21,12 @@ public struct ResolverConfiguration: Sendable {
     /// Retries after the first attempt, for 5xx/429/connection failures.
     public var maxRetries: Int
     public var retryBaseDelay: Duration
+    /// `maxRetries` and `retryBaseDelay` as KateNet's one retry policy (backoff doubling from
+    /// `retryBaseDelay`, capped at 1024 times it). A registry's `Retry-After` is bounded by the
+    /// lookup's deadline instead of a fixed maximum (`RegistryTransport.retryDelay`).
+    var retryPolicy: RetryPolicy {
+        RetryPolicy(maxAttempts: maxRetries + 1, initialBackoff: retryBaseDelay, maxBackoff: retryBaseDelay * 1024, maxRetryAfter: .seconds(Int64.max))
+    }
     public var maxRedirects: Int
     /// How many tags' last-known digests are kept for stale-if-error.
     public var lastKnownLimit: Int

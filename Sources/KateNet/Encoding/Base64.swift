@@ -1,10 +1,12 @@
-/// Standard base64 (RFC 4648 §4, with padding): what Go's encoding/json expects for `[]byte`.
-enum Base64 {
+/// Standard base64 (RFC 4648 §4, with padding): what Go's encoding/json expects for `[]byte` (the
+/// admission patch) and what `Authorization: Basic` carries. KateNet has no Foundation dependency,
+/// and Foundation's `base64EncodedString()` is slower for the patch sizes the webhook answers with.
+public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// Encodes into a buffer sized up front, without per-byte capacity or bounds checks: every
     /// patched review's answer is a base64 patch.
-    static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode(_ bytes: [UInt8]) -> String {
         let count = (bytes.count + 2) / 3 * 4
         guard count > 0 else { return "" }
         let encoded = [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
@@ -34,4 +36,6 @@ enum Base64 {
         }
         return String(decoding: encoded, as: UTF8.self)
     }
+
+    public static func encode(_ text: String) -> String { encode(Array(text.utf8)) }
 }
