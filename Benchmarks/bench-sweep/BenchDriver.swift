@@ -52,21 +52,26 @@ enum BenchDriver {
         let result = try await measure(binary, environment, kubeconfig: kubeconfig, label: "\(pods) pods, \(tags) tags", fleet: fleet)
         print(String(format: "targets (%d pods): wall < %.1f s: %@; max RSS < %.0f MiB: %@", pods, targets.seconds,
             result.seconds < targets.seconds ? "met" : "MISSED", targets.mib, Double(result.maxRSSKiB) / 1024 < targets.mib ? "met" : "MISSED"))
+        // The same sweep with the streamed JSON report.
+        try await measure(binary, environment, kubeconfig: kubeconfig, label: "\(pods) pods, \(tags) tags", fleet: fleet, flags: ["--output", "json"])
         await server.stop()
     }
 
     /// One `kate sweep --action report`: wall, CPU, peak RSS, registry requests, and whether every pod is in the report.
     @discardableResult
-    static func measure(_ binary: String, _ environment: BenchEnvironment, kubeconfig: String, label: String, fleet: Fleet) async throws -> KateCLI.Result {
+    static func measure(
+        _ binary: String, _ environment: BenchEnvironment, kubeconfig: String, label: String, fleet: Fleet, flags: [String] = []
+    ) async throws -> KateCLI.Result {
         let before = await environment.registryRequests()
         let connectionsBefore = environment.proxy.connections
-        let result = try KateCLI.sweep(binary, kubeconfig: kubeconfig, registryConfig: environment.registryConfig, extra: ["--action", "report"] + extraFlags)
+        let result = try KateCLI.sweep(binary, kubeconfig: kubeconfig, registryConfig: environment.registryConfig, extra: ["--action", "report"] + flags + extraFlags)
         if !extraFlags.isEmpty { FileHandle.standardError.write(Data(result.stderr.utf8)) }
         let requests = await environment.registryRequests() - before
         let connections = environment.proxy.connections - connectionsBefore
-        let listed = ReportCheck.missingPods(table: result.stdout, expected: fleet.pods)
-        print(String(format: "kate sweep --action report (%@): %.2f s wall, %.2f s CPU, max RSS %.1f MiB, exit %d%@, %d registry requests over %d connections, %@; %@",
-            label, result.seconds, result.cpuSeconds, Double(result.maxRSSKiB) / 1024, result.exitCode, result.signal.map { " (signal \($0))" } ?? "",
+        let listed = result.stdout.hasPrefix("{")
+            ? ReportCheck.missingPods(json: result.stdout, expected: fleet.pods) : ReportCheck.missingPods(table: result.stdout, expected: fleet.pods)
+        print(String(format: "kate sweep --action report%@ (%@): %.2f s wall, %.2f s CPU, max RSS %.1f MiB, exit %d%@, %d registry requests over %d connections, %@; %@",
+            flags.isEmpty ? "" : " " + flags.joined(separator: " "), label, result.seconds, result.cpuSeconds, Double(result.maxRSSKiB) / 1024, result.exitCode, result.signal.map { " (signal \($0))" } ?? "",
             requests, connections, listed.isEmpty ? "all \(fleet.pods.count) pods reported" : "\(listed.count) pods MISSING", result.summary))
         guard result.signal == nil, result.exitCode == 2, listed.isEmpty else {
             throw BenchError("kate sweep failed (\(label)): exit \(result.exitCode), signal \(result.signal.map(String.init) ?? "none"); stderr: \(result.stderr.suffix(2000))")

@@ -11,7 +11,13 @@ enum KateCLI {
         var signal: Int32?
         var stdout: String
         var stderr: String
-        var summary: String { stdout.split(separator: "\n").last.map(String.init) ?? "" }
+        /// The report's summary line (the table's last line, or the JSON document's `summary`).
+        var summary: String {
+            if stdout.hasPrefix("{"), let object = try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] {
+                return object["summary"] as? String ?? ""
+            }
+            return stdout.split(separator: "\n").last.map(String.init) ?? ""
+        }
     }
 
     /// `KATE_BINARY`, else the `kate` next to this executable.
