@@ -69,6 +69,14 @@ for images in shapes {
         }
     }
 }
+print("\nin process: the /mutate responder with the JSON log handler at info (to /dev/null) and at critical, taking turns")
+for (images, credentials, pool) in [(1, "anon", fixtures.anonymousImages), (20, "cred", fixtures.credentialedImages)] where shapes.contains(images) {
+    let cost = try await InProcess.loggingCost(try BenchReview.pod(images: Array(pool.prefix(images))), fixtures: fixtures)
+    let on = cost.on.sorted()[1], off = cost.off.sorted()[1]
+    print(String(format: "%2d images %@: json/info %@ µs (median %.1f), off %@ µs (median %.1f): json/info %+.1f %%", images, credentials,
+                 cost.on.map { String(format: "%.1f", $0) }.joined(separator: "/"), on, cost.off.map { String(format: "%.1f", $0) }.joined(separator: "/"),
+                 off, (on / max(0.001, off) - 1) * 100))
+}
 print("")
 
 // MARK: The servers
