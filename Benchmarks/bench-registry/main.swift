@@ -5,6 +5,10 @@
 //     wall time, manifest requests the registry received (must equal the distinct count), peak RSS.
 //  2. The old way — one `skopeo inspect` process per image, sequentially — against kate's
 //     Resolver on the same 70 images (20 distinct tags, as 70 pods of 20 workloads).
+//  3. Round trips of a sweep's registry work (token auth, two credential scopes, platform lists).
+//  4. Outages: refused, hung and blackholed registries, with and without the circuit breaker.
+//
+// Sections can be picked by name: `bench-registry roundtrips outage` (default: all).
 import Foundation
 import KateRegistry
 import Logging
@@ -126,13 +130,22 @@ final class Counter: @unchecked Sendable {
     var value: Int { lock.withLock { count } }
 }
 
-let registry = try await TestRegistry.start(.plainHTTP)
-let proxy = try DelayProxy.start(upstreamPort: registry.port, delay: delay)
+let sections = CommandLine.arguments.count > 1 ? Set(CommandLine.arguments.dropFirst()) : ["burst", "skopeo", "roundtrips", "outage"]
 do {
-    try await burst(registry: registry, proxy: proxy)
-    try await oldWayVersusKate(registry: registry, proxy: proxy)
+    if !sections.isDisjoint(with: ["burst", "skopeo"]) {
+        let registry = try await TestRegistry.start(.plainHTTP)
+        let proxy = try DelayProxy.start(upstreamPort: registry.port, delay: delay)
+        do {
+            if sections.contains("burst") { try await burst(registry: registry, proxy: proxy) }
+            if sections.contains("skopeo") { try await oldWayVersusKate(registry: registry, proxy: proxy) }
+        } catch {
+            print("benchmark failed: \(error)")
+        }
+        await proxy.stop()
+        await registry.stop()
+    }
+    if sections.contains("roundtrips") { try await roundTrips(delay: delay) }
+    if sections.contains("outage") { try await outages() }
 } catch {
     print("benchmark failed: \(error)")
 }
-await proxy.stop()
-await registry.stop()

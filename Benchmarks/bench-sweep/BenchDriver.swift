@@ -1,115 +1,101 @@
 import Foundation
 import KubeTestServer
-import Logging
 import RegistryTestSupport
 
-/// Sets up registry, delay proxy and test API server, runs both contenders and prints the figures.
+/// The rows: the shipped `kate` binary (release, default flags) against the old tool's sequential
+/// `skopeo inspect` loop on the 70-pod fleet, in the same run, the private registry 50 ms away;
+/// then the binary alone at 10,000 pods / 500 tags (and 100,000 / 5,000 with BENCH_HUGE=1).
 enum BenchDriver {
-    static let delay = Duration.milliseconds(50)
-
+    static let environment = ProcessInfo.processInfo.environment
+    /// BENCH_DELAY_MS and BENCH_SKIP_SKOPEO=1 are for investigating; the quoted figures use 50 ms and the skopeo row.
+    static let delay = Duration.milliseconds(Int(environment["BENCH_DELAY_MS"] ?? "") ?? 50)
+    static let skipSkopeo = environment["BENCH_SKIP_SKOPEO"] == "1"
+    /// Extra `kate sweep` flags (e.g. `--log-level debug`), for investigating.
+    static let extraFlags = (environment["BENCH_KATE_FLAGS"] ?? "").split(separator: " ").map(String.init)
     /// Overridable for a quick smoke run (`BENCH_LARGE_PODS=200 BENCH_LARGE_TAGS=40`); the quoted figures use the defaults.
-    static let largePods = Int(ProcessInfo.processInfo.environment["BENCH_LARGE_PODS"] ?? "") ?? 10_000
-    static let largeTags = Int(ProcessInfo.processInfo.environment["BENCH_LARGE_TAGS"] ?? "") ?? 500
+    static let largePods = Int(environment["BENCH_LARGE_PODS"] ?? "") ?? 10_000
+    static let largeTags = Int(environment["BENCH_LARGE_TAGS"] ?? "") ?? 500
+    static let huge = environment["BENCH_HUGE"] == "1"
 
     static func main() async throws {
-        let registry = try await TestRegistry.start(.plainHTTP)
-        let proxy = try DelayProxy.start(upstreamPort: registry.port, delay: delay)
-        print("registry \(registry.host) behind DelayProxy \(proxy.host) (+\(delay) per round trip)")
-
-        var digests: [String] = []
-        for index in 0..<max(20, largeTags) {
-            digests.append(try await registry.push(repository: "bench/svc\(index)", tag: "v1"))
-        }
-        let proxyHost = proxy.host
-
-        // Round 1: the old tool's job on 70 pods / 20 tags.
-        var quiet = Logger(label: "bench-sweep.kube")
-        quiet.logLevel = .warning
-        let small = try await KubeTestServer.start(logger: quiet)
-        let smallPods = PodFactory.pods(count: 70, tags: 20, registry: proxyHost, digests: digests, staleEvery: 0)
-        for pod in smallPods { _ = try small.put(pod.json) }
-        let old = try OldWay.run(images: smallPods.map(\.image))
-        print(String(format: "old way (sequential skopeo inspect, 70 pods, 20 tags): %.2f s (%d inspections, %d failed)", old.seconds, old.count, old.failures))
-        let kate70 = try ChildRunner.run(server: small, registry: proxyHost)
-        print("kate sweep --action=report (70 pods, 20 tags): \(kate70.summary)")
-        print(String(format: "speed-up: %.0fx (target >= 50x)", old.seconds / max(kate70.seconds, 0.0001)))
-        cli(small, registry: proxyHost, label: "70 pods, 20 tags")
-        await small.stop()
-
-        // Round 2: kate alone at scale, 10% of pods stale so platform listing and planning run too.
-        let large = try await KubeTestServer.start(logger: quiet)
-        let pods = PodFactory.pods(count: largePods, tags: largeTags, registry: proxyHost, digests: digests, staleEvery: 10)
-        for pod in pods { _ = try large.put(pod.json) }
-        let kateLarge = try ChildRunner.run(server: large, registry: proxyHost)
-        print("kate sweep --action=report (\(largePods) pods, \(largeTags) tags): \(kateLarge.summary)")
-        print(String(format: "targets: wall < 5 s: %@; VmHWM < 100 MiB: %@",
-            kateLarge.seconds < 5 ? "met" : "MISSED", kateLarge.peakKiB < 100 * 1024 ? "met" : "MISSED"))
-        cli(large, registry: proxyHost, label: "\(largePods) pods, \(largeTags) tags")
-        await large.stop()
-        await proxy.stop()
-        await registry.stop()
-    }
-}
-
-extension BenchDriver {
-    static func cli(_ server: KubeTestServer, registry: String, label: String) {
         guard let binary = KateCLI.binary else {
-            print("kate binary (\(label)): not built next to bench-sweep; skipped (scripts/bench-sweep.sh builds it)")
-            return
+            throw BenchError("no kate binary next to bench-sweep (or in KATE_BINARY): scripts/bench-sweep.sh builds both in release")
         }
+        let tagCount = huge ? 5_000 : max(20, largeTags)
+        let environment = try await BenchEnvironment.start(tags: tagCount, delay: delay)
+        print("kate binary \(binary); private registry (TLS, Basic auth) \(environment.registry.host) behind DelayProxy \(environment.proxy.host) (+\(delay) per round trip)")
         do {
-            let result = try KateCLI.run(binary, server: server, registry: registry)
-            print(String(format: "kate sweep --action=report binary (%@): %.2f s wall, max RSS %.1f MiB, exit %d: %@",
-                label, result.seconds, Double(result.maxRSSKiB) / 1024, result.exitCode, result.summary))
+            let small = environment.fleet(pods: 70, tags: 20, namespaces: 12)
+            print("fleet 70 pods / 20 tags / 12 namespaces: \(small.kindSummary); \(small.stalePods) stale; per-namespace dockerconfigjson pull secrets")
+            let (server, kubeconfig) = try await environment.cluster(small)
+            let old = skipSkopeo ? OldWay.Result(seconds: 0, count: 0, failures: 0)
+                : try OldWay.run(images: small.podImages, user: BenchEnvironment.user, password: BenchEnvironment.password)
+            print(String(format: "old way (sequential skopeo inspect, one per pod): %.2f s (%d inspections, %d failed)", old.seconds, old.count, old.failures))
+            let kate = try await measure(binary, environment, kubeconfig: kubeconfig, label: "70 pods, 20 tags", fleet: small)
+            print(String(format: "speed-up vs skopeo: %.0fx (target >= 100x); %.1f RTT of wall time (target <= 6 RTT of registry time)",
+                old.seconds / max(kate.seconds, 0.0001), kate.seconds / 0.05))
+            await server.stop()
+
+            try await large(binary, environment, pods: largePods, tags: largeTags, namespaces: 20, targets: (2.5, 80))
+            if huge { try await large(binary, environment, pods: 100_000, tags: 5_000, namespaces: 50, targets: (20, 200)) }
         } catch {
-            print("kate binary (\(label)) failed: \(error)")
+            await environment.stop()
+            throw error
         }
+        await environment.stop()
+    }
+
+    static func large(_ binary: String, _ environment: BenchEnvironment, pods: Int, tags: Int, namespaces: Int, targets: (seconds: Double, mib: Double)) async throws {
+        let fleet = environment.fleet(pods: pods, tags: tags, namespaces: namespaces)
+        print("fleet \(pods) pods / \(tags) tags / \(namespaces) namespaces: \(fleet.kindSummary); \(fleet.stalePods) stale")
+        let (server, kubeconfig) = try await environment.cluster(fleet)
+        let result = try await measure(binary, environment, kubeconfig: kubeconfig, label: "\(pods) pods, \(tags) tags", fleet: fleet)
+        print(String(format: "targets (%d pods): wall < %.1f s: %@; max RSS < %.0f MiB: %@", pods, targets.seconds,
+            result.seconds < targets.seconds ? "met" : "MISSED", targets.mib, Double(result.maxRSSKiB) / 1024 < targets.mib ? "met" : "MISSED"))
+        await server.stop()
+    }
+
+    /// One `kate sweep --action report`: wall, CPU, peak RSS, registry requests, and whether every pod is in the report.
+    @discardableResult
+    static func measure(_ binary: String, _ environment: BenchEnvironment, kubeconfig: String, label: String, fleet: Fleet) async throws -> KateCLI.Result {
+        let before = await environment.registryRequests()
+        let connectionsBefore = environment.proxy.connections
+        let result = try KateCLI.sweep(binary, kubeconfig: kubeconfig, registryConfig: environment.registryConfig, extra: ["--action", "report"] + extraFlags)
+        if !extraFlags.isEmpty { FileHandle.standardError.write(Data(result.stderr.utf8)) }
+        let requests = await environment.registryRequests() - before
+        let connections = environment.proxy.connections - connectionsBefore
+        let listed = ReportCheck.missingPods(table: result.stdout, expected: fleet.pods)
+        print(String(format: "kate sweep --action report (%@): %.2f s wall, %.2f s CPU, max RSS %.1f MiB, exit %d%@, %d registry requests over %d connections, %@; %@",
+            label, result.seconds, result.cpuSeconds, Double(result.maxRSSKiB) / 1024, result.exitCode, result.signal.map { " (signal \($0))" } ?? "",
+            requests, connections, listed.isEmpty ? "all \(fleet.pods.count) pods reported" : "\(listed.count) pods MISSING", result.summary))
+        guard result.signal == nil, result.exitCode == 2, listed.isEmpty else {
+            throw BenchError("kate sweep failed (\(label)): exit \(result.exitCode), signal \(result.signal.map(String.init) ?? "none"); stderr: \(result.stderr.suffix(2000))")
+        }
+        return result
     }
 }
 
-/// Runs `bench-sweep --child` against a server and parses its line.
-enum ChildRunner {
-    struct Result {
-        var seconds: Double
-        var peakKiB: Int
-        var processSeconds: Double
-        var line: String
-        var summary: String {
-            String(format: "%.3f s in the sweeper (%.3f s with process start), peak RSS %.1f MiB [%@]",
-                seconds, processSeconds, Double(peakKiB) / 1024, line)
+/// Which expected pods a report does not list.
+enum ReportCheck {
+    /// From the table (NAMESPACE and POD columns) or the JSON rows.
+    static func missingPods(table: String, expected: [String]) -> [String] {
+        var seen = Set<String>()
+        for line in table.split(separator: "\n") {
+            let columns = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+            if columns.count >= 2 { seen.insert("\(columns[0])/\(columns[1])") }
         }
+        return expected.filter { !seen.contains($0) }
     }
 
-    static func run(server: KubeTestServer, registry: String) throws -> Result {
-        let caFile = FileManager.default.temporaryDirectory.appendingPathComponent("bench-sweep-ca-\(getpid()).pem")
-        try Data(server.caPEM.utf8).write(to: caFile)
-        defer { try? FileManager.default.removeItem(at: caFile) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        process.arguments = ["--child"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["BENCH_KUBE_URL"] = server.url
-        environment["BENCH_KUBE_CA"] = server.caPEM
-        environment["BENCH_KUBE_TOKEN"] = server.token
-        environment["BENCH_REGISTRY"] = registry
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        let started = ContinuousClock.now
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let elapsed = ContinuousClock.now - started
-        guard process.terminationStatus == 0 else { throw BenchError("child sweep exited \(process.terminationStatus)") }
-        let line = output.trimmingCharacters(in: .whitespacesAndNewlines)
-        var fields: [String: String] = [:]
-        for pair in line.split(separator: " ") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
+    static func missingPods(json: String, expected: [String]) -> [String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], let rows = object["rows"] as? [[String: Any]] else {
+            return expected
         }
-        return Result(
-            seconds: (Double(fields["wall_ms"] ?? "") ?? -1) / 1000, peakKiB: Int(fields["vmhwm_kib"] ?? "") ?? -1,
-            processSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, line: line)
+        let seen = Set(rows.compactMap { row -> String? in
+            guard let namespace = row["namespace"] as? String, let pod = row["pod"] as? String else { return nil }
+            return "\(namespace)/\(pod)"
+        })
+        return expected.filter { !seen.contains($0) }
     }
 }
 

@@ -1,69 +1,67 @@
 import Foundation
-import KubeTestServer
 
-/// The literal `kate sweep --action=report`, run as users run it: a kubeconfig for the test API
-/// server, a registry config marking the proxied registry as plain HTTP. Skipped (and said so)
-/// when no `kate` binary sits next to this one.
+/// The shipped `kate` binary, run as users run it (release build, default flags), under GNU time.
 enum KateCLI {
     struct Result {
         var seconds: Double
+        var cpuSeconds: Double
         var maxRSSKiB: Int
         var exitCode: Int32
-        var summary: String
+        /// Killed by a signal (a crash): its number.
+        var signal: Int32?
+        var stdout: String
+        var stderr: String
+        var summary: String { stdout.split(separator: "\n").last.map(String.init) ?? "" }
     }
 
+    /// `KATE_BINARY`, else the `kate` next to this executable.
     static var binary: String? {
         let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kate").path
         let candidate = ProcessInfo.processInfo.environment["KATE_BINARY"] ?? sibling
         return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
     }
 
-    static func run(_ binary: String, server: KubeTestServer, registry: String) throws -> Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-sweep-cli-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let kubeconfig = directory.appendingPathComponent("kubeconfig").path
-        let registryConfig = directory.appendingPathComponent("registries.json").path
-        let timing = directory.appendingPathComponent("time").path
-        let metrics = directory.appendingPathComponent("kate.prom").path
-        try Data("""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: bench
-              cluster:
-                server: \(server.url)
-                certificate-authority-data: \(Data(server.caPEM.utf8).base64EncodedString())
-            users:
-            - name: bench
-              user:
-                token: \(server.token)
-            contexts:
-            - name: bench
-              context: {cluster: bench, user: bench}
-            current-context: bench
-
-            """.utf8).write(to: URL(fileURLWithPath: kubeconfig))
-        try Data(#"{"registries": {"\#(registry)": {"plainHTTP": true}}}"#.utf8).write(to: URL(fileURLWithPath: registryConfig))
-
+    static func sweep(_ binary: String, kubeconfig: String, registryConfig: String, extra: [String] = []) throws -> Result {
+        let timing = FileManager.default.temporaryDirectory.appendingPathComponent("bench-sweep-time-\(getpid())-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: timing) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-        process.arguments = [
-            "-f", "%e %M", "-o", timing, binary, "sweep", "--action=report", "--exclude-namespace", "none", "--kubeconfig", kubeconfig,
-            "--registry-config", registryConfig, "--log-level", "error", "--metrics-file", metrics,
-        ]
+        process.arguments = ["-f", "%e %U %S %M %x", "-o", timing, binary, "sweep", "--kubeconfig", kubeconfig, "--registry-config", registryConfig] + extra
         let output = Pipe()
+        let errors = Pipe()
         process.standardOutput = output
+        process.standardError = errors
         try process.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        // Drain stderr concurrently: a chatty run must not block on a full pipe.
+        let errorReader = BackgroundReader(errors.fileHandleForReading)
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        // GNU time prepends "Command exited with non-zero status 2" when the exit code is not 0.
-        let lastLine = ((try? String(contentsOfFile: timing, encoding: .utf8)) ?? "").split(separator: "\n").last ?? ""
-        let fields = lastLine.split(whereSeparator: \.isWhitespace)
-        let summary = printed.split(separator: "\n").last.map(String.init) ?? ""
-        let metricsLines = ((try? String(contentsOfFile: metrics, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.hasPrefix("kate_sweep_") }
+        let stderr = errorReader.wait()
+        // GNU time prepends "Command exited with non-zero status N" / "Command terminated by signal N".
+        let lines = ((try? String(contentsOfFile: timing, encoding: .utf8)) ?? "").split(separator: "\n")
+        let fields = (lines.last ?? "").split(whereSeparator: \.isWhitespace)
+        let signal = lines.first { $0.hasPrefix("Command terminated by signal") }.flatMap { Int32($0.split(separator: " ").last ?? "") }
+        func field(_ index: Int) -> Double { fields.count > index ? Double(fields[index]) ?? -1 : -1 }
         return Result(
-            seconds: Double(fields.first ?? "") ?? -1, maxRSSKiB: Int(fields.dropFirst().first ?? "") ?? -1,
-            exitCode: process.terminationStatus, summary: summary + " | metrics file: \(metricsLines.count) kate_sweep_ samples")
+            seconds: field(0), cpuSeconds: field(1) + field(2), maxRSSKiB: Int(field(3)), exitCode: Int32(field(4)), signal: signal,
+            stdout: String(decoding: printed, as: UTF8.self), stderr: stderr)
+    }
+}
+
+/// Reads a file handle to its end on a thread of its own.
+final class BackgroundReader: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var data = Data()
+
+    init(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+    }
+
+    func wait() -> String {
+        done.wait()
+        return String(decoding: data, as: UTF8.self)
     }
 }

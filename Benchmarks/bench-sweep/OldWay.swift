@@ -1,6 +1,7 @@
 import Foundation
 
-/// What the old Node.js tool did per pod: `execSync("skopeo inspect …")`, one after another.
+/// What the old Node.js tool did per pod: `execSync("skopeo inspect …")`, one after another, with
+/// the pull credentials on the command line.
 enum OldWay {
     struct Result {
         var seconds: Double
@@ -8,13 +9,13 @@ enum OldWay {
         var failures: Int
     }
 
-    static func run(images: [String]) throws -> Result {
+    static func run(images: [String], user: String, password: String) throws -> Result {
         let started = ContinuousClock.now
         var failures = 0
         for image in images {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["skopeo", "inspect", "--tls-verify=false", "docker://\(image)"]
+            process.arguments = ["skopeo", "inspect", "--tls-verify=false", "--creds", "\(user):\(password)", "docker://\(image)"]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()

@@ -8,6 +8,7 @@
 import Dispatch
 import Foundation
 import KateAdmission
+import KateContract
 import KateKube
 import KateNet
 import KateRegistry

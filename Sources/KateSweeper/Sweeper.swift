@@ -1,4 +1,5 @@
 import Foundation
+import KateContract
 import KateRegistry
 import Logging
 
@@ -46,43 +47,115 @@ public struct Sweeper: Sendable {
     /// Throws only when the sweep cannot proceed at all (the pod list failed); everything else is in the report.
     public func run(now: Date = Date()) async throws -> SweepReport {
         let started = ContinuousClock.now
-        let collection = try await collect()
-        let (keys, table) = await resolve(collection.targets)
-        let findings = judge(collection.targets, keys: keys, table: table)
+        var phase = started
+        func finished(_ name: String, _ detail: @autoclosure () -> String) {
+            let now = ContinuousClock.now
+            logger.debug("sweep phase \(name) took \(now - phase)", metadata: ["detail": "\(detail())"])
+            phase = now
+        }
+        let judged = try await collectAndJudge()
+        finished("collect+resolve+judge", "\(judged.podCount) pods, \(judged.findings.count) containers, \(judged.resolvedTags) tags")
+        let findings = judged.findings
         let plan = await plan(findings)
+        finished("plan", "\(plan.actions.count) actions")
         let results = await ActionExecutor(cluster: cluster, policy: configuration.policy, logger: logger, metrics: metrics).execute(plan, now: now)
+        finished("act", "\(results.count) results")
         let report = SweepReport(
-            findings: findings, results: results, held: plan.held, skipped: collection.skipped, podCount: collection.podCount,
-            resolvedTags: table.states.count, resolveErrors: table.errorCount, warnings: PullPolicyWarnings.warnings(for: findings),
+            findings: findings, results: results, held: plan.held, skipped: judged.skipped, podCount: judged.podCount,
+            resolvedTags: judged.resolvedTags, resolveErrors: judged.resolveErrors, warnings: PullPolicyWarnings.warnings(for: findings),
             policy: configuration.policy, duration: ContinuousClock.now - started)
         record(report)
         return report
     }
 
-    private func collect() async throws -> PodCollector.Collection {
-        var scope = configuration.scope
-        let pods = try await cluster.listPods(namespace: scope.namespace, labelSelector: scope.labelSelector)
-        scope.excludedNamespaces.formUnion(await optedOutNamespaces())
-        let collection = PodCollector(scope: scope).collect(pods)
-        for skipped in collection.skipped { logger.debug("skipped pod \(skipped.pod): \(skipped.reason)") }
-        return collection
+    /// What the report needs from collection and resolution; the targets and keys behind it are
+    /// released on return (at 100,000 pods they are tens of MiB).
+    struct Judged {
+        var findings: [Finding]
+        var skipped: [SkippedPod]
+        var podCount: Int
+        var resolvedTags: Int
+        var resolveErrors: Int
     }
 
-    /// Each target's registry question (nil: nothing to ask) and the answers, each question asked once.
-    private func resolve(_ targets: [ContainerTarget]) async -> ([ResolveKey?], ResolutionTable) {
-        let identities = Array(Set(targets.filter { $0.tracking.image != nil }.map(\.pod)))
-        let credentials = await CredentialCatalog.load(
-            for: identities, from: cluster, mounted: configuration.mountedKeyring, concurrency: configuration.kubeConcurrency, logger: logger)
-        let keys = targets.map { target in target.tracking.image.map { ResolveKey(image: $0, scope: credentials.scope(for: target.pod)) } }
+    private func collectAndJudge() async throws -> Judged {
+        let collected = try await collectAndResolve()
+        let findings = judge(collected.collection.targets, keys: collected.keys, table: collected.table)
+        return Judged(
+            findings: findings, skipped: collected.collection.skipped, podCount: collected.collection.podCount,
+            resolvedTags: collected.table.states.count, resolveErrors: collected.table.errorCount)
+    }
+
+    struct Collected {
+        var collection: PodCollector.Collection
+        /// Per target, its registry question (nil: nothing to ask).
+        var keys: [ResolveKey?]
+        var table: ResolutionTable
+    }
+
+    /// Lists pods page by page and resolves tags at the same time: each page's new (tag, credentials)
+    /// pairs go to the credential reader, then to the registry, while the next page is fetched, so
+    /// listing 10,000 pods hides behind the registry's round trips instead of preceding them.
+    private func collectAndResolve() async throws -> Collected {
+        var scope = configuration.scope
+        scope.excludedNamespaces.formUnion(await optedOutNamespaces())
+        let collector = PodCollector(scope: scope)
+        let (pages, pageFeed) = AsyncStream.makeStream(of: [PodImage].self)
+        let (requests, requestFeed) = AsyncStream.makeStream(of: ResolutionTable.Request.self)
+        // Whatever happens below, the stages see their input end (else the async lets never return).
+        defer { pageFeed.finish() }
+        async let catalog = credentialStage(pages, feeding: requestFeed)
+        async let answers = ResolutionTable.indexDigests(
+            of: requests, resolver: resolver, concurrency: configuration.resolveConcurrency, timeout: configuration.resolveTimeout, logger: logger)
+
+        var collection = PodCollector.Collection()
+        var sent = Set<PodImage.Key>()
+        // Page by page: decoded pods live one page at a time; what stays is the targets, whose
+        // strings the collection's memo shares between pods.
+        try await cluster.forEachPodPage(namespace: scope.namespace, labelSelector: scope.labelSelector) { pods, restarted in
+            if restarted { collection = PodCollector.Collection() }
+            let start = collection.targets.count
+            collector.collect(pods, into: &collection)
+            var fresh: [PodImage] = []
+            for target in collection.targets[start...] {
+                guard let image = target.tracking.image else { continue }
+                let item = PodImage(pod: target.pod, image: image)
+                if sent.insert(item.key).inserted { fresh.append(item) }
+            }
+            if !fresh.isEmpty { pageFeed.yield(fresh) }
+        }
+        pageFeed.finish()
+        for skipped in collection.skipped { logger.debug("skipped pod \(skipped.pod): \(skipped.reason)") }
+
+        let credentials = await catalog
+        let indexAnswers = await answers
+        var scopes = ScopeCache()
+        let keys = collection.targets.map { target in target.tracking.image.map { ResolveKey(image: $0, scope: scopes.scope(for: target.pod, in: credentials)) } }
         var observed: [ResolveKey: Set<String>] = [:]
-        for (target, key) in zip(targets, keys) {
+        for (target, key) in zip(collection.targets, keys) {
             guard let key else { continue }
             observed[key, default: []].formUnion([target.pinnedDigest, target.running.digest].compactMap { $0 })
         }
-        let table = await ResolutionTable.resolve(
-            observed, resolver: resolver, credentials: credentials, concurrency: configuration.resolveConcurrency,
-            timeout: configuration.resolveTimeout, logger: logger)
-        return (keys, table)
+        let table = await ResolutionTable.complete(
+            indexAnswers, observed: observed, resolver: resolver, concurrency: configuration.resolveConcurrency, timeout: configuration.resolveTimeout)
+        return Collected(collection: collection, keys: keys, table: table)
+    }
+
+    /// Reads the pull secrets of each page's new pods, then hands their (tag, credentials) pairs on
+    /// to the registry stage, each pair once.
+    private func credentialStage(_ pages: AsyncStream<[PodImage]>, feeding requests: AsyncStream<ResolutionTable.Request>.Continuation) async -> CredentialCatalog {
+        var catalog = CredentialCatalog(mounted: configuration.mountedKeyring)
+        var scopes = ScopeCache()
+        var requested = Set<ResolveKey>()
+        for await page in pages {
+            await catalog.add(page.map(\.pod), from: cluster, concurrency: configuration.kubeConcurrency, logger: logger)
+            for item in page {
+                let key = ResolveKey(image: item.image, scope: scopes.scope(for: item.pod, in: catalog))
+                if requested.insert(key).inserted { requests.yield(ResolutionTable.Request(key: key, keyring: catalog.keyring(for: key.scope))) }
+            }
+        }
+        requests.finish()
+        return catalog
     }
 
     private func judge(_ targets: [ContainerTarget], keys: [ResolveKey?], table: ResolutionTable) -> [Finding] {
@@ -90,9 +163,12 @@ public struct Sweeper: Sendable {
             Finding(target: target, judgement: VerdictJudge.judge(target, tag: key.flatMap { table[$0] }))
         }
         SplitDetector.markSplits(&findings)
-        findings.sort {
-            ($0.target.pod.namespace, $0.target.pod.name, $0.target.container) < ($1.target.pod.namespace, $1.target.pod.name, $1.target.container)
+        func ordered(_ a: Finding, _ b: Finding) -> Bool {
+            (a.target.pod.namespace, a.target.pod.name, a.target.container) < (b.target.pod.namespace, b.target.pod.name, b.target.container)
         }
+        // Pages arrive in the API server's (namespace, name) order: usually nothing to sort, and
+        // sorting 100,000 findings anyway would allocate a temporary buffer of half of them.
+        if !zip(findings, findings.dropFirst()).allSatisfy({ !ordered($1, $0) }) { findings.sort(by: ordered) }
         return findings
     }
 
@@ -108,7 +184,7 @@ public struct Sweeper: Sendable {
         do {
             return try await cluster.optedOutNamespaces()
         } catch {
-            logger.warning("cannot list namespaces labelled \(SweepAnnotations.skip)=true; namespace opt-out not applied: \(error)")
+            logger.warning("cannot list namespaces labelled \(KateAnnotations.skip)=true; namespace opt-out not applied: \(error)")
             return []
         }
     }
@@ -121,6 +197,45 @@ public struct Sweeper: Sendable {
         metrics.recordDuration(report.duration)
         for warning in report.warnings { logger.warning("\(warning)") }
         logger.info("\(report.summary)")
+    }
+}
+
+/// A tracked image and the pod whose credentials resolve it: what the credential stage needs.
+struct PodImage: Sendable {
+    /// What makes two of them the same registry question.
+    struct Key: Hashable {
+        var source: ScopeCache.Source
+        var image: TrackedImage
+    }
+
+    var pod: PodIdentity
+    var image: TrackedImage
+    var key: Key { Key(source: ScopeCache.Source(pod), image: image) }
+}
+
+/// A pod's credential scope depends only on its namespace, ServiceAccount and pull secrets:
+/// computed once per combination, not once per container.
+struct ScopeCache {
+    struct Source: Hashable {
+        var namespace: String
+        var serviceAccount: String
+        var pullSecrets: [String]
+
+        init(_ pod: PodIdentity) {
+            namespace = pod.namespace
+            serviceAccount = pod.serviceAccount
+            pullSecrets = pod.pullSecrets
+        }
+    }
+
+    private var scopes: [Source: CredentialScope] = [:]
+
+    mutating func scope(for pod: PodIdentity, in catalog: CredentialCatalog) -> CredentialScope {
+        let source = Source(pod)
+        if let known = scopes[source] { return known }
+        let scope = catalog.scope(for: pod)
+        scopes[source] = scope
+        return scope
     }
 }
 

@@ -62,8 +62,10 @@ public final class KubeTestServer: Sendable {
         // dropper is created first on its own port and told the upstream port through a box.
         let upstream = UpstreamPort()
         let dropper = allowConnectionDrops ? try ConnectionDropper(upstreamPort: upstream) : nil
+        let clientPort = UpstreamPort()
         let handler = APIHandler(
-            store: store, controls: controls, clientCertificateUser: requireClientCertificate ? "client-certificate-user" : nil, dropper: dropper
+            store: store, controls: controls, clientCertificateUser: requireClientCertificate ? "client-certificate-user" : nil, dropper: dropper,
+            port: clientPort
         )
         let configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0, maxBodyBytes: 16 << 20, idleTimeout: .seconds(30))
         let server = HTTPServer(configuration: configuration, tls: tls, responder: handler, logger: logger)
@@ -71,6 +73,7 @@ public final class KubeTestServer: Sendable {
         upstream.set(listenPort)
         let runTask = Task { await server.run() }
         let port = dropper?.port ?? listenPort
+        clientPort.set(port)
         return KubeTestServer(
             url: "https://127.0.0.1:\(port)", port: port, ca: ca, token: token, store: store, controls: controls, server: server, dropper: dropper,
             runTask: runTask

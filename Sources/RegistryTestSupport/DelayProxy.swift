@@ -2,8 +2,8 @@ import KateNet
 import Logging
 import Synchronization
 
-/// A TCP proxy on 127.0.0.1:<ephemeral> that adds `delay` to every round trip: each chunk read
-/// from the client is held for `delay` before it is forwarded (answers flow back at once), so a
+/// A TCP proxy on 127.0.0.1:<ephemeral> that adds `delay` to every round trip: each chunk from
+/// the client is forwarded `delay` after it arrived (answers flow back at once), so a
 /// request/response exchange takes `delay` longer and a TLS handshake pays it per flight — like a
 /// registry 50 ms away. Connecting itself is not delayed.
 public final class DelayProxy: Sendable {
@@ -61,13 +61,35 @@ public final class DelayProxy: Sendable {
         }
     }
 
-    /// Copies bytes, holding each chunk until `delay` after it was read (order preserved).
+    /// Copies bytes, holding each chunk until `delay` after it arrived (order preserved). Reading
+    /// and forwarding are separate tasks, so chunks in flight are delayed together, as on a real
+    /// link: a TLS Finished followed at once by a request costs one delay, not two.
     private static func pump(from source: TCPStream, to sink: TCPStream, delay: Duration) async {
         let far = ContinuousClock.now + .seconds(3600)
-        while !Task.isCancelled {
-            guard let chunk = try? await source.read(maxBytes: 64 * 1024, deadline: far), !chunk.isEmpty else { return }
-            if delay > .zero { try? await Task.sleep(for: delay) }
-            do { try await sink.write(chunk, deadline: .now + .seconds(30)) } catch { return }
+        guard delay > .zero else {
+            while !Task.isCancelled {
+                guard let chunk = try? await source.read(maxBytes: 64 * 1024, deadline: far), !chunk.isEmpty else { return }
+                do { try await sink.write(chunk, deadline: .now + .seconds(30)) } catch { return }
+            }
+            return
+        }
+        let (chunks, continuation) = AsyncStream.makeStream(of: (bytes: [UInt8], due: ContinuousClock.Instant).self)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                defer { continuation.finish() }
+                while !Task.isCancelled {
+                    guard let chunk = try? await source.read(maxBytes: 64 * 1024, deadline: far), !chunk.isEmpty else { return }
+                    continuation.yield((chunk, .now + delay))
+                }
+            }
+            group.addTask {
+                for await chunk in chunks {
+                    try? await Task.sleep(until: chunk.due, clock: .continuous)
+                    do { try await sink.write(chunk.bytes, deadline: .now + .seconds(30)) } catch { return }
+                }
+            }
+            // The writer drains what the reader queued before the source ended.
+            await group.waitForAll()
         }
     }
 }

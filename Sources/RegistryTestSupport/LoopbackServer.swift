@@ -8,8 +8,8 @@ final class LoopbackServer: Sendable {
     private let server: HTTPServer
     private let runner: Task<Void, Never>
 
-    init(responder: any HTTPResponder, tls: TLSServerContext?, logger: Logger) async throws {
-        let configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0, gracePeriod: .milliseconds(200))
+    init(port: Int = 0, responder: any HTTPResponder, tls: TLSServerContext?, logger: Logger) async throws {
+        let configuration = HTTPServerConfiguration(host: "127.0.0.1", port: port, gracePeriod: .milliseconds(200))
         let server = HTTPServer(configuration: configuration, tls: tls, responder: responder, logger: logger)
         self.port = try await server.start()
         self.server = server

@@ -26,6 +26,7 @@ public final class ScriptedHTTPServer: Sendable {
         public let target: String
         public let authorization: String?
         public let accept: String?
+        public let userAgent: String?
     }
 
     /// Chooses the reply for a request; `index` counts earlier requests with the same method and path.
@@ -36,18 +37,20 @@ public final class ScriptedHTTPServer: Sendable {
     /// `127.0.0.1:PORT`.
     public var host: String { "127.0.0.1:\(server.port)" }
 
-    public static func start(_ script: @escaping Script) async throws -> ScriptedHTTPServer {
+    /// - Parameter port: 0 for an ephemeral port, or a fixed one (a registry coming back on the
+    ///   address that was dead).
+    public static func start(port: Int = 0, _ script: @escaping Script) async throws -> ScriptedHTTPServer {
         let log = RecordedLog()
         let responder = ClosureResponder { request, _ in
             log.enter()
             defer { log.leave() }
             let index = log.append(Recorded(method: request.method, target: request.target,
-                authorization: request.headers["Authorization"], accept: request.headers["Accept"]))
+                authorization: request.headers["Authorization"], accept: request.headers["Accept"], userAgent: request.headers["User-Agent"]))
             let reply = script(request.method, request.path, index)
             if reply.delay > .zero { try? await Task.sleep(for: reply.delay) }
             return HTTPResponse(status: reply.status, headers: HTTPHeaders(reply.headers), body: reply.body)
         }
-        let server = try await LoopbackServer(responder: responder, tls: nil, logger: testLogger("scripted-registry"))
+        let server = try await LoopbackServer(port: port, responder: responder, tls: nil, logger: testLogger("scripted-registry"))
         return ScriptedHTTPServer(server: server, log: log)
     }
 

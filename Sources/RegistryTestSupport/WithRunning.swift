@@ -17,8 +17,8 @@ extension TestRegistry {
 
 extension ScriptedHTTPServer {
     @discardableResult
-    public static func withRunning<T>(_ script: @escaping Script, _ body: (ScriptedHTTPServer) async throws -> T) async throws -> T {
-        let server = try await start(script)
+    public static func withRunning<T>(port: Int = 0, _ script: @escaping Script, _ body: (ScriptedHTTPServer) async throws -> T) async throws -> T {
+        let server = try await start(port: port, script)
         do {
             let result = try await body(server)
             await server.stop()

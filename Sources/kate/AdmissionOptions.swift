@@ -102,7 +102,7 @@ struct AdmissionOptions: ParsableArguments {
         case "on":
             return try kube.makeClient(fieldManager: "kate-webhook", logger: logger)
         default:
-            guard kube.hasClusterConfiguration else {
+            guard try kube.hasClusterConfiguration else {
                 logger.info("no cluster configuration found: pull secrets are not read (--pull-secrets auto)")
                 return nil
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KateNet
 import Logging
 
 /// kate: makes the image a pod runs equal to what the registry says its tag means.
@@ -17,8 +18,4 @@ struct Kate: AsyncParsableCommand {
         version: KateVersion.current,
         subcommands: [WebhookCommand.self, SweepCommand.self, ResolveCommand.self]
     )
-}
-
-enum KateVersion {
-    static let current = "0.1.0"
 }

@@ -33,6 +33,17 @@ struct KubeOptions: ParsableArguments {
         return KubeClient(configuration: configuration, fieldManager: fieldManager, logger: logger)
     }
 
-    /// True when some cluster configuration can be built (for `--pull-secrets auto`).
-    var hasClusterConfiguration: Bool { (try? clientConfiguration()) != nil }
+    /// Whether a cluster is configured at all (for `--pull-secrets auto`): false only when no kubeconfig exists and
+    /// kate is not in a Pod. A kubeconfig that exists but is broken, or one named with `--kubeconfig` that is
+    /// missing, throws its `KubeConfigError`: it must not read as "no cluster" and silently turn pull secrets off.
+    var hasClusterConfiguration: Bool {
+        get throws {
+            do {
+                _ = try clientConfiguration()
+                return true
+            } catch let error as KubeConfigError where error.kind == .noConfiguration && kubeconfig.isEmpty {
+                return false
+            }
+        }
+    }
 }

@@ -21,8 +21,13 @@ struct RegistryOptions: ParsableArguments {
     @Option(help: "How long a resolved digest is reused. [env: KATE_CACHE_TTL]")
     var cacheTtl: String = Environment.string("KATE_CACHE_TTL") ?? "5m"
 
-    @Option(help: "How long 'not found' and 'unauthorized' answers are reused. [env: KATE_NEGATIVE_CACHE_TTL]")
+    @Option(help: "How long a lookup answered 'tag not found', 'repository not found' or 'unauthorized' (401/403) is answered from memory without asking the registry again, per tag and set of credentials. Transport failures are remembered for 1s only; an unreachable registry is handled by its circuit breaker. [env: KATE_NEGATIVE_CACHE_TTL]")
     var negativeCacheTtl: String = Environment.string("KATE_NEGATIVE_CACHE_TTL") ?? "30s"
+
+    @Option(name: .customLong("insecure-registry"), help: ArgumentHelp(
+        "A registry (HOST or HOST:PORT, repeatable) that may be asked over plain HTTP when its HTTPS port turns out to speak HTTP. Loopback registries (localhost, 127.0.0.0/8, ::1) need no flag. Certificates are still verified when HTTPS works. [env: KATE_INSECURE_REGISTRY, comma-separated]",
+        valueName: "host[:port]"))
+    var insecureRegistries: [String] = Environment.list("KATE_INSECURE_REGISTRY") ?? []
 
     @Option(help: "Requests in flight to one registry. [env: KATE_REGISTRY_CONCURRENCY]")
     var registryConcurrency: Int = Environment.int("KATE_REGISTRY_CONCURRENCY") ?? 32
@@ -34,6 +39,9 @@ struct RegistryOptions: ParsableArguments {
         _ = try duration(cacheTtl, flag: "--cache-ttl", allowZero: true)
         _ = try duration(negativeCacheTtl, flag: "--negative-cache-ttl", allowZero: true)
         _ = try duration(registryTimeout, flag: "--registry-timeout", allowZero: false)
+        for registry in insecureRegistries where !Self.isHostAndPort(registry) {
+            throw ValidationError("--insecure-registry must be HOST or HOST:PORT, without scheme or path (got \(registry))")
+        }
         guard registryConcurrency > 0 else {
             throw ValidationError("--registry-concurrency must be at least 1 (got \(registryConcurrency))")
         }
@@ -47,7 +55,8 @@ struct RegistryOptions: ParsableArguments {
             perRegistryConcurrency: registryConcurrency,
             requestTimeout: try duration(registryTimeout, flag: "--registry-timeout", allowZero: false),
             proxy: ProxyConfiguration.fromEnvironment(),
-            userAgent: "kate/\(KateVersion.current)")
+            userAgent: KateVersion.userAgent,
+            insecureRegistries: Set(insecureRegistries))
         if let registryConfig = effectiveRegistryConfig {
             configuration.apply(try RegistryConfigFile.load(path: registryConfig))
         }
@@ -79,6 +88,15 @@ struct RegistryOptions: ParsableArguments {
         let directory = environment["DOCKER_CONFIG"] ?? environment["HOME"].map { $0 + "/.docker" }
         guard let candidate = directory.map({ $0 + "/config.json" }), FileManager.default.fileExists(atPath: candidate) else { return nil }
         return candidate
+    }
+
+    /// `registry.corp`, `registry.corp:5000`, `[::1]:5000`: no scheme, path or userinfo.
+    static func isHostAndPort(_ text: String) -> Bool {
+        guard !text.isEmpty, !text.contains("/"), !text.contains("@"), !text.contains(" ") else { return false }
+        if text.hasPrefix("[") { return text.contains("]") }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2, !parts[0].isEmpty else { return false }
+        return parts.count == 1 || (Int(parts[1]).map { (1...65535).contains($0) } ?? false)
     }
 
     private func duration(_ text: String, flag: String, allowZero: Bool) throws -> Duration {

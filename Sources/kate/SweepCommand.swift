@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KateAdmission
 import KateSweeper
 import Logging
 
@@ -37,6 +38,11 @@ struct SweepCommand: AsyncParsableCommand {
     @Option(help: "At most this many restarts/evictions/deletions per sweep. [env: KATE_MAX_ACTIONS]")
     var maxActions: Int?
 
+    @Option(help: ArgumentHelp(
+        "Paced evictions (bare ReplicaSets, OnDelete StatefulSets/DaemonSets): how long to retry a PodDisruptionBudget's refusal and to wait for the workload's Ready pods to recover before evicting its next pod, like kubectl drain --timeout; 0s: the next pod only if the workload has already recovered. [env: KATE_EVICTION_WAIT]",
+        valueName: "duration"))
+    var evictionWait: String = Environment.string("KATE_EVICTION_WAIT") ?? "2m"
+
     @Option(help: "table or json. [env: KATE_OUTPUT]")
     var output: String = Environment.string("KATE_OUTPUT") ?? "table"
 
@@ -56,12 +62,17 @@ struct SweepCommand: AsyncParsableCommand {
         }
         guard ["table", "json"].contains(output) else { throw ValidationError("--output must be table or json (got \(output))") }
         if let maxActions = effectiveMaxActions, maxActions < 0 { throw ValidationError("--max-actions must be 0 or more (got \(maxActions))") }
+        guard let wait = GoDuration.parse(evictionWait), wait >= .zero else {
+            throw ValidationError("--eviction-wait must be a duration like 2m, 90s or 0s (got \(evictionWait))")
+        }
     }
 
     func run() async throws {
         let logger = global.bootstrapLogging(label: "kate.sweep")
         KateMetrics.bootstrap()
-        let policy = ActionPolicy(action: SweepAction(rawValue: action) ?? .rollout, dryRun: dryRun, maxActions: effectiveMaxActions)
+        let policy = ActionPolicy(
+            action: SweepAction(rawValue: action) ?? .rollout, dryRun: dryRun, maxActions: effectiveMaxActions,
+            evictionWait: GoDuration.parse(evictionWait) ?? ActionPolicy.defaultEvictionWait)
         let configuration = SweeperConfiguration(
             scope: CollectionScope(namespace: effectiveNamespace, labelSelector: effectiveSelector, excludedNamespaces: Set(excludeNamespace)),
             policy: policy, mountedKeyring: try registry.loadKeyring(), resolveConcurrency: registry.registryConcurrency)
@@ -80,7 +91,19 @@ struct SweepCommand: AsyncParsableCommand {
         }
         await client.shutdown()
         await resolver.shutdown()
-        print(output == "json" ? try ReportRenderer.json(report) : ReportRenderer.table(report), terminator: "")
+        // Streamed in chunks: a 100,000-container report is never one string in memory.
+        do {
+            try ReportRenderer.write(report, as: output == "json" ? .json : .table) { chunk in
+                do {
+                    try FileHandle.standardOutput.write(contentsOf: chunk)
+                } catch {
+                    throw ReportWriteError(reason: "\(error)")
+                }
+            }
+        } catch {
+            logger.error("\(error)")
+            throw ExitCode(1)
+        }
 
         if let metricsFile = effectiveMetricsFile {
             do {
@@ -92,4 +115,9 @@ struct SweepCommand: AsyncParsableCommand {
         }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
+}
+
+struct ReportWriteError: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { "cannot write the sweep report to standard output: \(reason)" }
 }

@@ -120,6 +120,12 @@ struct KubeClientErrorTests {
         let error = try await #require(throws: KubeError.self) { try await client.listPods(namespace: "shop") }
         #expect(error.code == 0 && error.reason == "ConnectionFailed")
         #expect(error.description.contains("cannot list pods in namespace shop"))
+        // The transport failure is kept, not flattened: a refused connect is told apart from TLS or DNS trouble.
+        guard case .connectFailed(let host, let failedPort, _)? = error.transport else {
+            Issue.record("expected the connect failure as the cause, got \(String(describing: error.transport))")
+            return
+        }
+        #expect(host == "127.0.0.1" && failedPort == port)
     }
 
     @Test("a non-Status error body (a proxy's HTML) still becomes a KubeError")

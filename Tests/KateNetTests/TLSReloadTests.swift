@@ -113,6 +113,10 @@ struct TLSReloadTests {
             _ = try TLSServerContext(certificateChain: .file(certificate), privateKey: .file(key), logger: NetIOTLSFixture.quietLogger)
         }
         #expect(error?.message == "private key \(key) does not match certificate \(certificate)")
+        #expect(error?.kind == .keyMismatch)
+        // OpenSSL's own reasons are kept as entries, and end the description.
+        #expect(error?.openSSLErrors.isEmpty == false)
+        #expect(error.map { String(describing: $0).hasPrefix($0.message + ": error:") } == true, "\(String(describing: error))")
     }
 
     @Test("missing and non-PEM files are errors that name the file")
@@ -125,10 +129,13 @@ struct TLSReloadTests {
             _ = try TLSServerContext(certificateChain: .file(junk), privateKey: .file(junk), logger: NetIOTLSFixture.quietLogger)
         }
         #expect(notPEM?.message.contains(junk) == true)
+        #expect(notPEM?.kind == .notPEM)
         let fixture = try NetIOTLSFixture()
         let absent = #expect(throws: TLSConfigurationError.self) {
             _ = try TLSServerContext(certificateChain: .pem(fixture.serving.certificatePEM), privateKey: .file(missing), logger: NetIOTLSFixture.quietLogger)
         }
-        #expect(absent?.message.contains("cannot read private key \(missing)") == true, "\(String(describing: absent))")
+        #expect(absent?.message.contains("cannot read private key \(missing): No such file or directory") == true, "\(String(describing: absent))")
+        #expect(absent?.kind == .unreadableFile)
+        #expect(absent?.cause?.errno == 2)  // ENOENT
     }
 }

@@ -57,6 +57,23 @@ struct WebhookE2ETests {
         #expect(status == 0)
     }
 
+    @Test("a broken kubeconfig is a start-up error naming the file, not a webhook silently without pull secrets",
+          .enabled(if: runsBinary, "kate binary not built"))
+    func brokenKubeconfigFailsStartUp() async throws {
+        let directory = try NetHTTPFiles.temporaryDirectory()
+        defer { NetHTTPFiles.remove(directory) }
+        let kubeconfig = directory + "/kubeconfig"
+        try "apiVersion: v1\nkind: Config\nclusters: [ {name: \n".write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+        // --pull-secrets is left at its default, auto: before, auto read a broken kubeconfig as "no cluster".
+        let (process, stderr) = try Self.launch(
+            ["webhook", "--self-signed", "--listen", "127.0.0.1:0", "--kubeconfig", kubeconfig], home: directory)
+        defer { if process.isRunning { process.terminate() } }
+        let status = await Self.exitStatus(of: process)
+        let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(status != 0, "\(log)")
+        #expect(log.contains(kubeconfig), "\(log)")
+    }
+
     /// Reads the log until "listening on 127.0.0.1:PORT".
     static func boundPort(from handle: FileHandle) async throws -> Int {
         try await HealthListenerBinaryTests.boundPorts(1, from: handle)[0]

@@ -82,17 +82,38 @@ struct ErrorPathTests {
         }
     }
 
-    @Test("a slow registry times out at the deadline, naming host and phase")
+    @Test("a slow registry times out at the deadline, naming the request that got no answer")
     func slowRegistry() async throws {
         try await ScriptedHTTPServer.withRunning({ _, _, _ in ok([], body: []).delayed(by: .seconds(10)) }) { server in
             let started = ContinuousClock.now
             await #expect {
-                try await makeResolver(scripted: [server.host]).resolve(ImageReference.parse("\(server.host)/app:v1"), deadline: .now + .milliseconds(300))
+                try await makeResolver(scripted: [server.host]).resolve(ImageReference.parse("\(server.host)/app:v1"), deadline: .now + .seconds(1))
             } throws: { error in
                 guard let error = error as? RegistryError else { return false }
-                return error.kind == .timeout && error.description.contains(server.host) && error.description.contains("during")
+                return error.kind == .timeout
+                    && error.description.contains("no response to HEAD http://\(server.host)/v2/app/manifests/v1 within ")
             }
             #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
+    @Test("a caller sharing a hung lookup reports the step it hung at, not 'waiting for a concurrent lookup'")
+    func sharedHungLookup() async throws {
+        try await ScriptedHTTPServer.withRunning({ _, _, _ in ok([], body: []).delayed(by: .seconds(10)) }) { server in
+            let resolver = makeResolver(scripted: [server.host])
+            let reference = try ImageReference.parse("\(server.host)/app:v1")
+            // The first caller has a long deadline; the second joins its lookup and gives up first.
+            let first = Task { try? await resolver.resolve(reference, deadline: .now + .seconds(3)) }
+            try await Task.sleep(for: .milliseconds(100))
+            await #expect {
+                try await resolver.resolve(reference, deadline: .now + .milliseconds(400))
+            } throws: { error in
+                guard let error = error as? RegistryError else { return false }
+                return error.kind == .timeout && !error.description.contains("concurrent")
+                    && error.description.contains("no response to HEAD http://\(server.host)/v2/app/manifests/v1 within ")
+            }
+            first.cancel()
+            _ = await first.value
         }
     }
 

@@ -75,12 +75,17 @@ struct ActionPlannerTests {
         #expect(try #require(plan.held.values.first).contains("template pins a digest; update the manifest"))
     }
 
-    @Test func onDeleteStatefulSetEvictsOnePodPerSweep() {
-        let sts = WorkloadState(reference: Self.ref(.statefulSet, "db"), uid: "uid-db", updateStrategy: "OnDelete")
+    @Test func onDeleteStatefulSetPlansPacedEvictionsOfEveryStalePod() throws {
+        let sts = WorkloadState(reference: Self.ref(.statefulSet, "db"), uid: "uid-db", updateStrategy: "OnDelete", selector: ["app": "db"])
         let findings = (0..<3).map { Self.finding(pod: "db-\($0)", owner: Self.owner("StatefulSet", "db")) }
         let plan = ActionPlanner(action: .rollout).plan(findings, owners: Self.directory([sts]))
-        #expect(plan.actions.map(\.operation) == [.evict(PodKey(namespace: "ns", name: "db-0"))])
-        #expect(plan.held.keys.sorted().map(\.name) == ["db-1", "db-2"])
+        #expect(plan.actions.map(\.operation) == (0..<3).map { .evict(PodKey(namespace: "ns", name: "db-\($0)")) })
+        #expect(plan.held.isEmpty)
+        // Paced by the StatefulSet, and the Event regards it (the pod is the related object).
+        #expect(Set(plan.actions.compactMap(\.pacing)) == [EvictionPacing(workload: Self.ref(.statefulSet, "db"), uid: "uid-db", selector: ["app": "db"])])
+        #expect(plan.actions.first?.pacing?.labelSelector == "app=db")
+        #expect(Set(plan.actions.map(\.subject.kind)) == ["StatefulSet"])
+        #expect(plan.actions.map { $0.relatedPod?.name } == ["db-0", "db-1", "db-2"])
     }
 
     @Test func bareReplicaSetAndBarePodAreEvicted() {
@@ -88,6 +93,10 @@ struct ActionPlannerTests {
         let findings = [Self.finding(pod: "legacy-1", owner: Self.owner("ReplicaSet", "legacy")), Self.finding(pod: "lonely", owner: nil, revision: nil)]
         let plan = ActionPlanner(action: .rollout).plan(findings, owners: Self.directory([bareRS]))
         #expect(Set(plan.actions.map(\.operation)) == [.evict(PodKey(namespace: "ns", name: "legacy-1")), .evict(PodKey(namespace: "ns", name: "lonely"))])
+        let byPod = Dictionary(uniqueKeysWithValues: plan.actions.map { ($0.pods[0].name, $0) })
+        #expect(byPod["legacy-1"]?.subject.kind == "ReplicaSet" && byPod["legacy-1"]?.pacing?.workload == Self.ref(.replicaSet, "legacy"))
+        // Nothing replaces a bare pod: no pacing, and the Event regards the pod itself.
+        #expect(byPod["lonely"]?.subject.kind == "Pod" && byPod["lonely"]?.pacing == nil)
     }
 
     @Test func jobPodsAreReportedOnly() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import KateContract
 import KateKube
 import Testing
 @testable import KateSweeper
@@ -67,7 +68,7 @@ struct PodCollectorTests {
     }
 
     @Test func brokenAnnotationFallsBackToSpec() {
-        #expect(PodCollector.originalImages("{not json").isEmpty)
-        #expect(PodCollector.originalImages(#"{"app":"nginx:1"}"#) == ["app": "nginx:1"])
+        #expect(OriginalImages.decode("{not json") == nil)
+        #expect(OriginalImages.decode(#"{"app":"nginx:1"}"#) == ["app": "nginx:1"])
     }
 }

@@ -63,12 +63,17 @@ def findings(path: str):
     stack = []  # (offset of "(", is_tuple_candidate, saw_top_level_comma, saw_await)
     for i, c in enumerate(text):
         if c == "(":
-            before = text[:i].rstrip()
             # A call's or declaration's argument list follows an identifier, `)`, `]`, `?`, `!` or `>`.
             # `return (`, `in (`, `await (` etc. are keywords followed by an expression, so they start tuples.
-            last_word = re.search(r"([A-Za-z_][A-Za-z0-9_]*)$", before)
-            keyword = last_word and last_word.group(1) in {"return", "in", "await", "try", "throw", "case", "yield"}
-            candidate = keyword or not IDENT_TAIL.search(before)
+            j = i - 1
+            while j >= 0 and text[j] in " \t\r\n":
+                j -= 1
+            k = j
+            while k >= 0 and (text[k].isalnum() or text[k] == "_"):
+                k -= 1
+            last_word = text[k + 1:j + 1]
+            keyword = last_word in {"return", "in", "await", "try", "throw", "case", "yield"}
+            candidate = keyword or j < 0 or not IDENT_TAIL.search(text[j])
             stack.append([i, candidate, False, False])
         elif c == ")" and stack:
             start, candidate, comma, saw_await = stack.pop()

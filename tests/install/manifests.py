@@ -23,7 +23,7 @@ ADMISSION_FLAGS = {"--mode", "--failure-mode", "--skip-namespace", "--own-namesp
                    "--exclude-image", "--exclude-registry", "--default-timeout", "--timeout-margin",
                    "--stale-if-error", "--pull-secrets"}
 SWEEP_FLAGS = {"--namespace", "--selector", "--exclude-namespace", "--action", "--dry-run", "--max-actions",
-               "--output", "--metrics-file"}
+               "--eviction-wait", "--output", "--metrics-file"}
 ALLOWED_FLAGS = {
     "webhook": GLOBAL_FLAGS | WEBHOOK_FLAGS | ADMISSION_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,
     "sweep": GLOBAL_FLAGS | SWEEP_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,

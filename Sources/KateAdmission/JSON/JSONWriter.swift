@@ -1,3 +1,5 @@
+import KateNet
+
 /// Writes the small JSON documents kate answers with (the AdmissionReview response, the patch,
 /// the original-images annotation). Hand-written because Foundation's JSONEncoder cost ~50 µs
 /// per answer, a quarter of the per-review budget; the output is plain RFC 8259 JSON.
@@ -21,20 +23,7 @@ struct JSONWriter {
             bytes.append(UInt8(ascii: "\""))
             return
         }
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
-            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
-            case 0x0A: raw("\\n")
-            case 0x0D: raw("\\r")
-            case 0x09: raw("\\t")
-            case 0..<0x20:
-                raw("\\u00")
-                bytes.append(Self.hex[Int(byte >> 4)])
-                bytes.append(Self.hex[Int(byte & 0x0F)])
-            default: bytes.append(byte)
-            }
-        }
+        JSONEscaping.appendEscaped(value.utf8, to: &bytes)
         bytes.append(UInt8(ascii: "\""))
     }
 
@@ -70,15 +59,4 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "]"))
     }
 
-    private static let hex = Array("0123456789abcdef".utf8)
-}
-
-extension JSONReader {
-    /// `{"name":"image",…}` as stored in the `kate.dev/original-images` annotation; nil if the
-    /// value is not such an object (kate then starts a fresh one rather than failing the pod).
-    static func stringMap(from text: String) -> [String: String]? {
-        var reader = JSONReader(Array(text.utf8))
-        guard let map = try? reader.readStringMap(), (try? reader.expectEnd()) != nil else { return nil }
-        return map
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KateContract
 import KateKube
 import KateRegistry
 import Logging
@@ -46,7 +47,7 @@ public final class PodPinner: Sendable {
         let slots = PinTargets.slots(for: request)
         if slots.isEmpty { return nothing(.unchanged, "no container to pin in \(request.operation)") }
         if let namespaceOptOut, await namespaceOptOut.isOptedOut(namespace: namespace, logger: logger) {
-            return nothing(.skipped, "namespace label \(AdmissionPolicy.skipLabel)=true")
+            return nothing(.skipped, "namespace label \(KateAnnotations.skip)=true")
         }
 
         let selection = select(slots)
@@ -189,11 +190,7 @@ public final class PodPinner: Sendable {
     /// only a missing `annotations` map needs the whole map added instead.
     private func annotationOperations(pod: Pod, originals: [String: String], now: Date) -> [PatchOperation] {
         let existing = pod.metadata.annotations
-        var merged = existing?[KateAnnotations.originalImages].flatMap(JSONReader.stringMap(from:)) ?? [:]
-        merged.merge(originals) { _, new in new }
-        var writer = JSONWriter(capacity: 256)
-        writer.stringMap(merged)
-        let json = String(decoding: writer.bytes, as: UTF8.self)
+        let json = OriginalImages.merging(originals, into: existing?[KateAnnotations.originalImages])
         let stamp = UTCTimestamp.string(from: now)
         guard existing != nil else {
             return [.add("/metadata/annotations", .object([KateAnnotations.originalImages: json, KateAnnotations.resolvedAt: stamp]))]

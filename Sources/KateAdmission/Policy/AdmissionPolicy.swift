@@ -1,3 +1,4 @@
+import KateContract
 import KateKube
 import KateRegistry
 
@@ -8,9 +9,6 @@ import KateRegistry
 /// such namespaces, and kate itself cannot see namespace labels without an extra API call per
 /// review. Skip namespaces and the pod annotation are enforced here.
 public struct AdmissionPolicy: Sendable {
-    public static let skipAnnotation = "kate.dev/skip"
-    public static let skipLabel = "kate.dev/skip"
-
     public var skipNamespaces: Set<String>
     /// When non-empty, only images matching one of these are pinned.
     public var includeImages: [GlobPattern]
@@ -29,10 +27,7 @@ public struct AdmissionPolicy: Sendable {
     /// Why the whole pod is skipped, or nil.
     public func podSkipReason(namespace: String?, pod: Pod) -> String? {
         if let namespace, skipNamespaces.contains(namespace) { return "namespace \(namespace) is skipped" }
-        if let value = pod.metadata.annotations?[Self.skipAnnotation], value.lowercased() == "true" {
-            return "pod annotation \(Self.skipAnnotation)=true"
-        }
-        return nil
+        return OptOut.podReason(annotations: pod.metadata.annotations, labels: pod.metadata.labels)
     }
 
     /// Why one image is left alone by policy, or nil.

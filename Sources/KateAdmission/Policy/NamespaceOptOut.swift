@@ -1,3 +1,4 @@
+import KateContract
 import Logging
 import Synchronization
 
@@ -33,7 +34,7 @@ public final class NamespaceLabelOptOut: NamespaceOptOutChecking {
         if let cached = cache.value(for: namespace) { return cached }
         do {
             let labels = try await read(namespace)
-            let optedOut = labels?[AdmissionPolicy.skipLabel]?.lowercased() == "true"
+            let optedOut = OptOut.isOptedOut(labels)
             cache.set(optedOut, for: namespace)
             return optedOut
         } catch {
@@ -44,7 +45,7 @@ public final class NamespaceLabelOptOut: NamespaceOptOutChecking {
                 }
                 if first {
                     logger.notice(
-                        "namespace label check off: cannot read namespaces; the webhook's namespaceSelector still enforces \(AdmissionPolicy.skipLabel)=true",
+                        "namespace label check off: cannot read namespaces; the webhook's namespaceSelector still enforces \(KateAnnotations.skip)=true",
                         metadata: ["error": "\(error)"])
                 }
             } else {

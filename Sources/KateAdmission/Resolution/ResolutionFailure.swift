@@ -50,7 +50,11 @@ public struct ResolutionFailure: Error, Sendable, Equatable {
         case .rateLimited: return .init(image: image, kind: .rateLimited, reason: "registry rate limit (429)", detail: detail)
         case .tls: return .init(image: image, kind: .unavailable, reason: "TLS error talking to the registry", detail: detail)
         case .server: return .init(image: image, kind: .unavailable, reason: "registry server error", detail: detail)
-        case .network: return .init(image: image, kind: .unavailable, reason: "registry unreachable", detail: detail)
+        case .network:
+            // The resolver's circuit for this registry is open: say since when, so a warning read
+            // later still tells how long the outage had lasted.
+            let since = registryError.unreachableSince.map { " since " + UTCTimestamp.string(from: $0) } ?? ""
+            return .init(image: image, kind: .unavailable, reason: "registry unreachable" + since, detail: detail)
         case .invalidResponse: return .init(image: image, kind: .invalid, reason: "invalid registry response", detail: detail)
         }
     }

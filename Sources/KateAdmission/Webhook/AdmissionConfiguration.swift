@@ -44,10 +44,3 @@ public enum AdmissionOutcome: String, Sendable, CaseIterable {
     case denied
 }
 
-/// The annotations kate writes on pods it pins; the sweeper reads them back.
-public enum KateAnnotations {
-    /// JSON object container name → image as the user wrote it (the tag the sweeper tracks).
-    public static let originalImages = "kate.dev/original-images"
-    /// RFC 3339 time of the pinning.
-    public static let resolvedAt = "kate.dev/resolved-at"
-}

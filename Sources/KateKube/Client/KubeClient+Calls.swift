@@ -69,6 +69,62 @@ extension KubeClient {
         }
     }
 
+    /// Pods page by page, for callers that keep only what they extract from each page (the sweeper
+    /// at 100,000 pods): `page` gets each page's pods while the next page is already being fetched,
+    /// so at most two pages exist at a time. `restarted` is true for the first page of a list that
+    /// restarted after 410 Gone (an expired continue token): drop what earlier pages gave.
+    public func forEachPodPage(
+        namespace: String?, labelSelector: String? = nil, fieldSelector: String? = nil, pageSize: Int = 500,
+        _ page: (_ pods: [Pod], _ restarted: Bool) async throws -> Void
+    ) async throws {
+        var restarts = 0
+        while true {
+            do {
+                try await forEachPageOnce(
+                    Pod.self, .pods, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector, pageSize: pageSize
+                ) { items, first in
+                    try await page(items, first && restarts > 0)
+                }
+                return
+            } catch let error as KubeError where error.isGone && restarts < Self.maxListRestarts {
+                restarts += 1
+                logger.info("list continue token expired; restarting the list", metadata: ["resource": "pods", "restart": "\(restarts)"])
+            }
+        }
+    }
+
+    private func forEachPageOnce<Item: Decodable & Sendable>(
+        _ type: Item.Type, _ resource: ResourcePath, namespace: String?, labelSelector: String?, fieldSelector: String?, pageSize: Int,
+        _ page: (_ items: [Item], _ first: Bool) async throws -> Void
+    ) async throws {
+        func call(_ token: String?) -> Call {
+            var query: [(String, String)] = [("limit", String(max(1, pageSize)))]
+            if let token { query.append(("continue", token)) }
+            if let labelSelector, !labelSelector.isEmpty { query.append(("labelSelector", labelSelector)) }
+            if let fieldSelector, !fieldSelector.isEmpty { query.append(("fieldSelector", fieldSelector)) }
+            return Call(method: "GET", path: resource.path(namespace: namespace), query: query, verb: "list", resource: resource.resource, namespace: namespace)
+        }
+        func fetch(_ token: String?) async throws -> HTTPClientResponse? {
+            guard let token else { return nil }
+            return try await perform(call(token))
+        }
+        var current = call(nil)
+        var response = try await perform(current)
+        var first = true
+        while true {
+            let head = try decode(ListHead.self, response, current)
+            let token = head.metadata.continue.flatMap { $0.isEmpty ? nil : $0 }
+            // The next request is in flight while this page decodes and the caller digests it.
+            async let next = fetch(token)
+            let items = try decode(ObjectList<Item>.self, response, current).items
+            try await page(items, first)
+            first = false
+            guard let nextResponse = try await next, let token else { return }
+            response = nextResponse
+            current = call(token)
+        }
+    }
+
     /// A list with its items skipped: what the pager needs before the next request.
     private struct ListHead: Decodable {
         var metadata: ListMeta

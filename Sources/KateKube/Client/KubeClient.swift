@@ -115,7 +115,7 @@ public final class KubeClient: Sendable {
                     try await Task.sleep(for: policy.backoff(afterAttempt: attempt))
                     continue
                 }
-                throw contextualise(KubeError(code: 0, reason: "ConnectionFailed", message: error.description), call)
+                throw contextualise(KubeError.connectionFailed(error), call)
             }
             record(call, code: String(response.status), since: started)
             if (200..<300).contains(response.status) { return response }

@@ -1,4 +1,5 @@
 import Foundation
+import KateNet
 
 /// A failed API call: the server's `Status` (code, reason, message) plus what kate was doing
 /// (verb, resource, namespace, name), so a 403 reads as a missing RBAC rule, not a mystery.
@@ -19,11 +20,15 @@ public struct KubeError: Error, Sendable, Equatable, CustomStringConvertible {
     public let retryAfter: Duration?
     /// The API server, for messages.
     public let server: String
+    /// Why no HTTP answer arrived (`code` 0, reason `ConnectionFailed`): DNS, connect, TLS, timeout, a closed
+    /// connection. Kept so callers can tell a dead API server from a TLS misconfiguration.
+    public let transport: HTTPClientError?
 
     public init(
         code: Int, reason: String, message: String, verb: String = "", resource: String = "", namespace: String? = nil,
-        name: String? = nil, retryAfter: Duration? = nil, server: String = ""
+        name: String? = nil, retryAfter: Duration? = nil, server: String = "", transport: HTTPClientError? = nil
     ) {
+        self.transport = transport
         self.code = code
         self.reason = reason
         self.message = message
@@ -33,6 +38,10 @@ public struct KubeError: Error, Sendable, Equatable, CustomStringConvertible {
         self.name = name
         self.retryAfter = retryAfter
         self.server = server
+    }
+
+    static func connectionFailed(_ cause: HTTPClientError) -> KubeError {
+        KubeError(code: 0, reason: "ConnectionFailed", message: cause.description, transport: cause)
     }
 
     static func credentials(_ message: String) -> KubeError {
@@ -51,7 +60,7 @@ public struct KubeError: Error, Sendable, Equatable, CustomStringConvertible {
     func with(verb: String, resource: String, namespace: String?, name: String?, server: String) -> KubeError {
         KubeError(
             code: code, reason: reason, message: message, verb: verb, resource: resource, namespace: namespace, name: name,
-            retryAfter: retryAfter, server: server
+            retryAfter: retryAfter, server: server, transport: transport
         )
     }
 

@@ -23,6 +23,8 @@ public struct KubeEvent: Sendable, Equatable {
     public enum EventType: String, Sendable { case normal = "Normal", warning = "Warning" }
 
     public var regarding: ObjectReference
+    /// A second object the event is about (the sweeper: the pod it evicted from `regarding`'s workload).
+    public var related: ObjectReference?
     /// UpperCamelCase, e.g. `StaleDigest`, `RolloutRestarted`.
     public var reason: String
     /// Human-readable, at most 1 KiB (the API rejects longer notes).
@@ -37,9 +39,11 @@ public struct KubeEvent: Sendable, Equatable {
 
     public init(
         regarding: ObjectReference, reason: String, note: String, type: EventType = .normal, action: String,
-        reportingController: String = "kate.dev/sweeper", reportingInstance: String, eventTime: Date = Date()
+        reportingController: String = "kate.dev/sweeper", reportingInstance: String, eventTime: Date = Date(),
+        related: ObjectReference? = nil
     ) {
         self.regarding = regarding
+        self.related = related
         self.reason = reason
         self.note = note
         self.type = type
@@ -57,7 +61,7 @@ public struct KubeEvent: Sendable, Equatable {
         let body = Body(
             metadata: .init(name: name, namespace: namespace),
             eventTime: MicroTime.format(eventTime),
-            regarding: regarding, reason: reason, note: String(note.prefix(1024)), type: type.rawValue,
+            regarding: regarding, related: related, reason: reason, note: String(note.prefix(1024)), type: type.rawValue,
             action: action, reportingController: reportingController, reportingInstance: reportingInstance
         )
         let encoder = JSONEncoder()
@@ -72,6 +76,7 @@ public struct KubeEvent: Sendable, Equatable {
         var metadata: Meta
         var eventTime: String
         var regarding: ObjectReference
+        var related: ObjectReference?
         var reason: String
         var note: String
         var type: String

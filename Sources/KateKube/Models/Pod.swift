@@ -104,15 +104,48 @@ public struct PodStatus: Codable, Sendable, Equatable {
     public var containerStatuses: [ContainerStatus]?
     public var initContainerStatuses: [ContainerStatus]?
     public var ephemeralContainerStatuses: [ContainerStatus]?
+    /// `Ready`, `ContainersReady`, `PodScheduled`, …: the sweeper's paced evictions wait for `Ready`.
+    public var conditions: [PodCondition]?
 
     public init(
         phase: String? = nil, containerStatuses: [ContainerStatus]? = nil, initContainerStatuses: [ContainerStatus]? = nil,
-        ephemeralContainerStatuses: [ContainerStatus]? = nil
+        ephemeralContainerStatuses: [ContainerStatus]? = nil, conditions: [PodCondition]? = nil
     ) {
         self.phase = phase
         self.containerStatuses = containerStatuses
         self.initContainerStatuses = initContainerStatuses
         self.ephemeralContainerStatuses = ephemeralContainerStatuses
+        self.conditions = conditions
+    }
+}
+
+/// `status.conditions[]` of a Pod: `type` (`Ready`, …) and `status` (`True`, `False`, `Unknown`).
+public struct PodCondition: Codable, Sendable, Equatable {
+    public var type: String
+    public var status: String
+
+    public init(type: String, status: String) {
+        self.type = type
+        self.status = status
+    }
+
+    /// Lenient: a condition missing a field must not make the whole Pod undecodable.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        type = try container.decodeIfPresent(String.self, forKey: .type) ?? ""
+        status = try container.decodeIfPresent(String.self, forKey: .status) ?? ""
+    }
+}
+
+extension Pod {
+    /// What `kubectl get` shows as READY n/n: the `Ready` condition is True, and the pod is not being
+    /// deleted. A pod without conditions (an old kubelet, a hand-written fixture) counts as ready when
+    /// it runs and every container status says ready.
+    public var isReady: Bool {
+        guard metadata.deletionTimestamp == nil, let status else { return false }
+        if let ready = status.conditions?.first(where: { $0.type == "Ready" }) { return ready.status == "True" }
+        guard status.phase == "Running", let containers = status.containerStatuses, !containers.isEmpty else { return false }
+        return containers.allSatisfy { $0.ready == true }
     }
 }
 

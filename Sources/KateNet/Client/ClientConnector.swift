@@ -2,7 +2,7 @@
 /// CONNECT tunnel (https via proxy); TLS on top for https. Failures become `HTTPClientError`s that
 /// name the host and the phase.
 struct ClientConnector: Sendable {
-    let tls: Result<TLSClientContext, HTTPClientError>
+    let tls: TLSContextLoader
     let connectTimeout: Duration
 
     /// How a request reaches its origin.
@@ -50,7 +50,7 @@ struct ClientConnector: Sendable {
 
     private func handshake(_ tcp: TCPStream, url: ClientURL, deadline: ContinuousClock.Instant) async throws(HTTPClientError) -> TLSStream {
         let context: TLSClientContext
-        switch tls {
+        switch await tls.context() {
         case .success(let c): context = c
         case .failure(let error):
             await tcp.close()

@@ -47,7 +47,7 @@ public struct CertificateAuthority: Sendable {
 
     private init(certificate: X509Certificate, key: PrivateKey) throws {
         guard let certificatePEM = certificate.pem, let privateKeyPEM = key.pem else {
-            throw TLSConfigurationError(OpenSSLErrors.describe("cannot encode the CA as PEM"))
+            throw TLSConfigurationError.openSSL(.internalFailure, "cannot encode the CA as PEM")
         }
         self.certificate = certificate
         self.key = key
@@ -67,10 +67,10 @@ public struct CertificateAuthority: Sendable {
     ) throws -> IssuedCertificate {
         // The SAN list is handed to OpenSSL's config parser: refuse characters that would change its meaning.
         for name in dnsNames where name.isEmpty || name.contains(where: { ",: \t\n\r".contains($0) }) {
-            throw TLSConfigurationError("invalid DNS name \"\(name)\" for a certificate SAN")
+            throw TLSConfigurationError(.invalidArgument, "invalid DNS name \"\(name)\" for a certificate SAN")
         }
         for address in ipAddresses where !address.isNumericAddress || address.contains(",") {
-            throw TLSConfigurationError("invalid IP address \"\(address)\" for a certificate SAN")
+            throw TLSConfigurationError(.invalidArgument, "invalid IP address \"\(address)\" for a certificate SAN")
         }
         let sans = dnsNames.map { "DNS:\($0)" } + ipAddresses.map { "IP:\($0)" }
         let extendedUsage = switch usage {
@@ -91,7 +91,7 @@ public struct CertificateAuthority: Sendable {
         let builder = X509Builder(commonName: commonName, subjectKey: key, validFor: validFor, extensions: extensions)
         let issued = try builder.sign(issuer: certificate, issuerKey: self.key)
         guard let certificatePEM = issued.pem, let privateKeyPEM = key.pem else {
-            throw TLSConfigurationError(OpenSSLErrors.describe("cannot encode certificate \"\(commonName)\" as PEM"))
+            throw TLSConfigurationError.openSSL(.internalFailure, "cannot encode certificate \"\(commonName)\" as PEM")
         }
         return IssuedCertificate(certificatePEM: certificatePEM, privateKeyPEM: privateKeyPEM)
     }

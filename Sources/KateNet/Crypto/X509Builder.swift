@@ -57,7 +57,7 @@ struct X509Builder {
     }
 
     private func failure(_ what: String) -> TLSConfigurationError {
-        TLSConfigurationError(OpenSSLErrors.describe("cannot build certificate \"\(commonName)\": \(what) failed"))
+        TLSConfigurationError.openSSL(.internalFailure, "cannot build certificate \"\(commonName)\": \(what) failed")
     }
 
     static func generateKey(_ type: CertificateAuthority.KeyType) throws -> PrivateKey {
@@ -66,7 +66,7 @@ struct X509Builder {
         case .ecdsaP256: ckate_generate_ec_p256()
         case .rsa2048: ckate_generate_rsa(2048)
         }
-        guard let key else { throw TLSConfigurationError(OpenSSLErrors.describe("cannot generate a \(type) key")) }
+        guard let key else { throw TLSConfigurationError.openSSL(.internalFailure, "cannot generate a \(type) key") }
         return PrivateKey(owning: key)
     }
 }

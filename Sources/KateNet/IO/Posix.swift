@@ -118,6 +118,51 @@ enum Posix {
         try call(operation()) { Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
     }
 
+    /// shutdown(2) of the sending side: a FIN, reading stays possible. ENOTCONN (the peer already went away) is
+    /// not an error worth reporting to someone who is closing anyway.
+    static func shutdownWrite(_ fd: Int32) throws {
+        if Glibc.shutdown(fd, Int32(SHUT_WR)) == 0 { return }
+        let code = errno
+        if code == ENOTCONN { return }
+        preconditionIsNotProgrammerError(code, "shutdown(SHUT_WR)")
+        throw NetError(errno: code, operation: "shutdown(SHUT_WR)")
+    }
+
+    /// eventfd(2), non-blocking and close-on-exec: the reactor's wake-up channel.
+    static func eventFD() throws -> Int32 {
+        try checked("eventfd()") { ckate_eventfd() }
+    }
+
+    /// Adds 1 to an eventfd's counter. EAGAIN means the counter is saturated: a wake-up is pending anyway.
+    static func signalEventFD(_ fd: Int32) throws {
+        var one: UInt64 = 1
+        _ = try call("write(eventfd)") { Glibc.write(fd, &one, MemoryLayout<UInt64>.size) }
+    }
+
+    /// Resets an eventfd's counter; EAGAIN means nothing was pending.
+    static func drainEventFD(_ fd: Int32) throws {
+        var value: UInt64 = 0
+        _ = try call("read(eventfd)") { Glibc.read(fd, &value, MemoryLayout<UInt64>.size) }
+    }
+
+    /// Reads a whole regular file of at most `limit` bytes (certificates, keys, tokens): blocking I/O, for
+    /// start-up and reload polls only. Throws `NetError` naming the path; `nil` when the file is larger.
+    static func readFile(_ path: String, limit: Int) throws -> [UInt8]? {
+        let fd = try checked("open(\(path))") { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        var contents: [UInt8] = []
+        let chunkSize = 16384
+        while true {
+            let count = try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: chunkSize) { chunk in
+                let count = try checked("read(\(path))") { Glibc.read(fd, chunk.baseAddress, chunkSize) }
+                contents += chunk[0..<count]
+                return count
+            }
+            if count == 0 { return contents }
+            if contents.count > limit { return nil }
+        }
+    }
+
     /// close(2) is not retried on EINTR: on Linux the descriptor is released even then (LWN 576478),
     /// and a retry could close a descriptor another thread just received.
     static func close(_ fd: Int32) {

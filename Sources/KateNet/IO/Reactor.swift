@@ -118,7 +118,7 @@ final class Reactor: Sendable {
     private init() throws {
         _ = Posix.ignoreSIGPIPE
         epollFD = try Posix.checked("epoll_create1()") { ckate_epoll_create() }
-        wakeFD = try Posix.checked("eventfd()") { ckate_eventfd() }
+        wakeFD = try Posix.eventFD()
         try Posix.checked("epoll_ctl(ADD eventfd)") { ckate_epoll_add(epollFD, wakeFD, Reactor.wakeToken) }
         try DetachedThread.start { [self] in self.runLoop() }
     }
@@ -238,8 +238,8 @@ final class Reactor: Sendable {
     }
 
     private func wakeUp() {
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, MemoryLayout<UInt64>.size)
+        // Can only fail on a closed descriptor, which the reactor never hands out while running.
+        try? Posix.signalEventFD(wakeFD)
     }
 
     // MARK: - The epoll thread
@@ -301,8 +301,7 @@ final class Reactor: Sendable {
     }
 
     private func drainWakeFD() {
-        var value: UInt64 = 0
-        _ = Glibc.read(wakeFD, &value, MemoryLayout<UInt64>.size)
+        try? Posix.drainEventFD(wakeFD)
     }
 
     /// epoll_wait's timeout for a deadline: rounded up so we never wake just before it and spin.

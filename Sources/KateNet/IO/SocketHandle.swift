@@ -91,6 +91,7 @@ final class SocketHandle: Sendable {
 
     /// shutdown(SHUT_WR): sends FIN but keeps reading possible.
     func shutdownWrite() {
-        _ = try? withDescriptor { Glibc.shutdown($0, Int32(SHUT_WR)) }
+        // Best effort: a socket already closed, or whose peer already left, has nothing left to shut down.
+        try? withDescriptor { try Posix.shutdownWrite($0) }
     }
 }

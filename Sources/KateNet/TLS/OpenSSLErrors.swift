@@ -1,11 +1,47 @@
 internal import COpenSSL
 
-/// A TLS context could not be built: unreadable or malformed PEM, a key that does not match its
-/// certificate, a rejected setting. The message names the file and OpenSSL's reason.
+/// A TLS context or certificate could not be built: unreadable or malformed PEM, a key that does not match its
+/// certificate, a rejected setting. `kind` is for code to branch on; the description names the file and ends
+/// with OpenSSL's own reasons, which `openSSLErrors` keeps as entries.
 public struct TLSConfigurationError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Equatable {
+        /// A PEM file could not be opened or read (missing, permissions).
+        case unreadableFile
+        /// The bytes hold no certificate or key of the expected kind.
+        case notPEM
+        /// The private key does not belong to the certificate.
+        case keyMismatch
+        /// OpenSSL refused a setting, a certificate or a CA (the entries say why).
+        case rejected
+        /// A caller passed something unusable: a DNS name or IP for a SAN, an ALPN name, half a client identity.
+        case invalidArgument
+        /// OpenSSL could not allocate or encode something it should always manage.
+        case internalFailure
+    }
+
+    public let kind: Kind
+    /// What failed, naming the file or setting ("private key /x/tls.key does not match certificate /x/tls.crt").
     public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+    /// OpenSSL's error queue at the failure, oldest first ("error:0A00018F:SSL routines::ee key too small").
+    public let openSSLErrors: [String]
+    /// The system error behind an unreadable file.
+    public let cause: NetError?
+
+    public init(_ kind: Kind, _ message: String, openSSLErrors: [String] = [], cause: NetError? = nil) {
+        self.kind = kind
+        self.message = message
+        self.openSSLErrors = openSSLErrors
+        self.cause = cause
+    }
+
+    /// Drains OpenSSL's queue into the error: call right after the failing OpenSSL call, on the same thread.
+    static func openSSL(_ kind: Kind, _ message: String) -> TLSConfigurationError {
+        TLSConfigurationError(kind, message, openSSLErrors: OpenSSLErrors.drain())
+    }
+
+    public var description: String {
+        openSSLErrors.isEmpty ? message : "\(message): \(openSSLErrors.joined(separator: "; "))"
+    }
 }
 
 /// OpenSSL's per-thread error queue. Every OpenSSL call site clears it before the call and drains it
@@ -26,6 +62,12 @@ enum OpenSSLErrors {
         }
     }
 
+    /// "what: entry; entry" or just "what" when the queue is empty (for `NetError` messages).
+    static func describe(_ what: String) -> String {
+        let queue = drain()
+        return queue.isEmpty ? what : "\(what): \(queue.joined(separator: "; "))"
+    }
+
     /// The short reason of the newest queued error ("certificate verify failed"), without draining.
     static func peekReason() -> String? {
         let code = ERR_peek_last_error()
@@ -33,11 +75,6 @@ enum OpenSSLErrors {
         return String(cString: reason)
     }
 
-    /// "what: entry; entry" or just "what" when the queue is empty.
-    static func describe(_ what: String) -> String {
-        let queue = drain()
-        return queue.isEmpty ? what : "\(what): \(queue.joined(separator: "; "))"
-    }
 
     static func string(_ buffer: [CChar]) -> String {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -32,7 +32,7 @@ enum MemoryBIO {
     static func withReading<T>(_ bytes: [UInt8], _ body: (OpaquePointer) throws -> T) throws -> T {
         try bytes.withUnsafeBytes { raw in
             guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else {
-                throw TLSConfigurationError(OpenSSLErrors.describe("BIO_new_mem_buf failed"))
+                throw TLSConfigurationError.openSSL(.internalFailure, "BIO_new_mem_buf failed")
             }
             defer { BIO_free(bio) }
             return try body(bio)

@@ -31,7 +31,7 @@ struct PEMMaterial: Sendable {
         // Reading past the last certificate leaves a benign "no start line" error behind.
         OpenSSLErrors.clear()
         guard !certificates.isEmpty else {
-            throw TLSConfigurationError("\(label) contains no PEM certificate (expected \"-----BEGIN CERTIFICATE-----\")")
+            throw TLSConfigurationError(.notPEM, "\(label) contains no PEM certificate (expected \"-----BEGIN CERTIFICATE-----\")")
         }
         return certificates
     }
@@ -41,29 +41,22 @@ struct PEMMaterial: Sendable {
         OpenSSLErrors.clear()
         let key = try MemoryBIO.withReading(bytes) { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
         guard let key else {
-            throw TLSConfigurationError(OpenSSLErrors.describe("\(label) contains no readable PEM private key"))
+            throw TLSConfigurationError.openSSL(.notPEM, "\(label) contains no readable PEM private key")
         }
         return PrivateKey(owning: key)
     }
 
     static func readFile(_ path: String, what: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw TLSConfigurationError("cannot read \(what) \(path): \(NetError.describe(errno: errno))")
-        }
-        defer { close(fd) }
-        var contents: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw TLSConfigurationError("cannot read \(what) \(path): \(NetError.describe(errno: errno))")
-            }
-            if count == 0 { return contents }
-            contents += chunk[0..<count]
+        let contents: [UInt8]?
+        do {
             // PEM files are a few KiB; refuse to slurp something that clearly is not one.
-            if contents.count > 1 << 20 { throw TLSConfigurationError("\(what) \(path) is larger than 1 MiB: not a PEM file?") }
+            contents = try Posix.readFile(path, limit: 1 << 20)
+        } catch let error as NetError {
+            throw TLSConfigurationError(.unreadableFile, "cannot read \(what) \(path): \(error.errno.map(NetError.describe(errno:)) ?? error.message)", cause: error)
         }
+        guard let contents else {
+            throw TLSConfigurationError(.notPEM, "\(what) \(path) is larger than 1 MiB: not a PEM file?")
+        }
+        return contents
     }
 }

@@ -20,45 +20,22 @@ public final class TLSClientContext: Sendable {
     /// - Throws: `TLSConfigurationError` naming the unreadable or invalid CA / client certificate file.
     public init(configuration: TLSClientConfiguration) throws {
         self.configuration = configuration
-        let context = try SSLContext(server: false)
-        let ctx = context.pointer
+        var settings = SSLContextConfiguration(role: .client)
         if configuration.useSystemTrustStore {
-            if let bundle = Self.systemBundles.first(where: { access($0, R_OK) == 0 }) {
-                try context.check(SSL_CTX_load_verify_locations(ctx, bundle, nil) == 1, "cannot load system CA bundle \(bundle)")
-            } else {
-                try context.check(SSL_CTX_set_default_verify_paths(ctx) == 1, "cannot load the system CA store")
-            }
+            settings.systemTrust = Self.systemBundles.first(where: { access($0, R_OK) == 0 }).map { .bundle(path: $0) } ?? .defaultPaths
         }
-        for root in configuration.additionalTrustRoots {
-            try context.trust(PEMMaterial.load(root, what: "CA certificate"))
-        }
+        settings.trustRoots = try configuration.additionalTrustRoots.map { try PEMMaterial.load($0, what: "CA certificate") }
         switch (configuration.clientCertificate, configuration.clientPrivateKey) {
         case (let certificate?, let key?):
-            try context.useIdentity(
-                chain: PEMMaterial.load(certificate, what: "client certificate"), key: PEMMaterial.load(key, what: "client key"))
+            settings.identity = .init(
+                chain: try PEMMaterial.load(certificate, what: "client certificate"), key: try PEMMaterial.load(key, what: "client key"))
         case (nil, nil):
             break
         default:
-            throw TLSConfigurationError("a client certificate needs both the certificate and its private key")
+            throw TLSConfigurationError(.invalidArgument, "a client certificate needs both the certificate and its private key")
         }
-        SSL_CTX_set_verify(ctx, configuration.insecureSkipVerify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, nil)
-        if !configuration.alpnProtocols.isEmpty {
-            let wire = try Self.alpnWireFormat(configuration.alpnProtocols)
-            // Unlike the rest of libssl, 0 means success here.
-            try context.check(SSL_CTX_set_alpn_protos(ctx, wire, UInt32(wire.count)) == 0, "cannot set ALPN protocols")
-        }
-        self.context = context
-    }
-
-    /// RFC 7301 protocol list: each name prefixed by its length.
-    static func alpnWireFormat(_ protocols: [String]) throws -> [UInt8] {
-        var wire: [UInt8] = []
-        for name in protocols {
-            let bytes = Array(name.utf8)
-            guard (1...255).contains(bytes.count) else { throw TLSConfigurationError("invalid ALPN protocol name \"\(name)\"") }
-            wire.append(UInt8(bytes.count))
-            wire += bytes
-        }
-        return wire
+        settings.peerVerification = configuration.insecureSkipVerify ? .none : .verifyPeer
+        settings.alpnOffer = configuration.alpnProtocols
+        self.context = try SSLContext(settings)
     }
 }

@@ -108,45 +108,18 @@ public final class TLSServerContext: Sendable {
     /// Builds a complete, checked server SSL_CTX; returns it with the leaf's subject.
     static func build(_ chain: PEMSource, _ key: PEMSource, _ clientRoots: [PEMSource]) throws -> (SSLContext, String) {
         let chainPEM = try PEMMaterial.load(chain, what: "certificate")
-        let keyPEM = try PEMMaterial.load(key, what: "private key")
-        let context = try SSLContext(server: true)
-        let ctx = context.pointer
-        _ = SSL_CTX_set_options(ctx, ckate_SSL_OP_CIPHER_SERVER_PREFERENCE())
-        try context.check(SSL_CTX_set_cipher_list(ctx, tls12Ciphers) == 1, "cannot set TLS 1.2 cipher list")
-        try context.useIdentity(chain: chainPEM, key: keyPEM)
-        SSL_CTX_set_alpn_select_cb(ctx, selectALPN, nil)
-        // Needed for session resumption once client certificates are verified; harmless otherwise.
-        let sessionContext = Array("kate".utf8)
-        _ = SSL_CTX_set_session_id_context(ctx, sessionContext, UInt32(sessionContext.count))
+        var settings = SSLContextConfiguration(role: .server)
+        settings.identity = .init(chain: chainPEM, key: try PEMMaterial.load(key, what: "private key"))
+        settings.tls12Ciphers = tls12Ciphers
+        settings.preferServerCipherOrder = true
+        settings.selectHTTP11ALPN = true
+        settings.sessionIDContext = Array("kate".utf8)
         if !clientRoots.isEmpty {
-            for root in clientRoots { try context.trust(PEMMaterial.load(root, what: "client CA")) }
-            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
+            settings.trustRoots = try clientRoots.map { try PEMMaterial.load($0, what: "client CA") }
+            settings.peerVerification = .requirePeerCertificate
         }
+        let context = try SSLContext(settings)
         let subject = try chainPEM.certificates()[0].subject
         return (context, subject)
     }
-}
-
-/// ALPN selection (RFC 7301): `http/1.1` if the client offers it; otherwise no ALPN at all (NOACK), so a
-/// client that offers only `h2` is still served HTTP/1.1 rather than failing the handshake.
-/// Capture-free so it converts to a C function pointer; `out` points into the client's list, which OpenSSL keeps alive.
-private let selectALPN: @convention(c) (
-    OpaquePointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<UInt8>?,
-    UnsafePointer<UInt8>?, UInt32, UnsafeMutableRawPointer?
-) -> Int32 = { _, out, outLength, offered, offeredLength, _ in
-    guard let out, let outLength, let offered else { return SSL_TLSEXT_ERR_NOACK }
-    let list = UnsafeBufferPointer(start: offered, count: Int(offeredLength))
-    var index = 0
-    while index < list.count {
-        let length = Int(list[index])
-        let start = index + 1
-        guard start + length <= list.count else { break }  // malformed list: ignore the rest
-        if list[start..<start + length].elementsEqual("http/1.1".utf8) {
-            out.pointee = offered + start
-            outLength.pointee = UInt8(length)
-            return SSL_TLSEXT_ERR_OK
-        }
-        index = start + length
-    }
-    return SSL_TLSEXT_ERR_NOACK
 }

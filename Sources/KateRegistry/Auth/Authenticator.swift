@@ -24,9 +24,27 @@ final class Authenticator: Sendable {
         let identity: String
     }
 
+    /// What kate knows about how an API host authenticates.
+    private enum HostAuth {
+        /// A first request is out to find out; concurrent requests wait for its answer instead of
+        /// each paying an anonymous 401 round trip of their own.
+        case discovering(OneShotSignal)
+        case challenged(AuthChallenge)
+        /// Answered without asking for credentials.
+        case open
+    }
+
+    /// How a request should start, given what is known about its host.
+    enum Discovery {
+        /// Authenticate up front with this challenge (nil: the host asked for none so far).
+        case known(AuthChallenge?)
+        /// Nobody knows yet: send the request as it is and report with `discovered(host:…)`.
+        case discoverer
+    }
+
     private let transport: RegistryTransport
     private let logger: Logger
-    private let challenges = Mutex<[String: AuthChallenge]>([:])
+    private let hosts = Mutex<[String: HostAuth]>([:])
     private let tokens: ExpiringCache<TokenKey, String>
     private let tokenFlights = SingleFlight<TokenKey, String>()
 
@@ -38,7 +56,51 @@ final class Authenticator: Sendable {
 
     /// The challenge this host answered with last time, if any.
     func knownChallenge(host: String) -> AuthChallenge? {
-        challenges.withLock { $0[host] }
+        hosts.withLock { map in
+            if case .challenged(let challenge) = map[host] { return challenge }
+            return nil
+        }
+    }
+
+    /// What to do before the first request to `host`: when another request is already finding
+    /// out how the host authenticates, waits for it (up to `deadline`) and uses its answer.
+    func discovery(host: String, deadline: ContinuousClock.Instant) async -> Discovery {
+        enum Step { case answer(Discovery), wait(OneShotSignal) }
+        let step = hosts.withLock { map -> Step in
+            switch map[host] {
+            case .challenged(let challenge): return .answer(.known(challenge))
+            case .open: return .answer(.known(nil))
+            case .discovering(let signal): return .wait(signal)
+            case nil:
+                map[host] = .discovering(OneShotSignal())
+                return .answer(.discoverer)
+            }
+        }
+        switch step {
+        case .answer(let discovery):
+            return discovery
+        case .wait(let signal):
+            await signal.wait(until: deadline)
+            // The discoverer failed or this caller's deadline came first: go on without gating
+            // (what the next response says is remembered all the same).
+            return .known(knownChallenge(host: host))
+        }
+    }
+
+    /// The discoverer's report: `status` of its unauthenticated request, or nil when it failed
+    /// before an answer (the next request finds out instead). Wakes the waiters either way.
+    func discovered(host: String, status: Int?) {
+        let signal = hosts.withLock { map -> OneShotSignal? in
+            guard case .discovering(let signal) = map[host] else { return nil }
+            switch status {
+            case nil: map[host] = nil
+            case 401: break  // remember(_:host:) has stored the challenge, or nothing usable came
+            default: map[host] = .open
+            }
+            if case .discovering = map[host] { map[host] = nil }
+            return signal
+        }
+        signal?.fire()
     }
 
     /// Picks the challenge kate can answer (Bearer before Basic) and remembers it for the host.
@@ -46,7 +108,12 @@ final class Authenticator: Sendable {
         guard let chosen = all.first(where: { $0.scheme == "bearer" && $0.realm != nil }) ?? all.first(where: { $0.scheme == "basic" }) else {
             return nil
         }
-        challenges.withLock { $0[host] = chosen }
+        let signal = hosts.withLock { map -> OneShotSignal? in
+            defer { map[host] = .challenged(chosen) }
+            if case .discovering(let signal) = map[host] { return signal }
+            return nil
+        }
+        signal?.fire()
         return chosen
     }
 

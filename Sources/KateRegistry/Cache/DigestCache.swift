@@ -57,6 +57,10 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         state.withLock { s in s.entries[key] = nil }
     }
 
+    func removeAll(where predicate: (Key) -> Bool) {
+        state.withLock { s in s.entries = s.entries.filter { !predicate($0.key) } }
+    }
+
     var count: Int { state.withLock { $0.entries.count } }
 
     /// Drops expired entries, then the oldest tenth, so eviction cost is amortised.

@@ -21,14 +21,19 @@ final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
                 existing.join()
                 return (existing, false)
             }
-            let flight = Flight<Value>()
+            let flight = Flight<Value>(progress: LookupProgress())
             map[key] = flight
             return (flight, true)
         }
         if isNew {
             Task { [self] in
                 let result: Result<Value, any Error>
-                do { result = .success(try await work()) } catch { result = .failure(error) }
+                do {
+                    let value = try await LookupProgress.$current.withValue(flight.progress) { try await work() }
+                    result = .success(value)
+                } catch {
+                    result = .failure(error)
+                }
                 // Forget the flight before publishing, so a call arriving after completion starts
                 // fresh instead of reusing a result that is already on its way out.
                 flights.withLock { map in
@@ -43,6 +48,11 @@ final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
 /// One shared execution: its result, and the callers waiting for it.
 private final class Flight<Value: Sendable>: Sendable {
+    /// What the shared work is waiting for, for callers that give up.
+    let progress: LookupProgress
+
+    init(progress: LookupProgress) { self.progress = progress }
+
     private struct State {
         var result: Result<Value, any Error>?
         var waiters: [UInt64: CheckedContinuation<Value, any Error>] = [:]
@@ -74,7 +84,8 @@ private final class Flight<Value: Sendable>: Sendable {
         }
         let timer = Task { [weak self] in
             try await sleepCancellably(until: deadline)
-            self?.abandon(id, with: SingleFlightWaitTimedOut())
+            guard let self else { return }
+            self.abandon(id, with: SingleFlightWaitTimedOut(step: self.progress.describe()))
         }
         defer { timer.cancel() }
         return try await withTaskCancellationHandler {
@@ -103,4 +114,7 @@ private final class Flight<Value: Sendable>: Sendable {
 }
 
 /// A caller's own deadline passed while it waited for a flight another caller started.
-struct SingleFlightWaitTimedOut: Error {}
+struct SingleFlightWaitTimedOut: Error {
+    /// What the shared lookup was waiting for ("no response to HEAD … within 8 s"), when known.
+    let step: String?
+}

@@ -37,18 +37,41 @@ final class AuthorizedExchange: Sendable {
         request.headers.add(name: "Accept", value: ManifestMediaType.accept)
         var lastStatus = 401
         var notes: [String] = []
+        var first = true
         for credential in ordered(credentials, endpoint: endpoint, repository: repository) as [Credential?] {
             let who = credential?.label ?? "anonymous"
             var authorization: String?
-            let known = authenticator.knownChallenge(host: endpoint.host)
+            // With credentials, only the first request to a host finds out how it authenticates;
+            // concurrent ones wait for its answer rather than each paying an unauthenticated 401
+            // round trip. Anonymous requests never wait: on an open registry (the common local
+            // case) the wait would cost a round trip and save nothing.
+            var discoverer = false
+            let known: AuthChallenge?
+            if first, credential != nil {
+                switch await authenticator.discovery(host: endpoint.host, deadline: deadline) {
+                case .known(let challenge): known = challenge
+                case .discoverer: known = nil; discoverer = true
+                }
+            } else {
+                known = authenticator.knownChallenge(host: endpoint.host)
+            }
+            first = false
             if let known {
                 authorization = try await authorize(known, endpoint, repository, credential, deadline, notes: &notes, who: who)
                 if authorization == nil, credential != nil, known.scheme == "bearer" { continue }
             }
-            var response = try await transport.send(with(request, authorization), endpoint: endpoint, deadline: deadline)
+            var response: HTTPClientResponse
+            do {
+                response = try await transport.send(with(request, authorization), endpoint: endpoint, deadline: deadline)
+            } catch {
+                if discoverer { authenticator.discovered(host: endpoint.host, status: nil) }
+                throw error
+            }
+            if discoverer, response.status != 401 { authenticator.discovered(host: endpoint.host, status: response.status) }
             if response.status == 401 {
                 let offered = AuthChallenge.parse(headerValues: response.headers.values(for: "WWW-Authenticate"))
                 guard let fresh = authenticator.remember(offered, host: endpoint.host) else {
+                    if discoverer { authenticator.discovered(host: endpoint.host, status: 401) }
                     throw Unauthorized(status: 401, detail: "answered 401 without a usable WWW-Authenticate challenge")
                 }
                 // The token we sent up front was refused (expired or revoked early): forget it.

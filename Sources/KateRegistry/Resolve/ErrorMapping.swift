@@ -1,3 +1,4 @@
+import Foundation
 import KateNet
 
 /// Turns the layers' internal failures into one `RegistryError` that names the registry,
@@ -27,8 +28,11 @@ struct ErrorMapping {
             case .transport(let failure):
                 return map(failure, host: host)
             }
-        case is SingleFlightWaitTimedOut, is CancellationError:
-            return make(.timeout, "\(host) during waiting for a concurrent lookup of the same tag")
+        case let e as SingleFlightWaitTimedOut:
+            // The lookup this caller shared hung at some step: name it, not the sharing.
+            return make(.timeout, e.step.map { "\(host): \($0)" } ?? "\(host): no answer before the deadline")
+        case is CancellationError:
+            return make(.timeout, "\(host): lookup cancelled")
         default:
             return make(.network, "\(host): \(error)")
         }
@@ -60,23 +64,43 @@ struct ErrorMapping {
 
     private func map(_ failure: TransportFailure, host: String) -> RegistryError {
         switch failure {
+        case .timedOut(let host, let step):
+            return make(.timeout, "\(host): \(step)", transport: true)
+        case .circuitOpen(let host, let outage):
+            let retry = max(Duration.zero, outage.retryAt - .now)
+            let detail = "\(host) failed \(outage.failures) time\(outage.failures == 1 ? "" : "s") in a row, last: \(outage.lastFailure); "
+                + "not asked again for \(LookupProgress.seconds(retry))"
+            return RegistryError(
+                .network, registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, detail: detail,
+                checkedSources: [], status: nil, retryAfter: nil, unreachableSince: outage.since, remedy: nil, transportFailure: false)
         case .queueTimeout(let host):
             return make(.timeout, "\(host) during waiting for a free connection slot (raise --registry-concurrency?)")
         case .redirect(let detail):
             return make(.invalidResponse, detail)
         case .client(let error):
             switch error {
-            case .tlsFailure(let host, let message): return make(.tls, "\(host): \(message)")
-            case .timeout(let host, let phase): return make(.timeout, "\(host) during \(phase)")
+            case .tlsFailure(let host, let message) where TLSDiagnosis.serverSpeaksPlainHTTP(message):
+                let name = reference.registry
+                return make(
+                    .tls, "\(host) speaks plain HTTP, not HTTPS (TLS: \(message))", transport: true,
+                    remedy: "If this registry really serves plain HTTP, set \"plainHTTP\": true for \(name) in the --registry-config file "
+                        + "or pass --insecure-registry \(name); kate falls back to HTTP by itself only for loopback hosts")
+            case .tlsFailure(let host, let message): return make(.tls, "\(host): \(message)", transport: true)
+            case .timeout(let host, let phase): return make(.timeout, "\(host) during \(phase)", transport: true)
             case .invalidURL(let url): return make(.invalidResponse, "invalid URL \(url)")
+            case .connectFailed, .connectionClosed, .dnsFailure: return make(.network, error.description, transport: true)
             default: return make(.network, error.description)
             }
         }
     }
 
-    private func make(_ kind: RegistryError.Kind, _ detail: String, status: Int? = nil, checked: [String] = [], retryAfter: Duration? = nil) -> RegistryError {
+    private func make(
+        _ kind: RegistryError.Kind, _ detail: String, status: Int? = nil, checked: [String] = [], retryAfter: Duration? = nil,
+        transport: Bool = false, remedy: String? = nil
+    ) -> RegistryError {
         RegistryError(
             kind, registry: reference.registry, repository: reference.repository, tag: reference.trackedTag,
-            detail: detail, checkedSources: checked, status: status, retryAfter: retryAfter)
+            detail: detail, checkedSources: checked, status: status, retryAfter: retryAfter, unreachableSince: nil, remedy: remedy,
+            transportFailure: transport)
     }
 }

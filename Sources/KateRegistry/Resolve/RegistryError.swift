@@ -1,3 +1,5 @@
+import Foundation
+
 /// A failed lookup, phrased so the person reading it knows what to change.
 public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable, Equatable {
@@ -17,10 +19,28 @@ public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible
     public let status: Int?
     /// For `.rateLimited`: the registry's `Retry-After`.
     public let retryAfter: Duration?
+    /// Set when the lookup was not even tried because the registry host has failed in transport
+    /// since this time (its circuit is open): admission can say "unreachable since T".
+    public let unreachableSince: Date?
+    /// Replaces the kind's usual advice when the failure calls for a different fix.
+    public let remedy: String?
+    /// A transport failure (no HTTP answer): remembered briefly, apart from not-found/unauthorized.
+    var isTransportFailure: Bool { transportFailure }
+    private let transportFailure: Bool
 
     public init(
         _ kind: Kind, registry: String, repository: String, tag: String? = nil, detail: String,
-        checkedSources: [String] = [], status: Int? = nil, retryAfter: Duration? = nil
+        checkedSources: [String] = [], status: Int? = nil, retryAfter: Duration? = nil,
+        unreachableSince: Date? = nil, remedy: String? = nil
+    ) {
+        self.init(
+            kind, registry: registry, repository: repository, tag: tag, detail: detail, checkedSources: checkedSources, status: status,
+            retryAfter: retryAfter, unreachableSince: unreachableSince, remedy: remedy, transportFailure: false)
+    }
+
+    init(
+        _ kind: Kind, registry: String, repository: String, tag: String?, detail: String,
+        checkedSources: [String], status: Int?, retryAfter: Duration?, unreachableSince: Date?, remedy: String?, transportFailure: Bool
     ) {
         self.kind = kind
         self.registry = registry
@@ -30,6 +50,17 @@ public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible
         self.checkedSources = checkedSources
         self.status = status
         self.retryAfter = retryAfter
+        self.unreachableSince = unreachableSince
+        self.remedy = remedy
+        self.transportFailure = transportFailure
+    }
+
+    /// This transport failure as later callers get it from memory: the registry has been
+    /// unreachable since `since` (the failure itself says why).
+    func remembered(since: Date) -> RegistryError {
+        RegistryError(
+            .network, registry: registry, repository: repository, tag: tag, detail: detail, checkedSources: checkedSources, status: status,
+            retryAfter: retryAfter, unreachableSince: unreachableSince ?? since, remedy: remedy, transportFailure: true)
     }
 
     /// Transient failures: worth a retry, and worth serving a last-known digest for.
@@ -42,6 +73,10 @@ public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible
 
     public var description: String {
         let subject = "registry \(registry) repository \(repository)" + (tag.map { " tag \($0)" } ?? "")
+        if let unreachableSince {
+            return "\(subject): registry unreachable since \(unreachableSince.formatted(.iso8601)) (\(detail)). " + (remedy ?? "Check network policy, DNS and proxies")
+        }
+        if let remedy { return "\(subject): \(Self.headline(kind)) (\(detail)). \(remedy)" }
         switch kind {
         case .unauthorized:
             let checked = checkedSources.isEmpty ? "no credentials matched (none configured)" : "checked " + checkedSources.joined(separator: ", ")
@@ -63,6 +98,20 @@ public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible
             return "\(subject): \(detail). Check DNS, proxy settings and that the registry is reachable"
         case .invalidResponse:
             return "\(subject): invalid registry response (\(detail))"
+        }
+    }
+
+    private static func headline(_ kind: Kind) -> String {
+        switch kind {
+        case .unauthorized: "unauthorized"
+        case .tagNotFound: "tag not found"
+        case .repositoryNotFound: "repository not found"
+        case .tls: "TLS handshake failed"
+        case .timeout: "timed out"
+        case .rateLimited: "rate limited"
+        case .server: "registry error"
+        case .network: "network error"
+        case .invalidResponse: "invalid registry response"
         }
     }
 }

@@ -27,6 +27,11 @@ struct RegistryMetrics: Sendable {
         Gauge(label: "kate_registry_ratelimit_remaining", dimensions: [("registry", registry)], factory: factory).record(value)
     }
 
+    /// `kate_registry_circuit_state{registry}`: 0 closed, 1 half-open, 2 open, per host dialled.
+    func circuitState(registry: String, _ state: CircuitBreaker.State) {
+        Gauge(label: "kate_registry_circuit_state", dimensions: [("registry", registry)], factory: factory).record(state.rawValue)
+    }
+
     /// `kate_registry_resolve_duration_seconds` (a Timer: the Prometheus backend exports seconds).
     func resolveDuration(_ duration: Duration) {
         Timer(label: "kate_registry_resolve_duration_seconds", factory: factory).recordNanoseconds(duration.nanoseconds)

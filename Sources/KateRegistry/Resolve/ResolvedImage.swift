@@ -41,6 +41,12 @@ public enum ManifestMediaType {
 
     public static let accept = [ociIndex, dockerManifestList, ociManifest, dockerManifest].joined(separator: ", ")
 
+    /// One of the four types kate asks for (a registry answering `application/json` or nothing
+    /// says nothing about whether the manifest is an index).
+    static func isKnown(_ mediaType: String) -> Bool {
+        mediaType == ociIndex || mediaType == dockerManifestList || mediaType == ociManifest || mediaType == dockerManifest
+    }
+
     public static func isIndex(_ mediaType: String?) -> Bool {
         mediaType == ociIndex || mediaType == dockerManifestList
     }

@@ -11,6 +11,15 @@ struct FlightKey: Hashable, Sendable {
     let identities: String
 }
 
+/// A manifest by digest. No credential identity: a digest names immutable content, so what it
+/// is (its media type, an index's children) is the same whoever asks, and a caller can only ask
+/// about a digest it already holds.
+struct DigestKey: Hashable, Sendable {
+    let registry: String
+    let repository: String
+    let digest: String
+}
+
 /// Resolves tags to digests: cache → singleflight → auth → HEAD (→ GET), one instance per process.
 public final class Resolver: Sendable {
     private let configuration: ResolverConfiguration
@@ -20,21 +29,38 @@ public final class Resolver: Sendable {
     private let fetcher: ManifestFetcher
     private let positive: ExpiringCache<CacheKey, ResolvedImage>
     private let negative: ExpiringCache<FlightKey, RegistryError>
+    /// Tags whose last lookup failed in transport (no HTTP answer), for `transportFailureCacheTTL`.
+    private let unreachable: ExpiringCache<FlightKey, RegistryError>
     /// Last known digests for stale-if-error, bounded; read only after a transient failure.
     private let lastKnown: ExpiringCache<CacheKey, ResolvedImage>
     private let flights = SingleFlight<FlightKey, ResolvedImage>()
+    /// Media types of manifests seen (from HEAD's Content-Type or a GET): only an index has
+    /// platform children, so a known single-platform digest needs no GET to list them.
+    private let mediaTypes: ExpiringCache<DigestKey, String>
+    /// An index's child digests, fetched once per digest however many credential scopes ask.
+    private let children: ExpiringCache<DigestKey, Set<String>>
+    private let childFlights = SingleFlight<DigestKey, Set<String>>()
+    /// Immutable content: kept as long as the bound allows.
+    private static let digestFactsTTL = Duration.seconds(86_400)
 
     public init(configuration: ResolverConfiguration = .init(), logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         self.metrics = RegistryMetrics(factory: configuration.metricsFactory)
-        self.transport = RegistryTransport(configuration: configuration, metrics: metrics, logger: logger)
+        let unreachable = ExpiringCache<FlightKey, RegistryError>(limit: configuration.cacheLimit)
+        self.unreachable = unreachable
+        // A registry whose circuit closes again is reachable: forget its tags' transport failures.
+        self.transport = RegistryTransport(configuration: configuration, metrics: metrics, logger: logger) { registry in
+            unreachable.removeAll { $0.registry == registry }
+        }
         let authenticator = Authenticator(transport: transport, cacheLimit: configuration.cacheLimit, logger: logger)
         let exchange = AuthorizedExchange(transport: transport, authenticator: authenticator, logger: logger)
         self.fetcher = ManifestFetcher(exchange: exchange)
         self.positive = ExpiringCache(limit: configuration.cacheLimit)
         self.negative = ExpiringCache(limit: configuration.cacheLimit)
         self.lastKnown = ExpiringCache(limit: configuration.lastKnownLimit)
+        self.mediaTypes = ExpiringCache(limit: configuration.cacheLimit)
+        self.children = ExpiringCache(limit: configuration.cacheLimit)
         for (registry, settings) in configuration.registries.sorted(by: { $0.key < $1.key }) where settings.insecureSkipVerify {
             logger.warning("TLS certificate verification is DISABLED for this registry (insecureSkipVerify); digests from it can be forged by anyone on the path", metadata: ["registry": "\(registry)"])
         }
@@ -47,6 +73,9 @@ public final class Resolver: Sendable {
     /// with the same trust settings (for tests and diagnostics).
     public var httpClientCount: Int { transport.clientCount }
 
+    /// The circuit state of a registry API host (`127.0.0.1:5000`, `registry-1.docker.io`).
+    public func circuitState(host: String) -> CircuitBreaker.State { transport.circuits.state(host: host) }
+
     /// The digest `reference`'s tag points at now (or within the cache TTL).
     /// A reference that already carries a digest is returned as is, without a request.
     public func resolve(_ reference: ImageReference, keyring: Keyring = .empty, deadline: ContinuousClock.Instant) async throws -> ResolvedImage {
@@ -57,7 +86,7 @@ public final class Resolver: Sendable {
         if let hit = freshHit(reference, credentials: credentials) { return hit }
         let tag = reference.trackedTag
         let flightKey = FlightKey(registry: reference.registry, repository: reference.repository, tag: tag, identities: credentials.map(\.identity).joined(separator: ","))
-        if let cachedFailure = negative.value(for: flightKey) {
+        if let cachedFailure = negative.value(for: flightKey) ?? unreachable.value(for: flightKey) {
             metrics.cache(.hit)
             throw cachedFailure
         }
@@ -130,22 +159,39 @@ public final class Resolver: Sendable {
     }
 
     /// Digests of the child manifests of an index (what a node reports when it pulled its own
-    /// platform); [] when `indexDigest` is a single-platform manifest.
+    /// platform); [] when `indexDigest` is a single-platform manifest. A digest whose media type is
+    /// already known to be a single manifest costs no request; an index is fetched once.
     public func platformDigests(_ reference: ImageReference, indexDigest: String, keyring: Keyring, deadline: ContinuousClock.Instant) async throws -> Set<String> {
+        let key = DigestKey(registry: reference.registry, repository: reference.repository, digest: indexDigest)
+        if let mediaType = mediaTypes.value(for: key), ManifestMediaType.isKnown(mediaType), !ManifestMediaType.isIndex(mediaType) { return [] }
+        if let known = children.value(for: key) { return known }
         let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
         let mapping = ErrorMapping(reference: reference, keyring: keyring, credentials: credentials)
         let deadline = min(deadline, ContinuousClock.now + configuration.requestTimeout)
+        do {
+            return try await childFlights.run(key, deadline: deadline) { [self] in
+                try await fetchChildren(key, reference: reference, keyring: keyring, credentials: credentials, deadline: deadline)
+            }
+        } catch {
+            throw mapping.map(error, host: reference.registry)
+        }
+    }
+
+    private func fetchChildren(_ key: DigestKey, reference: ImageReference, keyring: Keyring, credentials: [Credential], deadline: ContinuousClock.Instant) async throws -> Set<String> {
         var lastError: (any Error)?
         for endpoint in configuration.endpoints(for: reference.registry) {
             do {
                 let creds = endpoint.isMirror ? keyring.credentials(registry: endpoint.host, repository: reference.repository) : credentials
-                let result = try await fetcher.fetch(indexDigest, repository: reference.repository, endpoint: endpoint, credentials: creds, deadline: deadline)
-                return Set(ManifestDocument.childDigests(of: result.body ?? []))
+                let result = try await fetcher.fetch(key.digest, repository: reference.repository, endpoint: endpoint, credentials: creds, deadline: deadline)
+                let found = Set(ManifestDocument.childDigests(of: result.body ?? []))
+                if let mediaType = result.mediaType { mediaTypes.set(mediaType, for: key, ttl: Self.digestFactsTTL) }
+                children.set(found, for: key, ttl: Self.digestFactsTTL)
+                return found
             } catch {
                 lastError = error
             }
         }
-        throw mapping.map(lastError ?? CancellationError(), host: reference.registry)
+        throw lastError ?? CancellationError()
     }
 
     private func lookup(_ reference: ImageReference, keyring: Keyring, credentials: [Credential], flightKey: FlightKey, deadline: ContinuousClock.Instant) async throws -> ResolvedImage {
@@ -161,6 +207,9 @@ public final class Resolver: Sendable {
                 let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: result.credential?.identity ?? CacheKey.anonymous)
                 if configuration.cacheTTL > .zero { positive.set(image, for: key, ttl: configuration.cacheTTL) }
                 lastKnown.set(image, for: key, ttl: .seconds(7 * 86_400))
+                if let mediaType = result.mediaType {
+                    mediaTypes.set(mediaType, for: DigestKey(registry: reference.registry, repository: reference.repository, digest: result.digest), ttl: Self.digestFactsTTL)
+                }
                 return image
             } catch {
                 let mapped = mapping.map(error, host: endpoint.host)
@@ -178,6 +227,8 @@ public final class Resolver: Sendable {
         let definitive: Set<RegistryError.Kind> = [.tagNotFound, .repositoryNotFound, .unauthorized]
         if definitive.contains(error.kind), configuration.negativeCacheTTL > .zero {
             negative.set(error, for: flightKey, ttl: configuration.negativeCacheTTL)
+        } else if error.isTransportFailure, configuration.transportFailureCacheTTL > .zero {
+            unreachable.set(error.remembered(since: Date()), for: flightKey, ttl: configuration.transportFailureCacheTTL)
         }
         throw error
     }

@@ -11,6 +11,9 @@ struct RegistryEndpoint: Sendable, Equatable {
     let scheme: String
     let tls: TLSClientConfiguration
     let isMirror: Bool
+    /// https first, then plain http if the server turns out to speak it (loopback hosts and
+    /// `--insecure-registry` hosts only, as containerd and Docker do).
+    var plainHTTPFallback = false
 
     /// Docker Hub's API is not on `docker.io` itself.
     static let dockerHubAPIHost = "registry-1.docker.io"
@@ -24,6 +27,8 @@ struct RegistryEndpoint: Sendable, Equatable {
 
 /// One `HTTPClient` per distinct TLS configuration, so registries that share trust settings share
 /// keep-alive pools, and a registry with a private CA never weakens another's verification.
+/// A client loads its trust store in the background from the moment it is built: `prepare` at
+/// start-up takes the system CA bundle off the first request's path.
 final class HTTPClientPool: Sendable {
     private let clients = Mutex<[(tls: TLSClientConfiguration, client: HTTPClient)]>([])
     private let connectTimeout: Duration
@@ -34,6 +39,11 @@ final class HTTPClientPool: Sendable {
         self.connectTimeout = connectTimeout
         self.proxy = proxy
         self.logger = logger
+    }
+
+    /// Builds the clients for `configurations` now.
+    func prepare(_ configurations: [TLSClientConfiguration]) {
+        for tls in configurations { _ = client(for: tls) }
     }
 
     func client(for tls: TLSClientConfiguration) -> HTTPClient {
@@ -71,9 +81,53 @@ extension ResolverConfiguration {
     }
 
     private func endpoint(registry: String, host: String, settings: RegistrySettings, isMirror: Bool) -> RegistryEndpoint {
+        var endpoint = RegistryEndpoint(
+            registry: registry, host: host, scheme: settings.plainHTTP ? "http" : "https", tls: Self.tls(settings), isMirror: isMirror)
+        endpoint.plainHTTPFallback = !settings.plainHTTP && PlainHTTPPolicy.mayFallBack(host: host, insecureRegistries: insecureRegistries)
+        return endpoint
+    }
+
+    private static func tls(_ settings: RegistrySettings) -> TLSClientConfiguration {
         var tls = TLSClientConfiguration()
         if let ca = settings.caFile { tls.additionalTrustRoots = [.file(ca)] }
         tls.insecureSkipVerify = settings.insecureSkipVerify
-        return RegistryEndpoint(registry: registry, host: host, scheme: settings.plainHTTP ? "http" : "https", tls: tls, isMirror: isMirror)
+        return tls
+    }
+
+    /// The TLS configurations requests will use: the default and every configured registry's.
+    func endpointTLSConfigurations() -> [TLSClientConfiguration] {
+        var all = [TLSClientConfiguration()]
+        for settings in registries.values.map({ Self.tls($0) }) where !all.contains(settings) { all.append(settings) }
+        return all
+    }
+}
+
+/// Which hosts may be asked over plain HTTP when HTTPS meets a plain-HTTP server: loopback
+/// (`localhost`, 127.0.0.0/8, `::1`), as containerd, Docker and go-containerregistry allow — kind's
+/// local registry runs on `localhost:5001` over HTTP — and hosts named by `--insecure-registry`.
+/// Never any other host: a network attacker could otherwise strip TLS from a real registry.
+public enum PlainHTTPPolicy {
+    public static func mayFallBack(host authority: String, insecureRegistries: Set<String>) -> Bool {
+        let lowered = authority.lowercased()
+        let host = hostPart(lowered)
+        if insecureRegistries.contains(lowered) || insecureRegistries.contains(host) { return true }
+        return isLoopback(host)
+    }
+
+    /// `localhost`, `127.x.y.z`, `::1` (the host without port or brackets).
+    public static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets[0] == "127" else { return false }
+        return octets.allSatisfy { octet in !octet.isEmpty && octet.count <= 3 && octet.allSatisfy(\.isNumber) && (Int(octet) ?? 256) <= 255 }
+    }
+
+    /// `[::1]:5000` → `::1`, `localhost:5001` → `localhost`, `127.0.0.1` → `127.0.0.1`.
+    static func hostPart(_ authority: String) -> String {
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            return String(authority[authority.index(after: authority.startIndex)..<close])
+        }
+        if authority.filter({ $0 == ":" }).count > 1 { return authority }  // bare IPv6
+        return authority.split(separator: ":", maxSplits: 1).first.map(String.init) ?? authority
     }
 }

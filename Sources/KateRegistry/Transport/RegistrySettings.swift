@@ -3,7 +3,8 @@ import Foundation
 /// Per-registry transport settings, keyed by the registry as images name it (`ghcr.io`,
 /// `registry.corp:5000`, `docker.io`). Loaded from `--registry-config` (JSON).
 public struct RegistrySettings: Sendable, Equatable, Codable {
-    /// Speak plain HTTP. Explicit only: kate never downgrades on its own.
+    /// Speak plain HTTP only. Without it kate uses HTTPS, and falls back to HTTP on its own only
+    /// for loopback hosts (and `--insecure-registry` ones) whose HTTPS port answers in plain HTTP.
     public var plainHTTP: Bool
     /// Skip certificate verification. Explicit only, and logged at warning on every start.
     public var insecureSkipVerify: Bool

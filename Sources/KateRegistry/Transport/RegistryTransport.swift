@@ -5,13 +5,39 @@ import Synchronization
 /// Why an exchange produced no usable response.
 enum TransportFailure: Error, Sendable {
     case client(HTTPClientError)
+    /// The deadline passed; `step` says what was awaited ("no response to HEAD … within 8 s").
+    case timedOut(host: String, step: String)
     /// No concurrency permit became free before the deadline.
     case queueTimeout(host: String)
     case redirect(String)
+    /// The host's circuit is open: it failed in transport recently and is not asked again yet.
+    case circuitOpen(host: String, CircuitBreaker.Outage)
+
+    /// Failures that say the host cannot be reached (and count towards opening its circuit);
+    /// anything with an HTTP answer, and local limits, do not.
+    var isUnreachable: Bool {
+        switch self {
+        case .timedOut: true
+        case .client(let error):
+            switch error {
+            case .connectFailed, .connectionClosed, .dnsFailure, .tlsFailure, .timeout: true
+            case .invalidURL, .malformedResponse, .proxyFailure: false
+            }
+        case .queueTimeout, .redirect, .circuitOpen: false
+        }
+    }
+
+    var isTimeout: Bool {
+        switch self {
+        case .timedOut, .client(.timeout): true
+        default: false
+        }
+    }
 }
 
-/// Sends requests to registries: concurrency bounds, Docker Hub rate-limit pacing, bounded
-/// redirects (HTTPClient follows none), retries with backoff, and request metrics.
+/// Sends requests to registries: a circuit breaker per host, concurrency bounds, Docker Hub
+/// rate-limit pacing, bounded redirects (HTTPClient follows none), retries with backoff, the
+/// plain-HTTP fallback for loopback registries, and request metrics.
 final class RegistryTransport: Sendable {
     private let configuration: ResolverConfiguration
     private let pool: HTTPClientPool
@@ -20,13 +46,24 @@ final class RegistryTransport: Sendable {
     private let global: AsyncSemaphore
     private let perHost = Mutex<[String: AsyncSemaphore]>([:])
     private let rateLimit = Mutex<[String: Int]>([:])
+    let circuits: HostCircuits
+    /// Hosts allowed to fall back to plain HTTP that turned out to speak it: asked over http://
+    /// directly from then on.
+    private let plainHTTPHosts = Mutex<Set<String>>([])
 
-    init(configuration: ResolverConfiguration, metrics: RegistryMetrics, logger: Logger) {
+    init(
+        configuration: ResolverConfiguration, metrics: RegistryMetrics, logger: Logger,
+        onRecovered: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
         self.pool = HTTPClientPool(connectTimeout: configuration.connectTimeout, proxy: configuration.proxy, logger: logger)
         self.global = AsyncSemaphore(permits: configuration.globalConcurrency)
+        self.circuits = HostCircuits(policy: configuration.circuitBreaker, metrics: metrics, logger: logger, onRecovered: onRecovered)
+        // The system CA bundle takes tens of milliseconds to parse: start loading it now, in the
+        // background, rather than under the first request's deadline.
+        pool.prepare(configuration.endpointTLSConfigurations())
     }
 
     var clientCount: Int { pool.count }
@@ -34,28 +71,87 @@ final class RegistryTransport: Sendable {
     func shutdown() async { await pool.shutdown() }
 
     /// One logical request: retried on 5xx/429/connection failures while the deadline allows,
-    /// following redirects. The final response is returned whatever its status.
-    func send(_ request: HTTPClientRequest, endpoint: RegistryEndpoint, deadline: ContinuousClock.Instant) async throws -> HTTPClientResponse {
+    /// following redirects. The final response is returned whatever its status. Fails at once
+    /// while the host's circuit is open.
+    func send(_ original: HTTPClientRequest, endpoint: RegistryEndpoint, deadline: ContinuousClock.Instant) async throws -> HTTPClientResponse {
+        var request = original
+        request.headers.replaceOrAdd(name: "User-Agent", value: configuration.userAgent)
         var attempt = 0
+        var lastFailure: TransportFailure?
         while true {
+            let admission = circuits.admit(host: endpoint.host)
+            if case .reject(let outage) = admission {
+                // Mid-retry, the failure that opened the circuit says more than "circuit open".
+                throw lastFailure ?? TransportFailure.circuitOpen(host: endpoint.host, outage)
+            }
+            let probing = admission == .probe
             do {
                 let response = try await withPermits(endpoint, deadline: deadline) {
-                    try await followRedirects(request, endpoint: endpoint, deadline: deadline)
+                    try await exchange(request, endpoint: endpoint, deadline: deadline)
                 }
+                circuits.recordAnswer(host: endpoint.host, registry: endpoint.registry)
                 guard Self.isRetryable(status: response.status), let delay = retryDelay(attempt: attempt, response: response, deadline: deadline) else {
                     return response
                 }
                 logger.debug("registry answered \(response.status), retrying", metadata: ["host": "\(endpoint.host)", "attempt": "\(attempt + 1)", "delay": "\(delay)"])
+                LookupProgress.begin("retrying \(request.method) \(request.url) after HTTP \(response.status)")
                 try? await Task.sleep(for: delay)
             } catch let failure as TransportFailure {
+                if failure.isUnreachable, !Task.isCancelled {
+                    circuits.recordFailure(host: endpoint.host, registry: endpoint.registry, Self.describe(failure), opensAtOnce: failure.isTimeout)
+                } else if probing {
+                    circuits.abandonProbe(host: endpoint.host)
+                }
+                lastFailure = failure
                 guard case .client(let clientError) = failure, Self.isRetryable(clientError),
                     let delay = retryDelay(attempt: attempt, response: nil, deadline: deadline)
                 else { throw failure }
                 logger.debug("registry request failed, retrying", metadata: ["host": "\(endpoint.host)", "error": "\(clientError)"])
+                LookupProgress.begin("retrying \(request.method) \(request.url) after: \(clientError)")
                 try? await Task.sleep(for: delay)
+            } catch {
+                if probing { circuits.abandonProbe(host: endpoint.host) }
+                throw error
             }
+            if Task.isCancelled { throw CancellationError() }
             attempt += 1
         }
+    }
+
+    private static func describe(_ failure: TransportFailure) -> String {
+        switch failure {
+        case .client(let error): error.description
+        case .timedOut(let host, let step): "\(host): \(step)"
+        case .queueTimeout(let host): "\(host): no free connection slot"
+        case .redirect(let detail): detail
+        case .circuitOpen(let host, _): "\(host): circuit open"
+        }
+    }
+
+    /// A plain-HTTP fallback host that spoke plain HTTP before is asked over http:// directly; an
+    /// https:// attempt that meets a plain-HTTP server is retried once over http://.
+    private func exchange(_ request: HTTPClientRequest, endpoint: RegistryEndpoint, deadline: ContinuousClock.Instant) async throws -> HTTPClientResponse {
+        guard endpoint.plainHTTPFallback, request.url.hasPrefix("https://") else {
+            return try await followRedirects(request, endpoint: endpoint, deadline: deadline)
+        }
+        if plainHTTPHosts.withLock({ $0.contains(endpoint.host) }) {
+            return try await followRedirects(Self.downgraded(request), endpoint: endpoint, deadline: deadline)
+        }
+        do {
+            return try await followRedirects(request, endpoint: endpoint, deadline: deadline)
+        } catch TransportFailure.client(.tlsFailure(let host, let message)) where TLSDiagnosis.serverSpeaksPlainHTTP(message) {
+            logger.info(
+                "registry speaks plain HTTP: using http:// (allowed for loopback and --insecure-registry hosts)",
+                metadata: ["registry": "\(endpoint.host)", "tls_error": "\(host): \(message)"])
+            plainHTTPHosts.withLock { _ = $0.insert(endpoint.host) }
+            return try await followRedirects(Self.downgraded(request), endpoint: endpoint, deadline: deadline)
+        }
+    }
+
+    private static func downgraded(_ request: HTTPClientRequest) -> HTTPClientRequest {
+        var copy = request
+        if copy.url.hasPrefix("https://") { copy.url = "http://" + copy.url.dropFirst("https://".count) }
+        return copy
     }
 
     static func isRetryable(status: Int) -> Bool { status == 429 || status == 500 || status == 502 || status == 503 || status == 504 }
@@ -98,6 +194,7 @@ final class RegistryTransport: Sendable {
         }
         // Per-registry first: requests queued behind one saturated registry must not sit on global
         // permits that requests to other registries could use.
+        LookupProgress.begin("no free connection slot to \(host) (--registry-concurrency)")
         do {
             try await local.acquire(deadline: deadline)
         } catch {
@@ -130,10 +227,15 @@ final class RegistryTransport: Sendable {
         let client = pool.client(for: endpoint.tls)
         for _ in 0...configuration.maxRedirects {
             let response: HTTPClientResponse
+            let started = ContinuousClock.now
+            LookupProgress.begin("no response to \(request.method) \(request.url)")
             do {
                 response = try await client.execute(request, deadline: deadline)
             } catch let error as HTTPClientError {
                 metrics.request(registry: endpoint.registry, method: request.method, code: "error")
+                if case .timeout(let host, let phase) = error {
+                    throw TransportFailure.timedOut(host: host, step: Self.step(phase, request, host: host, waited: ContinuousClock.now - started))
+                }
                 throw TransportFailure.client(error)
             } catch {
                 metrics.request(registry: endpoint.registry, method: request.method, code: "error")
@@ -156,6 +258,18 @@ final class RegistryTransport: Sendable {
             request.url = to.string
         }
         throw TransportFailure.redirect("\(endpoint.host): more than \(configuration.maxRedirects) redirects")
+    }
+
+    /// "no response to HEAD https://r/v2/app/manifests/v1 within 8 s", by the phase that hung.
+    static func step(_ phase: String, _ request: HTTPClientRequest, host: String, waited: Duration) -> String {
+        let within = LookupProgress.seconds(waited)
+        switch phase {
+        case "connect": return "no TCP connection to \(host) within \(within)"
+        case "tls": return "no TLS handshake with \(host) within \(within)"
+        case "request": return "could not send \(request.method) \(request.url) within \(within)"
+        case "proxy": return "no answer from the proxy to CONNECT \(host) within \(within)"
+        default: return "no response to \(request.method) \(request.url) within \(within)"
+        }
     }
 
     private func recordRateLimit(_ response: HTTPClientResponse, endpoint: RegistryEndpoint) {

@@ -7,8 +7,9 @@ public struct ResolverConfiguration: Sendable {
     public var registries: [String: RegistrySettings]
     /// How long a resolved digest is served from memory (`--cache-ttl`).
     public var cacheTTL: Duration
-    /// How long "tag/repository not found" and "unauthorized" answers are remembered
-    /// (`--negative-cache-ttl`); shorter, so a freshly pushed tag or a fixed secret shows up soon.
+    /// How long "tag/repository not found" and "unauthorized" (401/403) answers are remembered per
+    /// tag and credentials (`--negative-cache-ttl`); shorter, so a freshly pushed tag or a fixed
+    /// secret shows up soon. Transport failures use `transportFailureCacheTTL`.
     public var negativeCacheTTL: Duration
     /// Requests in flight to one registry (`--registry-concurrency`).
     public var perRegistryConcurrency: Int
@@ -29,7 +30,17 @@ public struct ResolverConfiguration: Sendable {
     public var rateLimitLowWatermark: Int
     /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`; nil = direct.
     public var proxy: ProxyConfiguration?
+    /// `User-Agent` of every registry and token request.
     public var userAgent: String
+    /// Per-host circuit breaker: fail fast while a registry is unreachable.
+    public var circuitBreaker: CircuitBreakerPolicy
+    /// How long a transport failure (refused, reset, TLS, DNS, timeout) of one tag's lookup is
+    /// remembered and answered from memory (0 = not at all). Short — no longer than the circuit's
+    /// first backoff — so it never keeps a registry that is back looking down.
+    public var transportFailureCacheTTL: Duration
+    /// `--insecure-registry`: hosts (`HOST` or `HOST:PORT`) that, besides loopback ones, may be
+    /// asked over plain HTTP when their HTTPS port turns out to speak it.
+    public var insecureRegistries: Set<String>
     /// Where metrics go; nil = the process-wide `MetricsSystem` (tests pass a `TestMetrics`).
     public var metricsFactory: (any MetricsFactory)?
 
@@ -48,8 +59,11 @@ public struct ResolverConfiguration: Sendable {
         cacheLimit: Int = 50_000,
         rateLimitLowWatermark: Int = 10,
         proxy: ProxyConfiguration? = nil,
-        userAgent: String = "kate/0.1",
-        metricsFactory: (any MetricsFactory)? = nil
+        userAgent: String = KateVersion.userAgent,
+        metricsFactory: (any MetricsFactory)? = nil,
+        circuitBreaker: CircuitBreakerPolicy = .init(),
+        transportFailureCacheTTL: Duration = .seconds(1),
+        insecureRegistries: Set<String> = []
     ) {
         self.registries = registries
         self.cacheTTL = cacheTTL
@@ -67,6 +81,9 @@ public struct ResolverConfiguration: Sendable {
         self.proxy = proxy
         self.userAgent = userAgent
         self.metricsFactory = metricsFactory
+        self.circuitBreaker = circuitBreaker
+        self.transportFailureCacheTTL = transportFailureCacheTTL
+        self.insecureRegistries = Set(insecureRegistries.map { $0.lowercased() })
     }
 
     /// Applies a loaded `--registry-config` file.

@@ -1,4 +1,5 @@
 import Foundation
+import KateContract
 import KateKube
 
 /// The real cluster: `KubeClient` answers the sweeper's questions and makes its writes.
@@ -7,8 +8,13 @@ extension KubeClient: SweepCluster {
         try await listPods(namespace: namespace, labelSelector: labelSelector, fieldSelector: nil, pageSize: 500)
     }
 
+    public func forEachPodPage(namespace: String?, labelSelector: String?, _ page: (_ pods: [Pod], _ restarted: Bool) async throws -> Void) async throws {
+        try await forEachPodPage(namespace: namespace, labelSelector: labelSelector, fieldSelector: nil, pageSize: 500, page)
+    }
+
     public func optedOutNamespaces() async throws -> Set<String> {
-        Set(try await listNamespaces(labelSelector: "\(SweepAnnotations.skip)=true").compactMap(\.metadata.name))
+        // All namespaces, judged by the shared rule: a label selector can only match the exact value `true`.
+        Set(try await listNamespaces(labelSelector: nil).filter { OptOut.isOptedOut($0.metadata.labels) }.compactMap(\.metadata.name))
     }
 
     public func workload(_ reference: WorkloadReference) async throws -> WorkloadState? {
@@ -66,12 +72,12 @@ extension KubeClient: SweepCluster {
     }
 
     public func recordEvent(_ event: SweepEvent) async throws {
-        let regarding = ObjectReference(
-            apiVersion: event.regarding.apiVersion, kind: event.regarding.kind, namespace: event.regarding.namespace,
-            name: event.regarding.name, uid: event.regarding.uid)
+        func reference(_ subject: EventSubject) -> ObjectReference {
+            ObjectReference(apiVersion: subject.apiVersion, kind: subject.kind, namespace: subject.namespace, name: subject.name, uid: subject.uid)
+        }
         try await createEvent(KubeEvent(
-            regarding: regarding, reason: event.reason, note: event.note, type: event.type == "Warning" ? .warning : .normal,
-            action: event.action, reportingInstance: WorkloadMapping.reportingInstance))
+            regarding: reference(event.regarding), reason: event.reason, note: event.note, type: event.type == "Warning" ? .warning : .normal,
+            action: event.action, reportingInstance: WorkloadMapping.reportingInstance, related: event.related.map(reference)))
     }
 }
 
@@ -100,18 +106,21 @@ enum WorkloadMapping {
         return images
     }
 
-    static func base(_ metadata: ObjectMeta, _ reference: WorkloadReference, template: PodTemplateSpec?, observed: Int64?) -> WorkloadState {
+    static func base(
+        _ metadata: ObjectMeta, _ reference: WorkloadReference, template: PodTemplateSpec?, observed: Int64?, selector: LabelSelector?
+    ) -> WorkloadState {
         WorkloadState(
             reference: reference, uid: metadata.uid ?? "", annotations: metadata.annotations ?? [:], controller: metadata.controller,
-            generation: metadata.generation, observedGeneration: observed, templateImages: templateImages(template))
+            generation: metadata.generation, observedGeneration: observed, templateImages: templateImages(template),
+            selector: selector?.matchLabels ?? [:])
     }
 
     static func state(_ rs: ReplicaSet, _ reference: WorkloadReference) -> WorkloadState {
-        base(rs.metadata, reference, template: rs.spec?.template, observed: rs.status?.observedGeneration)
+        base(rs.metadata, reference, template: rs.spec?.template, observed: rs.status?.observedGeneration, selector: rs.spec?.selector)
     }
 
     static func state(_ deployment: Deployment, _ reference: WorkloadReference) -> WorkloadState {
-        var state = base(deployment.metadata, reference, template: deployment.spec?.template, observed: deployment.status?.observedGeneration)
+        var state = base(deployment.metadata, reference, template: deployment.spec?.template, observed: deployment.status?.observedGeneration, selector: deployment.spec?.selector)
         state.paused = deployment.isPaused
         if let status = deployment.status {
             // Old pods still around (status.replicas > updated) also mean the rollout is not finished.
@@ -122,7 +131,7 @@ enum WorkloadMapping {
     }
 
     static func state(_ sts: StatefulSet, _ reference: WorkloadReference) -> WorkloadState {
-        var state = base(sts.metadata, reference, template: sts.spec?.template, observed: sts.status?.observedGeneration)
+        var state = base(sts.metadata, reference, template: sts.spec?.template, observed: sts.status?.observedGeneration, selector: sts.spec?.selector)
         state.updateStrategy = sts.spec?.updateStrategy?.type
         state.currentRevision = sts.status?.currentRevision
         state.updateRevision = sts.status?.updateRevision
@@ -134,7 +143,7 @@ enum WorkloadMapping {
     }
 
     static func state(_ ds: DaemonSet, _ reference: WorkloadReference) -> WorkloadState {
-        var state = base(ds.metadata, reference, template: ds.spec?.template, observed: ds.status?.observedGeneration)
+        var state = base(ds.metadata, reference, template: ds.spec?.template, observed: ds.status?.observedGeneration, selector: ds.spec?.selector)
         state.updateStrategy = ds.spec?.updateStrategy?.type
         if let status = ds.status {
             state.replicas = status.desiredNumberScheduled ?? 0

@@ -1,10 +1,13 @@
 import Foundation
+import KateContract
 import KateKube
 
 /// The Kubernetes reads the sweeper needs. `KubeClient` conforms (KubeClient+SweepCluster.swift);
 /// tests substitute an in-memory cluster.
 public protocol ClusterReading: Sendable {
     func listPods(namespace: String?, labelSelector: String?) async throws -> [Pod]
+    /// The same pods page by page (`restarted`: a list restarted after 410; drop earlier pages).
+    func forEachPodPage(namespace: String?, labelSelector: String?, _ page: (_ pods: [Pod], _ restarted: Bool) async throws -> Void) async throws
     /// Namespaces labelled `kate.dev/skip=true`.
     func optedOutNamespaces() async throws -> Set<String>
     /// The workload named by an owner reference; nil when it no longer exists.
@@ -13,6 +16,15 @@ public protocol ClusterReading: Sendable {
     func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String]
     /// A pull secret's type and base64 data as the API returns them; nil when it does not exist.
     func pullSecret(namespace: String, name: String) async throws -> PullSecretData?
+}
+
+extension ClusterReading {
+    /// One page holding every pod, for clusters that do not page (test doubles).
+    public func forEachPodPage(
+        namespace: String?, labelSelector: String?, _ page: (_ pods: [Pod], _ restarted: Bool) async throws -> Void
+    ) async throws {
+        try await page(try await listPods(namespace: namespace, labelSelector: labelSelector), false)
+    }
 }
 
 /// The writes the sweeper makes. Each is one API call.
@@ -68,12 +80,14 @@ public struct WorkloadState: Sendable, Hashable {
     public var updateStrategy: String?
     /// Container name → image in `spec.template` (app, init and sidecar containers).
     public var templateImages: [String: String]
+    /// `spec.selector.matchLabels`: narrows the pod list a paced eviction polls.
+    public var selector: [String: String]
 
     public init(
         reference: WorkloadReference, uid: String = "", annotations: [String: String] = [:], controller: OwnerReference? = nil,
         paused: Bool = false, generation: Int64? = nil, observedGeneration: Int64? = nil, replicas: Int? = nil,
         updatedReplicas: Int? = nil, currentRevision: String? = nil, updateRevision: String? = nil,
-        updateStrategy: String? = nil, templateImages: [String: String] = [:]
+        updateStrategy: String? = nil, templateImages: [String: String] = [:], selector: [String: String] = [:]
     ) {
         self.reference = reference
         self.uid = uid
@@ -88,6 +102,7 @@ public struct WorkloadState: Sendable, Hashable {
         self.updateRevision = updateRevision
         self.updateStrategy = updateStrategy
         self.templateImages = templateImages
+        self.selector = selector
     }
 
     /// Why a rollout is still running, or nil when the controller has caught up.
@@ -104,7 +119,7 @@ public struct WorkloadState: Sendable, Hashable {
         return nil
     }
 
-    public var isOptedOut: Bool { annotations[SweepAnnotations.skip] == "true" }
+    public var isOptedOut: Bool { OptOut.isOptedOut(annotations) }
 }
 
 public struct PullSecretData: Sendable, Equatable {
@@ -128,13 +143,16 @@ public enum EvictionOutcome: Sendable, Equatable {
 /// An `events.k8s.io/v1` Event about a workload or pod the sweeper acted on.
 public struct SweepEvent: Sendable, Equatable {
     public var regarding: EventSubject
+    /// The pod an eviction removed from `regarding`'s workload.
+    public var related: EventSubject?
     public var reason: String
     public var action: String
     public var note: String
     public var type: String
 
-    public init(regarding: EventSubject, reason: String, action: String, note: String, type: String = "Normal") {
+    public init(regarding: EventSubject, related: EventSubject? = nil, reason: String, action: String, note: String, type: String = "Normal") {
         self.regarding = regarding
+        self.related = related
         self.reason = reason
         self.action = action
         self.note = note
@@ -158,10 +176,8 @@ public struct EventSubject: Sendable, Hashable {
     }
 }
 
-/// Annotations kate shares with the webhook and the chart.
+/// Kubernetes' own labels and annotations the sweeper reads (kate's own keys are in KateContract).
 public enum SweepAnnotations {
-    public static let skip = "kate.dev/skip"
-    public static let originalImages = "kate.dev/original-images"
     public static let mirror = "kubernetes.io/config.mirror"
     public static let podTemplateHash = "pod-template-hash"
     public static let controllerRevisionHash = "controller-revision-hash"

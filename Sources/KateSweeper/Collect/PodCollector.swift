@@ -1,4 +1,5 @@
 import Foundation
+import KateContract
 import KateKube
 import KateRegistry
 
@@ -16,10 +17,20 @@ public struct PodCollector: Sendable {
         public var targets: [ContainerTarget] = []
         public var skipped: [SkippedPod] = []
         public var podCount = 0
+        /// Parses and strings seen so far, shared by the pages of one sweep.
+        var memo = ParseMemo()
+
+        public init() {}
     }
 
     public func collect(_ pods: [Pod]) -> Collection {
         var collection = Collection()
+        collect(pods, into: &collection)
+        return collection
+    }
+
+    /// Adds one page of pods: a sweep collects page by page, so only one page of decoded pods exists at a time.
+    public func collect(_ pods: [Pod], into collection: inout Collection) {
         for pod in pods {
             let key = PodKey(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "")
             if let reason = skipReason(pod) {
@@ -27,9 +38,8 @@ public struct PodCollector: Sendable {
                 continue
             }
             collection.podCount += 1
-            collection.targets.append(contentsOf: targets(of: pod))
+            collection.targets.append(contentsOf: targets(of: pod, memo: &collection.memo))
         }
-        return collection
     }
 
     /// Why a pod is not swept, or nil when it is.
@@ -40,38 +50,41 @@ public struct PodCollector: Sendable {
         if pod.status?.phase != "Running" { return "phase \(pod.status?.phase ?? "unknown"), not Running" }
         if pod.metadata.deletionTimestamp != nil { return "terminating" }
         if annotations[SweepAnnotations.mirror] != nil { return "mirror (static) pod; the kubelet owns it" }
-        if annotations[SweepAnnotations.skip] == "true" { return "opted out (\(SweepAnnotations.skip))" }
+        if let optOut = OptOut.podReason(annotations: annotations, labels: pod.metadata.labels) { return "opted out (\(optOut))" }
         return nil
     }
 
     func targets(of pod: Pod) -> [ContainerTarget] {
-        let identity = Self.identity(of: pod)
-        let originals = Self.originalImages(pod.metadata.annotations?[SweepAnnotations.originalImages])
+        var memo = ParseMemo()
+        return targets(of: pod, memo: &memo)
+    }
+
+    func targets(of pod: Pod, memo: inout ParseMemo) -> [ContainerTarget] {
+        let identity = Self.identity(of: pod, memo: &memo)
+        let originals = OriginalImages.decode(pod.metadata.annotations?[KateAnnotations.originalImages]) ?? [:]
         var targets: [ContainerTarget] = []
         let statuses = Dictionary(pod.status?.containerStatuses?.map { ($0.name, $0) } ?? [], uniquingKeysWith: { first, _ in first })
         for container in pod.spec.containers {
-            targets.append(target(container, role: .app, status: statuses[container.name], pod: identity, originals: originals))
+            targets.append(target(container, role: .app, status: statuses[container.name], pod: identity, originals: originals, memo: &memo))
         }
         // Sidecars run for the pod's lifetime; finished one-shot init containers are history.
         let initStatuses = Dictionary(pod.status?.initContainerStatuses?.map { ($0.name, $0) } ?? [], uniquingKeysWith: { first, _ in first })
         for container in pod.spec.initContainers ?? [] where container.isSidecar {
-            targets.append(target(container, role: .sidecar, status: initStatuses[container.name], pod: identity, originals: originals))
+            targets.append(target(container, role: .sidecar, status: initStatuses[container.name], pod: identity, originals: originals, memo: &memo))
         }
         return targets
     }
 
-    private func target(_ container: Container, role: ContainerRole, status: ContainerStatus?, pod: PodIdentity, originals: [String: String]) -> ContainerTarget {
+    private func target(
+        _ container: Container, role: ContainerRole, status: ContainerStatus?, pod: PodIdentity, originals: [String: String], memo: inout ParseMemo
+    ) -> ContainerTarget {
         let specImage = container.image ?? ""
-        let spec = try? ImageReference.parse(specImage)
-        let tracking = Self.tracking(original: originals[container.name], spec: specImage)
-        let running = status == nil ? RunningImage.unknown(reason: "no status reported for container \(container.name)") : ImageID.parse(status?.imageID)
-        var runningRepository: String?
-        if case .digest(let repository, _) = running {
-            runningRepository = (try? ImageReference.parse(repository))?.canonicalName
-        }
+        let tracking = memo.tracking(original: originals[container.name], spec: specImage)
+        let running = status == nil
+            ? ParseMemo.Running(image: .unknown(reason: "no status reported for container \(container.name)")) : memo.running(status?.imageID)
         return ContainerTarget(
-            pod: pod, container: container.name, role: role, tracking: tracking, pinnedDigest: spec?.digest,
-            running: running, runningRepository: runningRepository, pullPolicy: container.imagePullPolicy)
+            pod: pod, container: memo.intern(container.name), role: role, tracking: tracking, pinnedDigest: memo.pinnedDigest(specImage),
+            running: running.image, runningRepository: running.canonicalRepository, pullPolicy: container.imagePullPolicy.map { memo.intern($0) })
     }
 
     /// The tag to follow: the webhook's record of what the user wrote, else the spec image.
@@ -91,22 +104,13 @@ public struct PodCollector: Sendable {
         return .tag(TrackedImage(display: display, canonicalName: reference.canonicalName, tag: reference.trackedTag))
     }
 
-    /// `kate.dev/original-images`: JSON object container name → image. A broken annotation is ignored
-    /// (the spec image is then tracked), never fatal.
-    static func originalImages(_ annotation: String?) -> [String: String] {
-        guard let annotation, let data = annotation.data(using: .utf8),
-            let decoded = try? JSONDecoder().decode([String: String].self, from: data)
-        else { return [:] }
-        return decoded
-    }
-
-    static func identity(of pod: Pod) -> PodIdentity {
+    static func identity(of pod: Pod, memo: inout ParseMemo) -> PodIdentity {
         let labels = pod.metadata.labels ?? [:]
         return PodIdentity(
-            namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "",
-            nodeName: pod.spec.nodeName, controller: pod.metadata.controller,
-            revision: labels[SweepAnnotations.podTemplateHash] ?? labels[SweepAnnotations.controllerRevisionHash],
-            serviceAccount: pod.spec.serviceAccountName ?? "default",
-            pullSecrets: pod.spec.imagePullSecrets?.map(\.name) ?? [])
+            namespace: memo.intern(pod.metadata.namespace ?? ""), name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "",
+            nodeName: pod.spec.nodeName.map { memo.intern($0) }, controller: pod.metadata.controller.map { memo.intern($0) },
+            revision: (labels[SweepAnnotations.podTemplateHash] ?? labels[SweepAnnotations.controllerRevisionHash]).map { memo.intern($0) },
+            serviceAccount: memo.intern(pod.spec.serviceAccountName ?? "default"),
+            pullSecrets: memo.intern(pod.spec.imagePullSecrets?.map(\.name) ?? []))
     }
 }

@@ -50,7 +50,7 @@ public struct SweepMetrics: Sendable {
         case .blocked: result = "blocked"
         case .alreadyGone: result = "gone"
         case .failed: result = "failed"
-        case .wouldDo, .deferred: return
+        case .wouldDo, .deferred, .waiting: return
         }
         Counter(label: "kate_sweep_actions_total", dimensions: [("action", action), ("outcome", result)], factory: factory).increment()
     }

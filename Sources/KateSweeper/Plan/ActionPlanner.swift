@@ -1,9 +1,12 @@
+import KateContract
+
 /// Decides, per owner, what to do about its stale pods — once per sweep, however many pods it has.
 ///
 /// Pod → ReplicaSet → Deployment, StatefulSet and DaemonSet get a rollout restart (what
 /// `kubectl rollout restart` does); where a restart replaces nothing (OnDelete, a ReplicaSet without
-/// Deployment, a bare pod) stale pods are evicted, one per owner per sweep, so a PodDisruptionBudget
-/// and the controller pace the rest. Job pods are only reported: the next run starts fresh.
+/// Deployment, a bare pod) stale pods are evicted one at a time, each after the workload's ready pods
+/// recovered from the last (`ActionExecutor`, bounded by `--eviction-wait`). Job pods are only
+/// reported: the next run starts fresh.
 public struct ActionPlanner: Sendable {
     public let action: SweepAction
 
@@ -64,14 +67,14 @@ public struct ActionPlanner: Sendable {
         }
         if let failure = owners.failures[reference] { return .hold(failure) }
         guard let owner = owners.state(reference) else { return .hold("\(reference) no longer exists") }
-        if owner.isOptedOut { return .hold("\(reference) opted out (\(SweepAnnotations.skip))") }
+        if owner.isOptedOut { return .hold("\(reference) opted out (\(KateAnnotations.skip))") }
         if action == .delete { return .act(.delete(key)) }
         switch reference.kind {
         case .replicaSet:
             if let parentRef = OwnerDirectory.reference(for: owner.controller, namespace: pod.namespace) {
                 if let failure = owners.failures[parentRef] { return .hold(failure) }
                 guard let parent = owners.state(parentRef) else { return .hold("\(parentRef) no longer exists") }
-                if parent.isOptedOut { return .hold("\(parentRef) opted out (\(SweepAnnotations.skip))") }
+                if parent.isOptedOut { return .hold("\(parentRef) opted out (\(KateAnnotations.skip))") }
                 return restartable(parent)
             }
             if owner.controller != nil { return .hold("\(reference) is controlled by a kind kate does not restart") }
@@ -112,16 +115,31 @@ extension SweepPlan {
                 apiVersion: "apps/v1", kind: owner.reference.kind.rawValue, namespace: owner.reference.namespace,
                 name: owner.reference.name, uid: owner.uid)
             actions.append(PlannedAction(operation: .rolloutRestart(owner.reference), subject: subject, pods: pods, evidence: evidence))
-        case .evict(let owner, let state):
+        case .evict(_, let state):
             if let state, let pinned = TemplatePins.pinnedContainers(of: state, stale: evidence) {
                 for pod in pods { held[pod] = "template pins a digest; update the manifest (\(pinned))" }
                 return
             }
-            // One eviction per owner per sweep: the replacement should be up before the next goes.
-            guard let first = pods.first else { return }
-            let firstEvidence = stale[first] ?? []
-            actions.append(PlannedAction(operation: .evict(first), subject: podSubject(first, evidence: firstEvidence), pods: [first], evidence: firstEvidence))
-            for pod in pods.dropFirst() { held[pod] = "waiting: \(owner) evicts one pod per sweep" }
+            guard let state else {
+                // A bare pod: nothing replaces it, so nothing to wait for.
+                for pod in pods {
+                    let podEvidence = stale[pod] ?? []
+                    actions.append(PlannedAction(operation: .evict(pod), subject: podSubject(pod, evidence: podEvidence), pods: [pod], evidence: podEvidence))
+                }
+                return
+            }
+            // Paced like `kubectl drain`: the executor evicts one pod, waits for the workload's ready
+            // pods to recover, then evicts the next. The Event regards the workload, with the pod related.
+            let pacing = EvictionPacing(workload: state.reference, uid: state.uid, selector: state.selector)
+            let subject = EventSubject(
+                apiVersion: "apps/v1", kind: state.reference.kind.rawValue, namespace: state.reference.namespace,
+                name: state.reference.name, uid: state.uid)
+            for pod in pods {
+                let podEvidence = stale[pod] ?? []
+                actions.append(PlannedAction(
+                    operation: .evict(pod), subject: subject, pods: [pod], evidence: podEvidence, pacing: pacing,
+                    relatedPod: podSubject(pod, evidence: podEvidence)))
+            }
         case .delete(let pod):
             let podEvidence = stale[pod] ?? []
             let uid = podEvidence.first?.target.pod.uid ?? ""

@@ -1,3 +1,5 @@
+import KateKube
+
 /// A pod, named the way the report and the API need it.
 public struct PodKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let namespace: String
@@ -30,12 +32,21 @@ public struct PlannedAction: Sendable, Equatable {
     public var pods: [PodKey]
     /// The stale containers behind it, for the Event note.
     public var evidence: [Finding]
+    /// An eviction from a workload whose other stale pods wait for this one's replacement.
+    public var pacing: EvictionPacing?
+    /// The pod an eviction removes, when `subject` is its workload.
+    public var relatedPod: EventSubject?
 
-    public init(operation: Operation, subject: EventSubject, pods: [PodKey], evidence: [Finding]) {
+    public init(
+        operation: Operation, subject: EventSubject, pods: [PodKey], evidence: [Finding], pacing: EvictionPacing? = nil,
+        relatedPod: EventSubject? = nil
+    ) {
         self.operation = operation
         self.subject = subject
         self.pods = pods
         self.evidence = evidence
+        self.pacing = pacing
+        self.relatedPod = relatedPod
     }
 
     /// "restart Deployment/web", "evict pod default/web-0".
@@ -45,6 +56,28 @@ public struct PlannedAction: Sendable, Equatable {
         case .evict(let pod): "evict pod \(pod)"
         case .delete(let pod, _): "delete pod \(pod)"
         }
+    }
+}
+
+/// The workload a paced eviction belongs to: where its replacement pods show up and how they are
+/// recognised (their controller reference carries the workload's UID).
+public struct EvictionPacing: Sendable, Hashable {
+    public var workload: WorkloadReference
+    public var uid: String
+    /// `spec.selector.matchLabels`, as a label selector for the pod list (nil: the whole namespace).
+    public var labelSelector: String?
+
+    public init(workload: WorkloadReference, uid: String, selector: [String: String]) {
+        self.workload = workload
+        self.uid = uid
+        labelSelector = selector.isEmpty ? nil : selector.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    }
+
+    /// Whether `pod` is one of the workload's own (by controller UID; by kind and name without one).
+    func owns(_ pod: Pod) -> Bool {
+        guard let controller = pod.metadata.controller else { return false }
+        if !uid.isEmpty, !controller.uid.isEmpty { return controller.uid == uid }
+        return controller.kind == workload.kind.rawValue && controller.name == workload.name
     }
 }
 

@@ -15,11 +15,27 @@ public struct ActionPolicy: Sendable, Equatable {
     public var dryRun: Bool
     /// At most this many writes (restarts, evictions, deletions) per sweep; nil = unlimited.
     public var maxActions: Int?
+    /// Paced evictions (`--eviction-wait`): how long one eviction may take, both retrying a
+    /// PodDisruptionBudget's 429 and waiting for the workload's ready pods to recover before the
+    /// next of its pods is evicted (what `kubectl drain --timeout` bounds).
+    public var evictionWait: Duration
+    /// How often a paced eviction re-reads the workload's pods while it waits.
+    public var evictionPollInterval: Duration
+    /// How long after a 429 the eviction is tried again (`kubectl drain` waits 5 s).
+    public var disruptionRetryInterval: Duration
 
-    public init(action: SweepAction = .rollout, dryRun: Bool = false, maxActions: Int? = nil) {
+    public static let defaultEvictionWait = Duration.seconds(120)
+
+    public init(
+        action: SweepAction = .rollout, dryRun: Bool = false, maxActions: Int? = nil, evictionWait: Duration = defaultEvictionWait,
+        evictionPollInterval: Duration = .seconds(2), disruptionRetryInterval: Duration = .seconds(5)
+    ) {
         self.action = action
         self.dryRun = dryRun
         self.maxActions = maxActions
+        self.evictionWait = evictionWait
+        self.evictionPollInterval = evictionPollInterval
+        self.disruptionRetryInterval = disruptionRetryInterval
     }
 
     /// Whether this sweep makes any write call at all.

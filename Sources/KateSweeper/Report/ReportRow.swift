@@ -14,15 +14,34 @@ public struct ReportRow: Sendable, Codable, Equatable {
     public var reason: String?
 
     public static func rows(of report: SweepReport) -> [ReportRow] {
-        report.findings.map { finding in
-            let target = finding.target
-            let pod = PodKey(namespace: target.pod.namespace, name: target.pod.name)
-            return ReportRow(
-                namespace: pod.namespace, pod: pod.name, container: target.container,
-                tag: target.tracking.image?.display ?? "-", pinned: target.pinnedDigest, running: target.running.digest,
-                registry: finding.judgement.currentDigest, verdict: finding.judgement.verdict,
-                action: finding.judgement.verdict.isStale ? report.actionText(for: pod) : "-",
-                reason: finding.judgement.reason)
-        }
+        report.findings.map { ReportRow($0, in: report) }
+    }
+
+    public init(
+        namespace: String, pod: String, container: String, tag: String, pinned: String?, running: String?, registry: String?, verdict: Verdict,
+        action: String, reason: String?
+    ) {
+        self.namespace = namespace
+        self.pod = pod
+        self.container = container
+        self.tag = tag
+        self.pinned = pinned
+        self.running = running
+        self.registry = registry
+        self.verdict = verdict
+        self.action = action
+        self.reason = reason
+    }
+
+    /// The row of one finding; the ACTION column from the report's outcomes.
+    public init(_ finding: Finding, in report: SweepReport) {
+        let target = finding.target
+        let pod = PodKey(namespace: target.pod.namespace, name: target.pod.name)
+        self.init(
+            namespace: pod.namespace, pod: pod.name, container: target.container,
+            tag: target.tracking.image?.display ?? "-", pinned: target.pinnedDigest, running: target.running.digest,
+            registry: finding.judgement.currentDigest, verdict: finding.judgement.verdict,
+            action: finding.judgement.verdict.isStale ? report.actionText(for: pod) : "-",
+            reason: finding.judgement.reason)
     }
 }

@@ -87,6 +87,7 @@ enum ActionSummary {
         case .blocked: "blocked"
         case .alreadyGone: "gone"
         case .failed: "failed"
+        case .waiting: "waiting"
         }
     }
 }

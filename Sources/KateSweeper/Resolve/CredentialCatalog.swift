@@ -17,6 +17,8 @@ public struct CredentialScope: Sendable, Hashable, CustomStringConvertible {
 public struct CredentialCatalog: Sendable {
     private var serviceAccountSecrets: [String: [String]] = [:]
     private var configs: [String: DockerConfig] = [:]
+    /// Secrets asked for already (found or not).
+    private var readSecrets: Set<String> = []
     public let mounted: Keyring
 
     public init(mounted: Keyring = .empty) {
@@ -27,7 +29,13 @@ public struct CredentialCatalog: Sendable {
         for pods: [PodIdentity], from cluster: any ClusterReading, mounted: Keyring, concurrency: Int, logger: Logger
     ) async -> CredentialCatalog {
         var catalog = CredentialCatalog(mounted: mounted)
-        let accounts = Set(pods.map { "\($0.namespace)/\($0.serviceAccount)" }).sorted()
+        await catalog.add(pods, from: cluster, concurrency: concurrency, logger: logger)
+        return catalog
+    }
+
+    /// Reads the ServiceAccounts and secrets of `pods` not read yet (a sweep adds page by page).
+    public mutating func add(_ pods: [PodIdentity], from cluster: any ClusterReading, concurrency: Int, logger: Logger) async {
+        let accounts = Set(pods.map { "\($0.namespace)/\($0.serviceAccount)" }).filter { serviceAccountSecrets[$0] == nil }.sorted()
         let fetched = await BoundedParallel.map(accounts, concurrency: concurrency) { key -> (String, [String]) in
             let (namespace, name) = Self.split(key)
             do {
@@ -38,9 +46,10 @@ public struct CredentialCatalog: Sendable {
                 return (key, [])
             }
         }
-        for (key, names) in fetched { catalog.serviceAccountSecrets[key] = names }
+        for (key, names) in fetched { serviceAccountSecrets[key] = names }
 
-        let secretKeys = Set(pods.flatMap { catalog.scope(for: $0).secrets }).sorted()
+        let secretKeys = Set(pods.flatMap { scope(for: $0).secrets }).subtracting(readSecrets).sorted()
+        readSecrets.formUnion(secretKeys)
         let secrets = await BoundedParallel.map(secretKeys, concurrency: concurrency) { key -> (String, DockerConfig?) in
             let (namespace, name) = Self.split(key)
             do {
@@ -48,14 +57,14 @@ public struct CredentialCatalog: Sendable {
                     logger.warning("imagePullSecret \(key) does not exist; skipped")
                     return (key, nil)
                 }
-                return (key, try DockerConfig.fromSecret(type: secret.type, data: secret.data))
+                let config = try DockerConfig.fromSecret(type: secret.type, data: secret.data)
+                return (key, config)
             } catch {
                 logger.warning("cannot use imagePullSecret \(key): \(error)")
                 return (key, nil)
             }
         }
-        for (key, config) in secrets { if let config { catalog.configs[key] = config } }
-        return catalog
+        for (key, config) in secrets { if let config { configs[key] = config } }
     }
 
     /// The pod's secrets (pod first, then ServiceAccount), deduplicated, namespaced.

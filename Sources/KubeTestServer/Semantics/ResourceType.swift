@@ -17,6 +17,11 @@ public struct ResourceType: Sendable, Hashable {
         var fields: Set<String> = ["metadata.name", "metadata.namespace"]
         if resource == "pods" { fields.formUnion(["status.phase", "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.podIP", "status.nominatedNodeName"]) }
         if resource == "secrets" { fields.insert("type") }
+        if self == .coreEvents {
+            fields.formUnion(EventConversion.coreSelectableFields)
+        } else if self == .events {
+            fields.formUnion(EventConversion.eventsSelectableFields)
+        }
         return fields
     }
 
@@ -31,12 +36,36 @@ public struct ResourceType: Sendable, Hashable {
     public static let jobs = ResourceType(group: "batch", version: "v1", resource: "jobs", kind: "Job", namespaced: true)
     public static let cronJobs = ResourceType(group: "batch", version: "v1", resource: "cronjobs", kind: "CronJob", namespaced: true)
     public static let events = ResourceType(group: "events.k8s.io", version: "v1", resource: "events", kind: "Event", namespaced: true)
+    /// The same Events through the core API (`kubectl describe` reads these): one store entry per
+    /// event in each, converted on write as the apiserver converts between the two versions.
+    public static let coreEvents = ResourceType(group: "", version: "v1", resource: "events", kind: "Event", namespaced: true)
     public static let podDisruptionBudgets = ResourceType(group: "policy", version: "v1", resource: "poddisruptionbudgets", kind: "PodDisruptionBudget", namespaced: true)
 
     public static let all: [ResourceType] = [
         .pods, .namespaces, .serviceAccounts, .secrets, .deployments, .replicaSets, .statefulSets, .daemonSets, .jobs, .cronJobs, .events,
-        .podDisruptionBudgets,
+        .podDisruptionBudgets, .coreEvents,
     ]
+
+    /// Kinds with a `/status` subresource: there a write changes only `.status`, while a write to
+    /// the object itself leaves `.status` as it was (the registry strategies' PrepareForUpdate).
+    public var hasStatus: Bool { ![ResourceType.serviceAccounts, .secrets, .events, .coreEvents].contains(self) }
+
+    /// Short names kubectl accepts (`po`, `deploy`), as discovery announces them.
+    var shortNames: [String] {
+        switch resource {
+        case "pods": ["po"]
+        case "namespaces": ["ns"]
+        case "serviceaccounts": ["sa"]
+        case "deployments": ["deploy"]
+        case "replicasets": ["rs"]
+        case "statefulsets": ["sts"]
+        case "daemonsets": ["ds"]
+        case "cronjobs": ["cj"]
+        case "events": ["ev"]
+        case "poddisruptionbudgets": ["pdb"]
+        default: []
+        }
+    }
 
     /// Looks a kind up by `apiVersion` + `kind`, as found in an object body.
     public static func forObject(apiVersion: String, kind: String) -> ResourceType? {

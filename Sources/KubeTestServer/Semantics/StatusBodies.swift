@@ -5,7 +5,7 @@ import KateNet
 enum StatusBody {
     static func failure(
         code: Int, reason: String, message: String, name: String? = nil, group: String? = nil, kind: String? = nil,
-        causes: [(reason: String, message: String)] = [], retryAfterSeconds: Int? = nil
+        causes: [(reason: String, message: String)] = [], retryAfterSeconds: Int? = nil, emptyDetails: Bool = false
     ) -> HTTPResponse {
         var status: JSONValue = .object([
             ("kind", .string("Status")), ("apiVersion", .string("v1")), ("metadata", .object([])),
@@ -19,7 +19,7 @@ enum StatusBody {
             details.append(("causes", .array(causes.map { .object([("reason", .string($0.reason)), ("message", .string($0.message))]) })))
         }
         if let retryAfterSeconds { details.append(("retryAfterSeconds", .int(retryAfterSeconds))) }
-        if !details.isEmpty || reason == "NotFound" || reason == "Forbidden" { status["details"] = .object(details) }
+        if !details.isEmpty || emptyDetails || reason == "NotFound" || reason == "Forbidden" { status["details"] = .object(details) }
         status["code"] = .int(code)
         var response = HTTPResponse.json(code, status.serialized())
         if let retryAfterSeconds { response.headers.add(name: "Retry-After", value: String(retryAfterSeconds)) }

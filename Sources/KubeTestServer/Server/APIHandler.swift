@@ -11,6 +11,8 @@ struct APIHandler: HTTPResponder {
     let clientCertificateUser: String?
     /// Present when the server was started with `allowConnectionDrops`.
     let dropper: ConnectionDropper?
+    /// The port clients reach (discovery's serverAddressByClientCIDRs names it).
+    let port: UpstreamPort
 
     func respond(to request: HTTPRequest, context: RequestContext) async -> HTTPResponse {
         let path = request.path.removingPercentEncoding ?? request.path
@@ -34,6 +36,7 @@ struct APIHandler: HTTPResponder {
 
     private func serve(_ request: HTTPRequest, path: String, user: String?) async -> HTTPResponse {
         guard let user else { return StatusBody.unauthorized() }
+        if request.method == "GET", let document = Discovery.respond(path: path, port: port.value) { return document }
         guard let api = APIRequest.parse(path: request.path) else {
             return .text(404, "404 page not found")
         }
@@ -44,15 +47,20 @@ struct APIHandler: HTTPResponder {
         let verbs = Verbs(store: store, controls: controls)
         switch (request.method, api.name, api.subresource) {
         case ("GET", nil, nil), ("HEAD", nil, nil):
-            return verbs.list(api, query: QueryString.parse(request.query))
+            let query = QueryString.parse(request.query)
+            return Self.asTableIfAsked(verbs.list(api, query: query), type: api.type, accept: request.headers["Accept"], query: query, isList: true)
         case ("GET", .some(let name), nil), ("HEAD", .some(let name), nil):
-            return verbs.get(api, name: name)
+            return Self.asTableIfAsked(
+                verbs.get(api, name: name), type: api.type, accept: request.headers["Accept"], query: QueryString.parse(request.query), isList: false
+            )
         case ("POST", nil, nil):
             return verbs.create(api, body: request.body)
         case ("POST", .some(let name), "eviction") where api.type == .pods:
             return verbs.evict(api, name: name, body: request.body)
-        case ("PATCH", .some(let name), nil):
+        case ("PATCH", .some(let name), nil), ("PATCH", .some(let name), "status") where api.subresource == nil || api.type.hasStatus:
             return verbs.patch(api, name: name, contentType: request.headers["Content-Type"], body: request.body)
+        case ("GET", .some(let name), "status") where api.type.hasStatus:
+            return verbs.get(api, name: name)
         case ("DELETE", .some(let name), nil):
             return verbs.delete(api, name: name, body: request.body)
         default:
@@ -61,6 +69,17 @@ struct APIHandler: HTTPResponder {
                 message: "the server does not allow this method on the requested resource"
             )
         }
+    }
+
+    /// A successful read answered as a `Table` when the client's first choice is one (`kubectl get`).
+    static func asTableIfAsked(_ response: HTTPResponse, type: ResourceType, accept: String?, query: [String: String], isList: Bool) -> HTTPResponse {
+        guard response.status == 200, TableConversion.wantsTable(accept), let body = try? JSONValue.parse(response.body) else { return response }
+        let items = isList ? body["items"]?.arrayValue ?? [] : [body]
+        let table = TableConversion.table(
+            for: type, items: items, resourceVersion: body[path: ["metadata", "resourceVersion"]]?.stringValue,
+            continueToken: isList ? body[path: ["metadata", "continue"]]?.stringValue : nil, includeObject: query["includeObject"]
+        )
+        return .json(200, table.serialized())
     }
 
     static func bearerToken(_ header: String?) -> String? {

@@ -40,6 +40,10 @@ struct StoredObject: Sendable {
             keep("status.nominatedNodeName", ["status", "nominatedNodeName"])
         }
         if type == .secrets { keep("type", ["type"]) }
+        if type == .coreEvents || type == .events {
+            let fields = type == .coreEvents ? EventConversion.coreSelectableFields : EventConversion.eventsSelectableFields
+            for field in fields { keep(field, field.split(separator: ".").map(String.init)) }
+        }
         self.fields = fields
         key = ObjectStore.key(namespace: namespace, name: name)
     }

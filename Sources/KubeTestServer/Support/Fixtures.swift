@@ -97,6 +97,37 @@ extension KubeTestServer {
 
     public func count(_ type: ResourceType) -> Int { store.count(type) }
 
+    /// Every stored object of a kind (in a namespace, or everywhere), in storage order.
+    public func objects(_ type: ResourceType, namespace: String? = nil) -> [JSONValue] {
+        var result: [JSONValue] = []
+        var token: String?
+        repeat {
+            guard let page = try? store.list(type, namespace: namespace, limit: 500, continueToken: token, matching: { _ in true }) else { break }
+            result += page.items.compactMap { item in
+                (try? JSONValue.parse(item)).map { .object([("apiVersion", .string(type.apiVersion)), ("kind", .string(type.kind))] + ($0.objectValue ?? [])) }
+            }
+            token = page.continueToken
+        } while token != nil
+        return result
+    }
+
+    /// Stores an Event given in either version (core v1 or events.k8s.io/v1) in both, as a
+    /// controller's event recorder would leave it.
+    @discardableResult
+    public func addEvent(_ event: JSONValue) throws -> JSONValue {
+        let stored = try put(event)
+        let isCore = event["apiVersion"]?.stringValue == "v1"
+        let twin = isCore ? EventConversion.toEvents(stored) : EventConversion.toCore(stored)
+        try store.create(twin, type: isCore ? .events : .coreEvents, namespace: nil, replace: true)
+        return stored
+    }
+
+    /// Deletes a stored object, as a controller or the kubelet finishing a pod would; false if absent.
+    @discardableResult
+    public func remove(_ type: ResourceType, namespace: String?, name: String) -> Bool {
+        (try? store.delete(type, namespace: namespace, name: name)) != nil
+    }
+
     /// Changes a stored object in place (e.g. to model a controller updating status); bumps
     /// resourceVersion, and generation when `spec` changed.
     @discardableResult

@@ -56,10 +56,19 @@ struct SweepHarness {
         for object in objects { _ = try kube.put(try Fixtures.bytes(object)) }
     }
 
-    func sweep(_ policy: ActionPolicy = ActionPolicy(), resolver: (any TagResolving)? = nil) async throws -> SweepReport {
+    /// The sweeper's policy with paced evictions shortened from minutes to what a test can wait.
+    static func policy(
+        _ action: SweepAction = .rollout, dryRun: Bool = false, maxActions: Int? = nil, evictionWait: Duration = .milliseconds(800)
+    ) -> ActionPolicy {
+        ActionPolicy(
+            action: action, dryRun: dryRun, maxActions: maxActions, evictionWait: evictionWait, evictionPollInterval: .milliseconds(20),
+            disruptionRetryInterval: .milliseconds(50))
+    }
+
+    func sweep(_ policy: ActionPolicy = SweepHarness.policy(), resolver: (any TagResolving)? = nil, kubeConcurrency: Int = 8) async throws -> SweepReport {
         let sweeper = Sweeper(
             cluster: client, resolver: resolver ?? self.resolver,
-            configuration: SweeperConfiguration(policy: policy, resolveTimeout: .seconds(10)), logger: logger)
+            configuration: SweeperConfiguration(policy: policy, kubeConcurrency: kubeConcurrency, resolveTimeout: .seconds(10)), logger: logger)
         return try await sweeper.run()
     }
 

@@ -27,7 +27,7 @@ enum Fixtures {
     static func pod(
         namespace: String = "default", name: String, uid: String? = nil, owner: Owner? = nil, labels: [String: String] = [:],
         annotations: [String: String] = [:], containers: [PodContainer], phase: String = "Running", node: String = "node-1",
-        serviceAccount: String = "default", pullSecrets: [String] = [], deleting: Bool = false
+        serviceAccount: String = "default", pullSecrets: [String] = [], deleting: Bool = false, ready: Bool = true
     ) -> [String: Any] {
         var metadata: [String: Any] = [
             "name": name, "namespace": namespace, "uid": uid ?? "uid-\(namespace)-\(name)", "resourceVersion": "1000",
@@ -54,7 +54,7 @@ enum Fixtures {
         }
         func statusEntry(_ c: PodContainer) -> [String: Any] {
             var entry: [String: Any] = [
-                "name": c.name, "image": c.image, "ready": true, "started": true, "restartCount": 0,
+                "name": c.name, "image": c.image, "ready": ready, "started": true, "restartCount": 0,
                 "state": ["running": ["startedAt": "2026-11-20T10:00:05Z"]],
                 "containerID": "containerd://" + String(repeating: "c", count: 64),
             ]
@@ -72,6 +72,10 @@ enum Fixtures {
             "startTime": "2026-11-20T10:00:00Z",
             // Reversed on purpose: statuses must be matched by name, not index.
             "containerStatuses": app.reversed().map(statusEntry),
+            "conditions": [
+                ["type": "PodScheduled", "status": "True"], ["type": "ContainersReady", "status": ready ? "True" : "False"],
+                ["type": "Ready", "status": ready ? "True" : "False"],
+            ],
         ]
         if !sidecars.isEmpty { status["initContainerStatuses"] = sidecars.map(statusEntry) }
         return ["apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec, "status": status]

@@ -123,6 +123,9 @@ seccompProfile:
 {{- define "kate.registryArgs" -}}
 - --cache-ttl={{ .Values.registry.cacheTTL }}
 - --negative-cache-ttl={{ .Values.registry.negativeCacheTTL }}
+{{- range .Values.registry.insecureRegistries }}
+- --insecure-registry={{ . }}
+{{- end }}
 - --registry-concurrency={{ int64 .Values.registry.concurrency }}
 - --registry-timeout={{ .Values.registry.timeout }}
 {{- if .Values.registry.dockerConfig.secretName }}

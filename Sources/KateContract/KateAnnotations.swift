@@ -1,0 +1,12 @@
+/// The keys of the contract between kate's webhook, its sweeper and its Helm chart: the webhook writes them on the
+/// pods it pins, the sweeper reads them back, the chart's selectors name them. Spelled here and nowhere else.
+public enum KateAnnotations {
+    /// Annotation: a JSON object, container key → the image as the user wrote it (the tag the sweeper tracks).
+    /// Read and written only through `OriginalImages`.
+    public static let originalImages = "kate.dev/original-images"
+    /// Annotation: RFC 3339 UTC time the webhook pinned the pod.
+    public static let resolvedAt = "kate.dev/resolved-at"
+    /// Label or annotation on a pod, a workload or (label) a namespace: `true` leaves it alone. Decided only by
+    /// `OptOut`.
+    public static let skip = "kate.dev/skip"
+}

@@ -1,0 +1,160 @@
+import Foundation
+import KateNet
+import KateRegistry
+import MetricsTestKit
+import RegistryTestSupport
+import Synchronization
+import Testing
+
+private let manifestBody = Array(#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{},"layers":[]}"#.utf8)
+private let manifestDigest = "sha256:" + SHA256.hex(manifestBody)
+
+private let healthy: ScriptedHTTPServer.Script = { _, _, _ in
+    .init(status: 200, headers: [("Content-Type", ManifestMediaType.dockerManifest), ("Docker-Content-Digest", manifestDigest)])
+}
+
+/// Real sockets, three kinds of dead registry: the first lookup detects the outage within one
+/// timeout, later ones fail at once (the circuit is open), and once the registry is back the
+/// first lookup after the backoff gets an answer again.
+@Suite("Registry outages (real sockets on loopback)")
+struct OutageTests {
+    static let timeout = Duration.seconds(2)
+    static let backoff = Duration.seconds(2)
+
+    func resolver(_ host: String, metrics: TestMetrics) -> Resolver {
+        makeResolver(scripted: [host], metrics: metrics) {
+            $0.requestTimeout = Self.timeout
+            $0.connectTimeout = .seconds(1)
+            // Long enough that only the circuit closing can explain "first" resolving later.
+            $0.transportFailureCacheTTL = .seconds(60)
+            $0.circuitBreaker = CircuitBreakerPolicy(failureThreshold: 3, initialBackoff: Self.backoff, maxBackoff: .seconds(30))
+        }
+    }
+
+    @Test("refused / hung / blackholed: detected within one timeout, then 200 lookups at concurrency 16 fail at once; back again after the probe",
+          arguments: DeadRegistry.Mode.allCases)
+    func outage(mode: DeadRegistry.Mode) async throws {
+        let dead = try await DeadRegistry.start(mode)
+        let metrics = TestMetrics()
+        let resolver = resolver(dead.host, metrics: metrics)
+        func reference(_ tag: String) throws -> ImageReference { try ImageReference.parse("\(dead.host)/app:\(tag)") }
+
+        // First detection: at most one timeout (refused is faster: three failed connects).
+        let started = ContinuousClock.now
+        await #expect(throws: RegistryError.self) { try await resolver.resolve(reference("first"), deadline: .now + .seconds(30)) }
+        let detection = ContinuousClock.now - started
+        #expect(detection < Self.timeout + .milliseconds(800), "first detection took \(detection)")
+        // The caller's own deadline and the request's timeout are the same instant: the shared
+        // lookup may record the failure a moment after this caller has its answer.
+        #expect(await eventually { resolver.circuitState(host: dead.host) == .open })
+        #expect(try metrics.expectGauge("kate_registry_circuit_state", [("registry", dead.host)]).lastValue == 2)
+
+        // 200 lookups of distinct tags, 16 at a time: each answers at once with "unreachable since".
+        let latencies = Locked<[Duration]>([])
+        let messages = Locked<[String]>([])
+        let host = dead.host
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<16 {
+                group.addTask {
+                    for i in stride(from: worker, to: 200, by: 16) {
+                        let ref = try ImageReference.parse("\(host)/app:t\(i)")
+                        let begin = ContinuousClock.now
+                        do {
+                            _ = try await resolver.resolve(ref, deadline: .now + .seconds(30))
+                            Issue.record("t\(i) resolved against a dead registry")
+                        } catch let error as RegistryError {
+                            let took = ContinuousClock.now - begin
+                            latencies.withLock { $0.append(took) }
+                            if error.unreachableSince == nil || !error.isTransient { messages.withLock { $0.append(error.description) } }
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let sorted = latencies.withLock { $0 }.sorted()
+        #expect(sorted.count == 200)
+        let p99 = sorted[Int(Double(sorted.count) * 0.99) - 1]
+        #expect(p99 < .milliseconds(250), "p99 \(p99) with the circuit open (the benchmark measures the release figure)")
+        #expect(sorted.last ?? .zero < .seconds(1), "slowest \(sorted.last ?? .zero)")
+        #expect(messages.withLock { $0 }.isEmpty, "every error says since when the registry is unreachable: \(messages.withLock { $0.prefix(2) })")
+
+        // The registry comes back on the same address; after the backoff the first lookup is answered.
+        await dead.release()
+        try await ScriptedHTTPServer.withRunning(port: dead.port, healthy) { server in
+            try await Task.sleep(for: Self.backoff + .milliseconds(200))
+            let back = try await resolver.resolve(reference("t0"), deadline: .now + .seconds(5))
+            #expect(back.digest == manifestDigest)
+            #expect(back.source == .registry)
+            #expect(resolver.circuitState(host: dead.host) == .closed)
+            #expect(try metrics.expectGauge("kate_registry_circuit_state", [("registry", dead.host)]).lastValue == 0)
+            #expect(try await resolver.resolve(reference("first"), deadline: .now + .seconds(5)).digest == manifestDigest,
+                    "remembered transport failures are forgotten when the circuit closes")
+            #expect(server.requests.count == 2)
+        }
+        await resolver.shutdown()
+    }
+
+    @Test("with the circuit open, a tag with a last known digest is answered from it at once (stale-if-error)")
+    func staleWhileOpen() async throws {
+        let metrics = TestMetrics()
+        let server = try await ScriptedHTTPServer.start(healthy)
+        let host = server.host
+        let resolver = makeResolver(scripted: [host], metrics: metrics) {
+            $0.cacheTTL = .zero
+            $0.circuitBreaker = CircuitBreakerPolicy(failureThreshold: 3, initialBackoff: .seconds(30))
+        }
+        let ref = try ImageReference.parse("\(host)/app:v1")
+        #expect(try await resolver.resolve(ref, deadline: soon()).source == .registry)
+        await server.stop()  // now refused
+        let first = try await resolver.resolve(ref, keyring: .empty, deadline: soon(), staleIfErrorWithin: .seconds(3600))
+        #expect(first.source == .stale && first.digest == manifestDigest)
+        #expect(resolver.circuitState(host: host) == .open)
+        for _ in 0..<20 {
+            let begin = ContinuousClock.now
+            let again = try await resolver.resolve(ref, keyring: .empty, deadline: soon(), staleIfErrorWithin: .seconds(3600))
+            #expect(again.source == .stale && again.digest == manifestDigest)
+            #expect(ContinuousClock.now - begin < .milliseconds(250))
+        }
+        // A tag never seen gets the "unreachable since" error instead.
+        await #expect {
+            try await resolver.resolve(ImageReference.parse("\(host)/app:never"), keyring: .empty, deadline: soon(), staleIfErrorWithin: .seconds(3600))
+        } throws: { error in
+            guard let error = error as? RegistryError, let since = error.unreachableSince else { return false }
+            return error.description.contains("registry unreachable since \(since.formatted(.iso8601))") && Date().timeIntervalSince(since) < 60
+        }
+        await resolver.shutdown()
+    }
+
+    @Test("404, 401, 429 and 5xx are answers: they never open the circuit")
+    func answersKeepItClosed() async throws {
+        let statuses = [404, 401, 429, 503]
+        try await ScriptedHTTPServer.withRunning({ _, _, index in .init(status: statuses[index % statuses.count]) }) { server in
+            let resolver = makeResolver(scripted: [server.host]) {
+                $0.maxRetries = 0
+                $0.negativeCacheTTL = .zero
+                $0.circuitBreaker = CircuitBreakerPolicy(failureThreshold: 1)
+            }
+            for i in 0..<8 {
+                _ = try? await resolver.resolve(ImageReference.parse("\(server.host)/app:t\(i)"), deadline: soon())
+                #expect(resolver.circuitState(host: server.host) == .closed)
+            }
+        }
+    }
+}
+
+/// A value shared with child tasks.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
+}
+
+/// Polls `condition` for up to a second.
+func eventually(_ condition: () -> Bool) async -> Bool {
+    for _ in 0..<100 {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return condition()
+}
