@@ -69,6 +69,14 @@ for images in shapes {
         }
     }
 }
+print("\nin process: the /mutate responder with the JSON log handler at info (to /dev/null) and at critical, taking turns")
+for (images, credentials, pool) in [(1, "anon", fixtures.anonymousImages), (20, "cred", fixtures.credentialedImages)] where shapes.contains(images) {
+    let cost = try await InProcess.loggingCost(try BenchReview.pod(images: Array(pool.prefix(images))), fixtures: fixtures)
+    let on = cost.on.sorted()[1], off = cost.off.sorted()[1]
+    print(String(format: "%2d images %@: json/info %@ µs (median %.1f), off %@ µs (median %.1f): json/info %+.1f %%", images, credentials,
+                 cost.on.map { String(format: "%.1f", $0) }.joined(separator: "/"), on, cost.off.map { String(format: "%.1f", $0) }.joined(separator: "/"),
+                 off, (on / max(0.001, off) - 1) * 100))
+}
 print("")
 
 // MARK: The servers
@@ -229,6 +237,25 @@ for images in shapes {
         print(String(format: "%2d images credentialed / anonymous CPU per review (chart defaults): %.2fx", images,
                      cred.serverMicrosPerRequest / max(0.001, anon.serverMicrosPerRequest)))
     }
+}
+// A single saturated row per server is at the mercy of whatever else the two cores run; for the
+// "logging costs ≤ 5 %" question the two kate configurations take turns, three rows each.
+print("\nlogging cost, kate (chart defaults: json/info) and kate (chart, log off) taking turns, 3 rows each, saturated, CPU per review")
+for (images, credentials, pool) in [(1, "anon", fixtures.anonymousImages), (20, "cred", fixtures.credentialedImages)] where shapes.contains(images) {
+    let review = try BenchReview.pod(images: Array(pool.prefix(images)))
+    var on: [Double] = [], off: [Double] = []
+    for _ in 0..<3 {
+        for (server, into) in [(kateChart, 0), (kateOff, 1)] {
+            let work = try Wrk(body: review, url: "https://127.0.0.1:\(server.port)/mutate?timeout=10s")
+            let micros = try work.run(connections: 64, duration: duration, serverCPU: server.cpuSeconds).serverMicrosPerRequest
+            work.cleanUp()
+            if into == 0 { on.append(micros) } else { off.append(micros) }
+        }
+    }
+    let medianOn = on.sorted()[1], medianOff = off.sorted()[1]
+    print(String(format: "%2d images %@: json/info %@ µs (median %.1f), off %@ µs (median %.1f): json/info %+.1f %%", images, credentials,
+                 on.map { String(format: "%.1f", $0) }.joined(separator: "/"), medianOn, off.map { String(format: "%.1f", $0) }.joined(separator: "/"),
+                 medianOff, (medianOn / max(0.001, medianOff) - 1) * 100))
 }
 print("log bytes written during the run: " + servers.dropLast().map { "\($0.name) \($0.logBytes)" }.joined(separator: ", "))
 print("RSS after the run: " + servers.map { String(format: "%@ %.1f MiB", $0.name, $0.rssMiB()) }.joined(separator: ", "))
