@@ -23,7 +23,7 @@ struct JSONWriter {
             bytes.append(UInt8(ascii: "\""))
             return
         }
-        JSONEscaping.appendEscaped(value.utf8, to: &bytes)
+        JSONEscaping.appendEscaped(value, to: &bytes)
         bytes.append(UInt8(ascii: "\""))
     }
 

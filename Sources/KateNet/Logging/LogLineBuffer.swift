@@ -66,44 +66,9 @@ struct LogLineBuffer {
 
     // MARK: JSON
 
-    /// A JSON string literal (RFC 8259 §7): `"` and `\` escaped, control characters as `\n`,
-    /// `\t`, … or `\u00XX`; everything else, including non-ASCII, copied as UTF-8 (Swift strings
-    /// are valid UTF-8, so the output is too).
+    /// A JSON string literal (RFC 8259 §7), escaped by `JSONEscaping` like every JSON kate writes.
     mutating func appendJSONString(_ text: String) {
-        append(UInt8(ascii: "\""))
-        var text = text
-        text.withUTF8 { utf8 in
-            var runStart = 0
-            for index in 0..<utf8.count {
-                let byte = utf8[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
-                runStart = index + 1
-                appendEscape(byte)
-            }
-            if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
-        }
-        append(UInt8(ascii: "\""))
-    }
-
-    private mutating func appendEscape(_ byte: UInt8) {
-        append(UInt8(ascii: "\\"))
-        switch byte {
-        case UInt8(ascii: "\""): append(UInt8(ascii: "\""))
-        case UInt8(ascii: "\\"): append(UInt8(ascii: "\\"))
-        case 0x0A: append(UInt8(ascii: "n"))
-        case 0x0D: append(UInt8(ascii: "r"))
-        case 0x09: append(UInt8(ascii: "t"))
-        case 0x08: append(UInt8(ascii: "b"))
-        case 0x0C: append(UInt8(ascii: "f"))
-        default:
-            let hex: StaticString = "0123456789abcdef"
-            append("u00")
-            hex.withUTF8Buffer { digits in
-                append(digits[Int(byte >> 4)])
-                append(digits[Int(byte & 0x0F)])
-            }
-        }
+        JSONEscaping.appendQuoted(text, to: &bytes)
     }
 
     /// A metadata value as JSON: strings as strings, arrays as arrays, dictionaries as objects
@@ -165,16 +130,7 @@ struct LogLineBuffer {
     /// `text` as is, except control characters, which are escaped as in JSON (`\n`), so that a
     /// message never spans two lines.
     mutating func appendSingleLine(_ text: String) {
-        var text = text
-        text.withUTF8 { utf8 in
-            var runStart = 0
-            for index in 0..<utf8.count where utf8[index] < 0x20 {
-                if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
-                runStart = index + 1
-                appendEscape(utf8[index])
-            }
-            if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
-        }
+        JSONEscaping.appendSingleLine(text, to: &bytes)
     }
 
     private mutating func appendTextToken(_ text: String) {
