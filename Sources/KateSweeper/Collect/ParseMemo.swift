@@ -1,3 +1,4 @@
+import KateContract
 import KateKube
 import KateRegistry
 
@@ -20,6 +21,7 @@ struct ParseMemo: Sendable {
     private var trackings: [TrackingKey: Tracking] = [:]
     private var pinned: [String: String?] = [:]
     private var runnings: [String: Running] = [:]
+    private var originals: [String: [String: String]] = [:]
     private var strings: Set<String> = []
     private var owners: Set<OwnerReference> = []
     private var secretLists: Set<[String]> = []
@@ -49,6 +51,16 @@ struct ParseMemo: Sendable {
         let running = Running(image: image, canonicalRepository: repository)
         runnings[key] = running
         return running
+    }
+
+    /// `kate.dev/original-images`, decoded once per distinct value: the replicas of one ReplicaSet carry the same
+    /// annotation, and Foundation's decoder costs ~10 µs a pod.
+    mutating func originalImages(_ annotation: String?) -> [String: String] {
+        guard let annotation else { return [:] }
+        if let known = originals[annotation] { return known }
+        let decoded = OriginalImages.decode(annotation) ?? [:]
+        originals[annotation] = decoded
+        return decoded
     }
 
     mutating func intern(_ string: String) -> String {

@@ -61,7 +61,7 @@ public struct PodCollector: Sendable {
 
     func targets(of pod: Pod, memo: inout ParseMemo) -> [ContainerTarget] {
         let identity = Self.identity(of: pod, memo: &memo)
-        let originals = OriginalImages.decode(pod.metadata.annotations?[KateAnnotations.originalImages]) ?? [:]
+        let originals = memo.originalImages(pod.metadata.annotations?[KateAnnotations.originalImages])
         var targets: [ContainerTarget] = []
         let statuses = Dictionary(pod.status?.containerStatuses?.map { ($0.name, $0) } ?? [], uniquingKeysWith: { first, _ in first })
         for container in pod.spec.containers {
