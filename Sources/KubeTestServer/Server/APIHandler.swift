@@ -57,7 +57,9 @@ struct APIHandler: HTTPResponder {
             return verbs.create(api, body: request.body)
         case ("POST", .some(let name), "eviction") where api.type == .pods:
             return verbs.evict(api, name: name, body: request.body)
-        case ("PATCH", .some(let name), nil), ("PATCH", .some(let name), "status") where api.subresource == nil || api.type.hasStatus:
+        case ("PATCH", .some(let name), nil):
+            return verbs.patch(api, name: name, contentType: request.headers["Content-Type"], body: request.body)
+        case ("PATCH", .some(let name), "status") where api.type.hasStatus:
             return verbs.patch(api, name: name, contentType: request.headers["Content-Type"], body: request.body)
         case ("GET", .some(let name), "status") where api.type.hasStatus:
             return verbs.get(api, name: name)
