@@ -95,6 +95,34 @@ struct OutageTests {
         await resolver.shutdown()
     }
 
+    @Test("while the half-open probe waits on a hung registry, other lookups of the same tag answer at once")
+    func lookupsDoNotJoinTheProbe() async throws {
+        let dead = try await DeadRegistry.start(.hung)
+        let resolver = resolver(dead.host, metrics: TestMetrics())
+        // Detected on another tag: a tag's own transport failure is remembered (60 s here) and answered from memory.
+        await #expect(throws: RegistryError.self) {
+            try await resolver.resolve(ImageReference.parse("\(dead.host)/app:detect"), deadline: .now + .seconds(30))
+        }
+        let tag = try ImageReference.parse("\(dead.host)/app:same")
+        // The shared lookup may record the failure an instant after the caller's deadline answered it.
+        for _ in 0..<100 where resolver.circuitState(host: dead.host) != .open { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(resolver.circuitState(host: dead.host) == .open)
+        // Past the backoff the next lookup becomes the probe, and hangs until its timeout.
+        try await Task.sleep(for: Self.backoff + .milliseconds(100))
+        let probe = Task { try? await resolver.resolve(tag, deadline: .now + .seconds(30)) }
+        for _ in 0..<100 where resolver.circuitState(host: dead.host) != .halfOpen { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(resolver.circuitState(host: dead.host) == .halfOpen)
+        for _ in 0..<16 {
+            let begin = ContinuousClock.now
+            await #expect(throws: RegistryError.self) { try await resolver.resolve(tag, deadline: .now + .seconds(30)) }
+            let took = ContinuousClock.now - begin
+            #expect(took < .milliseconds(250), "a lookup joined the probe and waited \(took)")
+        }
+        _ = await probe.value
+        await resolver.shutdown()
+        await dead.release()
+    }
+
     @Test("with the circuit open, a tag with a last known digest is answered from it at once (stale-if-error)")
     func staleWhileOpen() async throws {
         let metrics = TestMetrics()

@@ -94,6 +94,12 @@ public final class Resolver: Sendable {
         }
         metrics.cache(.miss)
         let mapping = ErrorMapping(reference: reference, keyring: keyring, credentials: credentials)
+        // While every endpoint's circuit is open, or its one half-open probe is out, answer at once. Joining the
+        // probe's lookup for the same tag (single flight) would make every caller wait out the probe: behind a
+        // hung registry, a full timeout per review while the webhook is meant to be failing open at once.
+        if let outage = circuitRejection(for: reference.registry) {
+            throw mapping.map(TransportFailure.circuitOpen(host: outage.host, outage.outage), host: reference.registry)
+        }
         let deadline = min(deadline, started + configuration.requestTimeout)
         do {
             return try await flights.run(flightKey, deadline: deadline) { [self] in
@@ -102,6 +108,16 @@ public final class Resolver: Sendable {
         } catch {
             throw mapping.map(error, host: reference.registry)
         }
+    }
+
+    /// The last endpoint's outage when every endpoint of `registry` (mirrors, then upstream) would refuse a request.
+    private func circuitRejection(for registry: String) -> (host: String, outage: CircuitBreaker.Outage)? {
+        var last: (host: String, outage: CircuitBreaker.Outage)?
+        for endpoint in configuration.endpoints(for: registry) {
+            guard let outage = transport.circuits.rejection(host: endpoint.host) else { return nil }
+            last = (endpoint.host, outage)
+        }
+        return last
     }
 
     /// The answer `resolve` would give from its fresh cache, without suspending: nil on a miss.

@@ -97,6 +97,21 @@ public struct CircuitBreaker: Sendable, Equatable {
         }
     }
 
+    /// What `admit` would answer a new caller, without admitting it: the outage while the circuit is open and its
+    /// backoff runs, or while the one half-open probe is out; nil when a request would be sent.
+    public func rejection(now: ContinuousClock.Instant) -> Outage? {
+        switch state {
+        case .closed:
+            return nil
+        case .open:
+            guard let retryAt, now >= retryAt else { return outage(now: now) }
+            return nil
+        case .halfOpen:
+            if let probeStarted, now - probeStarted >= policy.probeLease { return nil }
+            return outage(now: now)
+        }
+    }
+
     /// The host answered (any HTTP status).
     public mutating func recordAnswer(now: ContinuousClock.Instant) -> Transition? {
         consecutiveFailures = 0

@@ -43,6 +43,13 @@ final class HostCircuits: Sendable {
         return admission
     }
 
+    /// The outage a new lookup on `host` would be refused with now, without changing the circuit.
+    func rejection(host: String) -> CircuitBreaker.Outage? {
+        guard isEnabled else { return nil }
+        let now = clock()
+        return breakers.withLock { map in map[host]?.rejection(now: now) }
+    }
+
     func recordAnswer(host: String, registry: String) {
         guard isEnabled else { return }
         let now = clock()
