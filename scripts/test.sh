@@ -93,6 +93,7 @@ if runs release; then
         # own scratch path so the shipped binary above stays byte-for-byte what ships.
         echo "== swift build (release, with tests)"
         if swift build -c release --build-tests --scratch-path .build-release-tests -Xswiftc -enable-testing; then
+            # Each target: swift test -c release --scratch-path .build-release-tests --skip-build --filter '^T\.'
             KATE_BINARY="$shipped" SWIFT_TEST_EXTRA="--scratch-path .build-release-tests" run_targets release "${RELEASE_TARGETS[@]}"
         else
             failed_steps+=("build(release tests)")
