@@ -11,6 +11,9 @@ public struct ResolutionFailure: Error, Sendable, Equatable {
     public var kind: Kind
     public var reason: String
     public var detail: String
+    /// The registry's outage was already known (its circuit is open, or this tag's transport failure is
+    /// remembered): the resolver logged it when the circuit opened, so a review failing on it is not news.
+    public var outageAlreadyReported = false
 
     /// A failure that may go away by itself (the registry is slow or down), as opposed to one the
     /// user must fix (wrong tag, missing credentials).
@@ -54,7 +57,9 @@ public struct ResolutionFailure: Error, Sendable, Equatable {
             // The resolver's circuit for this registry is open: say since when, so a warning read
             // later still tells how long the outage had lasted.
             let since = registryError.unreachableSince.map { " since " + UTCTimestamp.string(from: $0) } ?? ""
-            return .init(image: image, kind: .unavailable, reason: "registry unreachable" + since, detail: detail)
+            var failure = ResolutionFailure(image: image, kind: .unavailable, reason: "registry unreachable" + since, detail: detail)
+            failure.outageAlreadyReported = registryError.unreachableSince != nil
+            return failure
         case .invalidResponse: return .init(image: image, kind: .invalid, reason: "invalid registry response", detail: detail)
         }
     }

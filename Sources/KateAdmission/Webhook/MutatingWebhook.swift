@@ -53,7 +53,10 @@ public struct MutatingWebhook: HTTPResponder {
     private func log(_ request: AdmissionRequest, _ report: PinReport, elapsed: Duration) {
         // A review that went well is not news at `info`: the summary and the metrics count it.
         // Built only when it will be written: at 10,000 reviews/s the metadata alone is measurable.
-        let level: Logger.Level = report.failures.isEmpty ? .debug : .warning
+        // A failure is a warning, except when every one is an outage the resolver already reported (one line when
+        // the circuit opened): during an outage that would be a line per review, thousands a second.
+        let news = report.failures.contains { !$0.outageAlreadyReported }
+        let level: Logger.Level = news ? .warning : .debug
         guard logger.logLevel <= level else { return }
         var metadata: Logger.Metadata = [
             "uid": "\(request.uid)",

@@ -167,7 +167,9 @@ public final class Resolver: Sendable {
             for key in cacheKeys(reference, credentials: credentials) {
                 guard let last = lastKnown.value(for: key), Date().timeIntervalSince(last.resolvedAt) <= maxAge.timeInterval else { continue }
                 metrics.cache(.stale)
-                logger.warning("registry failed; serving the last known digest", metadata: [
+                // Per lookup, so debug: the circuit's transition is the line worth reading; `kate_registry_cache_total`
+                // {result="stale"} counts these.
+                logger.debug("registry failed; serving the last known digest", metadata: [
                     "image": "\(reference)", "digest": "\(last.digest)", "error": "\(error)",
                 ])
                 return last.with(source: .stale)

@@ -64,6 +64,26 @@ struct AdmissionLoggingTests {
         #expect(errors.count == 1 && errors[0].contains("shop/web") && errors[0].contains("connection refused"))
     }
 
+    @Test("during a known outage (circuit open) a failing review is not a warning: the circuit's own line said it")
+    func knownOutageIsDebug() async throws {
+        var script = FakeResolver.Script()
+        for image in [ExampleImages.web, ExampleImages.migrate, ExampleImages.shipper] {
+            script.failures[FakeResolver.key(image)] = RegistryError(
+                .network, registry: "registry.acme.example:5000", repository: "x", tag: "1", detail: "circuit open",
+                unreachableSince: Date(timeIntervalSince1970: 1_790_000_000))
+        }
+        let quiet = Lines()
+        let atInfo = Self.webhook(level: .info, resolver: FakeResolver(script), lines: quiet)
+        for _ in 0..<20 { _ = await atInfo.respond(to: try Self.review(), context: MutatingWebhookTests.context()) }
+        #expect(quiet.count == 0, "\(quiet.objects.prefix(2))")
+        let verbose = Lines()
+        let atDebug = Self.webhook(level: .debug, resolver: FakeResolver(script), lines: verbose)
+        _ = await atDebug.respond(to: try Self.review(), context: MutatingWebhookTests.context())
+        let line = try #require(verbose.objects.first { $0["msg"] as? String == "admission review" })
+        #expect(line["level"] as? String == "debug")
+        #expect(line["outcome"] as? String == "failed_open")
+    }
+
     @Test("at info one summary line per interval counts the reviews by outcome")
     func summaryPerInterval() async throws {
         let lines = Lines()
