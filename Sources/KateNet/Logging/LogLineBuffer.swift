@@ -21,21 +21,13 @@ struct LogLineBuffer {
         text.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
-    /// `2026-12-02T21:42:25.123Z`: the civil date from the day count (Howard Hinnant's
-    /// `civil_from_days`), milliseconds truncated. Valid for every `Int64` second a clock returns
+    /// `2026-12-02T21:42:25.123Z`: the civil date from the day count (`CivilDate`), milliseconds truncated. Valid for every `Int64` second a clock returns
     /// in this era; years are written with four digits (0000–9999).
     mutating func appendTimestamp(_ time: LogTime) {
-        let days = time.seconds >= 0 ? time.seconds / 86_400 : (time.seconds - 86_399) / 86_400
-        let secondOfDay = Int(time.seconds - days * 86_400)
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
-        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
-        let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
+        let (days, second) = CivilDate.split(unixSeconds: time.seconds)
+        let secondOfDay = Int(second)
+        let civil = CivilDate.from(daysSinceEpoch: days)
+        let (year, month, day) = (Int(civil.year), Int(civil.month), Int(civil.day))
         appendDigits(max(0, min(9999, year)), count: 4)
         append(UInt8(ascii: "-"))
         appendDigits(month, count: 2)
