@@ -14,11 +14,14 @@ public struct SweeperConfiguration: Sendable {
     public var kubeConcurrency: Int
     /// Per-tag budget including platform listing.
     public var resolveTimeout: Duration
+    /// The dangling-pin sentinel and the platform-coverage gate (Verdict/SafetyChecks.swift).
+    public var safety: SafetyOptions
 
     public init(
         scope: CollectionScope = CollectionScope(), policy: ActionPolicy = ActionPolicy(), mountedKeyring: Keyring = .empty,
-        resolveConcurrency: Int = 32, kubeConcurrency: Int = 8, resolveTimeout: Duration = .seconds(30)
+        resolveConcurrency: Int = 32, kubeConcurrency: Int = 8, resolveTimeout: Duration = .seconds(30), safety: SafetyOptions = SafetyOptions()
     ) {
+        self.safety = safety
         self.scope = scope
         self.policy = policy
         self.mountedKeyring = mountedKeyring
@@ -60,9 +63,11 @@ public struct Sweeper: Sendable {
         finished("plan", "\(plan.actions.count) actions")
         let results = await ActionExecutor(cluster: cluster, policy: configuration.policy, logger: logger, metrics: metrics).execute(plan, now: now)
         finished("act", "\(results.count) results")
+        await announceDangling(findings, results: results)
         let report = SweepReport(
             findings: findings, results: results, held: plan.held, skipped: judged.skipped, podCount: judged.podCount,
-            resolvedTags: judged.resolvedTags, resolveErrors: judged.resolveErrors, warnings: PullPolicyWarnings.warnings(for: findings),
+            resolvedTags: judged.resolvedTags, resolveErrors: judged.resolveErrors,
+            warnings: PullPolicyWarnings.warnings(for: findings) + judged.safetyWarnings,
             policy: configuration.policy, duration: ContinuousClock.now - started)
         record(report)
         return report
@@ -76,14 +81,15 @@ public struct Sweeper: Sendable {
         var podCount: Int
         var resolvedTags: Int
         var resolveErrors: Int
+        var safetyWarnings: [String] = []
     }
 
     private func collectAndJudge() async throws -> Judged {
         let collected = try await collectAndResolve()
-        let findings = judge(collected.collection.targets, keys: collected.keys, table: collected.table)
+        let judged = await judge(collected.collection.targets, keys: collected.keys, table: collected.table)
         return Judged(
-            findings: findings, skipped: collected.collection.skipped, podCount: collected.collection.podCount,
-            resolvedTags: collected.table.states.count, resolveErrors: collected.table.errorCount)
+            findings: judged.findings, skipped: collected.collection.skipped, podCount: collected.collection.podCount,
+            resolvedTags: collected.table.states.count, resolveErrors: collected.table.errorCount, safetyWarnings: judged.safety.warnings)
     }
 
     struct Collected {
@@ -158,25 +164,55 @@ public struct Sweeper: Sendable {
         return catalog
     }
 
-    private func judge(_ targets: [ContainerTarget], keys: [ResolveKey?], table: ResolutionTable) -> [Finding] {
+    struct JudgedFindings {
+        var findings: [Finding]
+        var safety: SafetyChecks.Outcome
+    }
+
+    private func judge(_ targets: [ContainerTarget], keys: [ResolveKey?], table: ResolutionTable) async -> JudgedFindings {
         var findings = zip(targets, keys).map { target, key in
             Finding(target: target, judgement: VerdictJudge.judge(target, tag: key.flatMap { table[$0] }))
         }
         SplitDetector.markSplits(&findings)
+        let safety = await SafetyChecks(
+            resolver: resolver, nodes: cluster as? any NodePlatformReading, options: configuration.safety,
+            concurrency: configuration.resolveConcurrency, timeout: configuration.resolveTimeout, logger: logger
+        ).review(&findings, keys: keys, table: table)
         func ordered(_ a: Finding, _ b: Finding) -> Bool {
             (a.target.pod.namespace, a.target.pod.name, a.target.container) < (b.target.pod.namespace, b.target.pod.name, b.target.container)
         }
         // Pages arrive in the API server's (namespace, name) order: usually nothing to sort, and
         // sorting 100,000 findings anyway would allocate a temporary buffer of half of them.
         if !zip(findings, findings.dropFirst()).allSatisfy({ !ordered($1, $0) }) { findings.sort(by: ordered) }
-        return findings
+        return JudgedFindings(findings: findings, safety: safety)
     }
 
     /// Owners are read only for pods that need an action.
     private func plan(_ findings: [Finding]) async -> SweepPlan {
         let stalePods = Array(Set(findings.filter { $0.judgement.verdict.isStale }.map(\.target.pod)))
         let owners = await OwnerDirectory.load(for: stalePods, from: cluster, concurrency: configuration.kubeConcurrency)
-        return ActionPlanner(action: configuration.policy.action).plan(findings, owners: owners)
+        // A dangling pin whose tag no longer resolves has no fresh digest to roll onto: held, not restarted.
+        let rootless = findings.filter { $0.judgement.verdict == .dangling && $0.judgement.currentDigest == nil }
+        let rootlessPods = Set(rootless.map { PodKey(namespace: $0.target.pod.namespace, name: $0.target.pod.name) })
+        var plan = ActionPlanner(action: configuration.policy.action).plan(
+            findings.filter { !rootlessPods.contains(PodKey(namespace: $0.target.pod.namespace, name: $0.target.pod.name)) }, owners: owners)
+        for pod in rootlessPods { plan.held[pod] = "pinned digest is gone and the tag does not resolve; push the tag again" }
+        return plan
+    }
+
+    /// One Warning Event per owner with dangling pins (when the sweep writes) and the gauge.
+    private func announceDangling(_ findings: [Finding], results: [ActionResult]) async {
+        let owners = DanglingNotice.owners(findings, results: results)
+        guard !owners.isEmpty else { return }
+        metrics.recordDangling(DanglingNotice.counts(owners))
+        guard configuration.policy.writes else { return }
+        for (owner, evidence) in owners.sorted(by: { $0.key.label < $1.key.label }) {
+            do {
+                try await cluster.recordEvent(DanglingNotice.event(for: owner, findings: evidence))
+            } catch {
+                logger.warning("could not record Event on \(owner.subject.kind) \(owner.subject.namespace)/\(owner.subject.name): \(error)")
+            }
+        }
     }
 
     /// Namespace opt-out is a convenience: without RBAC to list namespaces the sweep goes on without it.

@@ -22,11 +22,11 @@ struct DigestKey: Hashable, Sendable {
 
 /// Resolves tags to digests: cache → singleflight → auth → HEAD (→ GET), one instance per process.
 public final class Resolver: Sendable {
-    private let configuration: ResolverConfiguration
+    let configuration: ResolverConfiguration
     private let logger: Logger
     private let metrics: RegistryMetrics
     private let transport: RegistryTransport
-    private let fetcher: ManifestFetcher
+    let fetcher: ManifestFetcher
     private let positive: ExpiringCache<CacheKey, ResolvedImage>
     private let negative: ExpiringCache<FlightKey, RegistryError>
     /// Tags whose last lookup failed in transport (no HTTP answer), for `transportFailureCacheTTL`.
@@ -36,10 +36,13 @@ public final class Resolver: Sendable {
     private let flights = SingleFlight<FlightKey, ResolvedImage>()
     /// Media types of manifests seen (from HEAD's Content-Type or a GET): only an index has
     /// platform children, so a known single-platform digest needs no GET to list them.
-    private let mediaTypes: ExpiringCache<DigestKey, String>
+    let mediaTypes: ExpiringCache<DigestKey, String>
     /// An index's child digests, fetched once per digest however many credential scopes ask.
     private let children: ExpiringCache<DigestKey, Set<String>>
     private let childFlights = SingleFlight<DigestKey, Set<String>>()
+    /// An index's platforms, for the platform-coverage gate (IndexPlatforms.swift).
+    let platformLists = ExpiringCache<DigestKey, PlatformList>(capacity: 4096, timeToLive: .seconds(86_400))
+    let platformFlights = SingleFlight<DigestKey, PlatformList>()
     /// Immutable content: kept as long as the bound allows.
     private static let digestFactsTTL = Duration.seconds(86_400)
     /// How long a digest is good for stale-if-error.

@@ -6,6 +6,7 @@ import Metrics
 ///   kate_sweep_actions_total{action,outcome}
 ///   kate_sweep_resolve_errors_total     tags the registry could not resolve
 ///   kate_sweep_duration_seconds         wall time of a sweep
+///   kate_dangling_digests{namespace,owner}  digests an owner's pods pin (or run) that the registry answers 404 for
 public struct SweepMetrics: Sendable {
     private let podsByVerdict: [Verdict: Gauge]
     private let stalePods: Gauge
@@ -53,6 +54,12 @@ public struct SweepMetrics: Sendable {
         case .wouldDo, .deferred, .waiting: return
         }
         Counter(label: "kate_sweep_actions_total", dimensions: [("action", action), ("outcome", result)], factory: factory).increment()
+    }
+
+    func recordDangling(_ counts: [(namespace: String, owner: String, digests: Int)]) {
+        for count in counts {
+            Gauge(label: "kate_dangling_digests", dimensions: [("namespace", count.namespace), ("owner", count.owner)], factory: factory).record(count.digests)
+        }
     }
 
     func recordDuration(_ elapsed: Duration) {

@@ -18,9 +18,18 @@ public struct ResolveKey: Sendable, Hashable {
 /// fully current cluster that costs nothing.
 public struct ResolutionTable: Sendable {
     public private(set) var states: [ResolveKey: TagState] = [:]
+    /// The credentials and parsed reference each key was resolved with: the dangling-pin sentinel
+    /// and the platform gate ask about the same repository with the same credentials.
+    public private(set) var lookups: [ResolveKey: Lookup] = [:]
 
-    public init(states: [ResolveKey: TagState] = [:]) {
+    public struct Lookup: Sendable {
+        public var reference: ImageReference
+        public var keyring: Keyring
+    }
+
+    public init(states: [ResolveKey: TagState] = [:], lookups: [ResolveKey: Lookup] = [:]) {
         self.states = states
+        self.lookups = lookups
     }
 
     public subscript(key: ResolveKey) -> TagState? { states[key] }
@@ -100,8 +109,10 @@ public struct ResolutionTable: Sendable {
         timeout: Duration
     ) async -> ResolutionTable {
         var states: [ResolveKey: TagState] = [:]
+        var lookups: [ResolveKey: Lookup] = [:]
         var needChildren: [IndexAnswer] = []
         for (key, answer) in answers {
+            if let reference = answer.reference { lookups[key] = Lookup(reference: reference, keyring: answer.request.keyring) }
             switch answer.digest {
             case .failure(let failure): states[key] = .failed(failure.message)
             case .success(let index):
@@ -126,6 +137,6 @@ public struct ResolutionTable: Sendable {
             }
         }
         for (answer, state) in zip(needChildren, listed) { states[answer.request.key] = state }
-        return ResolutionTable(states: states)
+        return ResolutionTable(states: states, lookups: lookups)
     }
 }

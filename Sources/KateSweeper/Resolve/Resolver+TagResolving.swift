@@ -10,4 +10,6 @@ extension Resolver: TagResolving {
     public func platformDigests(of reference: ImageReference, indexDigest: String, keyring: Keyring, deadline: ContinuousClock.Instant) async throws -> Set<String> {
         try await platformDigests(reference, indexDigest: indexDigest, keyring: keyring, deadline: deadline)
     }
+    // `presence(of:digest:keyring:deadline:)` (DigestPresence.swift) and `platformList(of:digest:keyring:deadline:)`
+    // (IndexPlatforms.swift) are Resolver's own methods, with the protocol's signatures.
 }

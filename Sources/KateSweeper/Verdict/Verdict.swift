@@ -9,12 +9,19 @@ public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
     case split
     /// Not enough information; never acted on.
     case unknown
+    /// The registry answers 404 for the digest the pod pins (or, unpinned, runs): a reschedule onto a
+    /// node without the image fails with ImagePullBackOff. Acted on like `tag-moved` where the tag
+    /// still resolves (the restart pins the fresh digest); reported only where it does not.
+    case dangling
+    /// The tag moved to an index that lacks a platform the cluster's nodes (or the workload's
+    /// nodeSelector/affinity) use: not rolled, checked again next sweep.
+    case platformGap = "platform-gap"
 
     /// Whether a restart would bring the container to the tag's current digest.
     public var isStale: Bool {
         switch self {
-        case .tagMoved, .nodeMismatch, .split: true
-        case .current, .unknown: false
+        case .tagMoved, .nodeMismatch, .split, .dangling: true
+        case .current, .unknown, .platformGap: false
         }
     }
 
@@ -23,9 +30,11 @@ public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
         switch self {
         case .current: 0
         case .unknown: 1
-        case .tagMoved: 2
-        case .split: 3
-        case .nodeMismatch: 4
+        case .platformGap: 2
+        case .tagMoved: 3
+        case .split: 4
+        case .nodeMismatch: 5
+        case .dangling: 6
         }
     }
 
@@ -40,9 +49,14 @@ public struct Judgement: Sendable, Equatable {
     /// The digest the tag means now (index digest), when the registry answered.
     public var currentDigest: String?
 
-    public init(verdict: Verdict, reason: String? = nil, currentDigest: String? = nil) {
+    /// The pinned (or running) digest the registry no longer has, whatever the final verdict
+    /// (a platform gap can hold a dangling pin's roll): for the Event and `kate_dangling_digests`.
+    public var danglingDigest: String?
+
+    public init(verdict: Verdict, reason: String? = nil, currentDigest: String? = nil, danglingDigest: String? = nil) {
         self.verdict = verdict
         self.reason = reason
         self.currentDigest = currentDigest
+        self.danglingDigest = danglingDigest
     }
 }

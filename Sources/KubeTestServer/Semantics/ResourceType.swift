@@ -39,11 +39,13 @@ public struct ResourceType: Sendable, Hashable {
     /// The same Events through the core API (`kubectl describe` reads these): one store entry per
     /// event in each, converted on write as the apiserver converts between the two versions.
     public static let coreEvents = ResourceType(group: "", version: "v1", resource: "events", kind: "Event", namespaced: true)
+    /// Cluster-scoped; `status.nodeInfo` and the `kubernetes.io/os|arch` labels are what kate reads.
+    public static let nodes = ResourceType(group: "", version: "v1", resource: "nodes", kind: "Node", namespaced: false)
     public static let podDisruptionBudgets = ResourceType(group: "policy", version: "v1", resource: "poddisruptionbudgets", kind: "PodDisruptionBudget", namespaced: true)
 
     public static let all: [ResourceType] = [
         .pods, .namespaces, .serviceAccounts, .secrets, .deployments, .replicaSets, .statefulSets, .daemonSets, .jobs, .cronJobs, .events,
-        .podDisruptionBudgets, .coreEvents,
+        .podDisruptionBudgets, .coreEvents, .nodes,
     ]
 
     /// Kinds with a `/status` subresource: there a write changes only `.status`, while a write to
@@ -63,6 +65,7 @@ public struct ResourceType: Sendable, Hashable {
         case "cronjobs": ["cj"]
         case "events": ["ev"]
         case "poddisruptionbudgets": ["pdb"]
+        case "nodes": ["no"]
         default: []
         }
     }

@@ -104,6 +104,22 @@ enum TableConversion {
                 Column(name: "Ready", type: "integer", cell: int(["status", "readyReplicas"])),
                 age,
             ] + containers(["spec", "template", "spec"])
+        case .nodes:
+            // `kubectl get nodes`: NAME, STATUS, ROLES, AGE, VERSION (pkg/printers printNode).
+            return [
+                name,
+                Column(name: "Status", type: "string") { node in
+                    let ready = (node[path: ["status", "conditions"]]?.arrayValue ?? []).first { $0["type"]?.stringValue == "Ready" }
+                    return .string(ready?["status"]?.stringValue == "True" ? "Ready" : "NotReady")
+                },
+                Column(name: "Roles", type: "string") { node in
+                    let prefix = "node-role.kubernetes.io/"
+                    let roles = (node[path: ["metadata", "labels"]]?.stringMap ?? [:]).keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()
+                    return .string(roles.isEmpty ? "<none>" : roles.joined(separator: ","))
+                },
+                age,
+                Column(name: "Version", type: "string") { .string($0[path: ["status", "nodeInfo", "kubeletVersion"]]?.stringValue ?? "") },
+            ]
         case .namespaces:
             return [name, Column(name: "Status", type: "string") { .string($0[path: ["status", "phase"]]?.stringValue ?? "Active") }, age]
         case .coreEvents:

@@ -215,6 +215,21 @@ extension KubeTestServer {
         return try Self.decode(try put(object))
     }
 
+    /// A Ready Node on `os`/`architecture`, labelled and described as the kubelet registers one.
+    @discardableResult
+    public func addNode(_ name: String, os: String = "linux", architecture: String = "amd64", labels: [String: String] = [:]) throws -> Node {
+        let wellKnown = ["kubernetes.io/os": os, "kubernetes.io/arch": architecture, "kubernetes.io/hostname": name]
+        var object = PodBuilder.object(apiVersion: "v1", kind: "Node", namespace: nil, name: name, labels: labels.merging(wellKnown) { mine, _ in mine })
+        object["status"] = .object([
+            ("conditions", .array([.object([("type", .string("Ready")), ("status", .string("True"))])])),
+            ("nodeInfo", .object([
+                ("operatingSystem", .string(os)), ("architecture", .string(architecture)), ("kubeletVersion", .string("v1.31.0")),
+                ("containerRuntimeVersion", .string("containerd://1.7.22")),
+            ])),
+        ])
+        return try Self.decode(try put(object))
+    }
+
     @discardableResult
     public func addNamespace(_ name: String, labels: [String: String] = [:]) throws -> Namespace {
         var object = PodBuilder.object(apiVersion: "v1", kind: "Namespace", namespace: nil, name: name, labels: labels.merging(["kubernetes.io/metadata.name": name]) { mine, _ in mine })
