@@ -209,6 +209,8 @@ public final class Resolver: Sendable {
                 let found = Set(try ManifestDocument.childDigests(of: result.body ?? [], mediaType: result.mediaType))
                 if let mediaType = result.mediaType { mediaTypes.set(mediaType, for: key, ttl: Self.digestFactsTTL) }
                 children.set(found, for: key, ttl: Self.digestFactsTTL)
+                // The same body lists the platforms: the platform gate needs no second GET.
+                if let list = try? ManifestDocument.platformList(of: result.body ?? [], mediaType: result.mediaType) { platformLists.set(list, for: key) }
                 return found
             } catch {
                 lastError = error
