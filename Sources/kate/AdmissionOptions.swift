@@ -44,6 +44,12 @@ struct AdmissionOptions: ParsableArguments {
     @Option(help: "Read pods' imagePullSecrets and ServiceAccounts through the API: auto (when a cluster config exists), on, off. [env: KATE_PULL_SECRETS]")
     var pullSecrets: String = Environment.string("KATE_PULL_SECRETS") ?? "auto"
 
+    @Flag(inversion: .prefixedNo, help: "Before reusing an owner revision's remembered digest, HEAD it by digest (cached 10m); a 404 (dangling) re-resolves the tag. [env: KATE_DANGLING_CHECK]")
+    var danglingCheck: Bool = Environment.bool("KATE_DANGLING_CHECK") ?? true
+
+    @Flag(inversion: .prefixedNo, help: "Before pinning a tag to a digest not seen for it, check its index lists every platform the nodes (or the pod's nodeSelector) use; needs nodes: list. [env: KATE_PLATFORM_GATE]")
+    var platformGate: Bool = Environment.bool("KATE_PLATFORM_GATE") ?? true
+
     func validate() throws {
         guard AdmissionConfiguration.Mode(rawValue: mode) != nil else { throw ValidationError("--mode must be pin or warn (got \(mode))") }
         guard AdmissionConfiguration.FailureMode(rawValue: failureMode) != nil else {
@@ -81,9 +87,11 @@ struct AdmissionOptions: ParsableArguments {
         let client = try makeKubeClient(logger: logger)
         let keyrings: any PodKeyringProviding =
             client.map { PullSecretKeyrings(reader: $0, node: node.keyring, nodeLabel: node.label) } ?? StaticKeyringProvider(node: node.keyring, label: node.label)
+        let gate = platformGate ? client.map { PlatformGate(lister: resolver, nodes: NodePlatforms(client: $0)) } : nil
         let pinner = PodPinner(
             configuration: configuration, resolver: resolver, keyrings: keyrings,
-            namespaceOptOut: client.map { NamespaceLabelOptOut(client: $0) })
+            memory: RevisionMemory(presence: danglingCheck ? resolver : nil),
+            namespaceOptOut: client.map { NamespaceLabelOptOut(client: $0) }, platformGate: gate)
         let metrics = AdmissionMetrics()
         router.add("POST", "/mutate", MutatingWebhook(pinner: pinner, metrics: metrics, logger: logger))
         router.add("POST", "/validate", ValidatingWebhook(policy: configuration.policy, metrics: metrics, logger: logger))
@@ -91,6 +99,7 @@ struct AdmissionOptions: ParsableArguments {
             "mode": "\(configuration.mode.rawValue)", "failureMode": "\(configuration.failureMode.rawValue)",
             "skipNamespaces": "\(configuration.policy.skipNamespaces.sorted().joined(separator: ","))",
             "pullSecrets": "\(client == nil ? "off" : "on")",
+            "danglingCheck": "\(danglingCheck)", "platformGate": "\(gate != nil)",
         ])
     }
 

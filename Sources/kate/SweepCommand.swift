@@ -43,6 +43,12 @@ struct SweepCommand: AsyncParsableCommand {
         valueName: "duration"))
     var evictionWait: String = Environment.string("KATE_EVICTION_WAIT") ?? "2m"
 
+    @Flag(inversion: .prefixedNo, help: "HEAD every pinned and running digest by digest; a 404 is verdict dangling (Event, kate_dangling_digests, roll onto a fresh pin). [env: KATE_DANGLING_CHECK]")
+    var danglingCheck: Bool = Environment.bool("KATE_DANGLING_CHECK") ?? true
+
+    @Flag(inversion: .prefixedNo, help: "Before rolling onto a digest no pod of the tag runs yet, check its index lists every node platform; else verdict platform-gap, no roll. Needs nodes: list. [env: KATE_PLATFORM_GATE]")
+    var platformGate: Bool = Environment.bool("KATE_PLATFORM_GATE") ?? true
+
     @Option(help: "table or json. [env: KATE_OUTPUT]")
     var output: String = Environment.string("KATE_OUTPUT") ?? "table"
 
@@ -75,7 +81,8 @@ struct SweepCommand: AsyncParsableCommand {
             evictionWait: GoDuration.parse(evictionWait) ?? ActionPolicy.defaultEvictionWait)
         let configuration = SweeperConfiguration(
             scope: CollectionScope(namespace: effectiveNamespace, labelSelector: effectiveSelector, excludedNamespaces: Set(excludeNamespace)),
-            policy: policy, mountedKeyring: try registry.loadKeyring(), resolveConcurrency: registry.registryConcurrency)
+            policy: policy, mountedKeyring: try registry.loadKeyring(), resolveConcurrency: registry.registryConcurrency,
+            safety: SafetyOptions(danglingCheck: danglingCheck, platformGate: platformGate))
         let client = try kube.makeClient(fieldManager: "kate-sweeper", logger: logger)
         let resolver = try registry.makeResolver(logger: logger)
         let sweeper = Sweeper(cluster: client, resolver: resolver, configuration: configuration, logger: logger)

@@ -87,11 +87,57 @@ extension JSONReader {
                 }
                 spec.imagePullSecrets = secrets
             case "volumes": spec.volumes = try reader.readVolumes()
+            case "nodeSelector": spec.nodeSelector = try reader.readStringMap()
+            case "affinity": spec.affinity = try reader.readNodeAffinity()
             default: try reader.skipValue()
             }
         }
         guard sawContainers else { throw failure("pod spec has no containers") }
         return spec
+    }
+
+    /// `affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution` only (the platform gate's input).
+    private mutating func readNodeAffinity() throws(Failure) -> Affinity? {
+        if try consumeNull() { return nil }
+        var terms: [Affinity.Term]?
+        try readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
+            guard key == "nodeAffinity", try !reader.consumeNull() else { return try reader.skipValue() }
+            try reader.readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
+                guard key == "requiredDuringSchedulingIgnoredDuringExecution", try !reader.consumeNull() else { return try reader.skipValue() }
+                try reader.readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
+                    guard key == "nodeSelectorTerms", try !reader.consumeNull() else { return try reader.skipValue() }
+                    var list: [Affinity.Term] = []
+                    try reader.readArray { (reader: inout JSONReader) throws(Failure) in list.append(try reader.readNodeSelectorTerm()) }
+                    terms = list
+                }
+            }
+        }
+        guard let terms else { return Affinity() }
+        return Affinity(nodeAffinity: .init(required: .init(terms: terms)))
+    }
+
+    private mutating func readNodeSelectorTerm() throws(Failure) -> Affinity.Term {
+        var expressions: [Affinity.Requirement] = []
+        try readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
+            guard key == "matchExpressions", try !reader.consumeNull() else { return try reader.skipValue() }
+            try reader.readArray { (reader: inout JSONReader) throws(Failure) in
+                var label = "", op = "", values: [String]?
+                try reader.readObject { (reader: inout JSONReader, key: Key) throws(Failure) in
+                    switch key {
+                    case "key": label = try reader.readOptionalString() ?? ""
+                    case "operator": op = try reader.readOptionalString() ?? ""
+                    case "values":
+                        if try reader.consumeNull() { return }
+                        var list: [String] = []
+                        try reader.readArray { (reader: inout JSONReader) throws(Failure) in list.append(try reader.readString()) }
+                        values = list
+                    default: try reader.skipValue()
+                    }
+                }
+                expressions.append(Affinity.Requirement(key: label, operator: op, values: values))
+            }
+        }
+        return Affinity.Term(matchExpressions: expressions)
     }
 
     /// Every volume's name, and the image of image volumes; the rest of each volume is skipped.

@@ -18,14 +18,17 @@ public final class PodPinner: Sendable {
     private let keyrings: any PodKeyringProviding
     public let memory: RevisionMemory
     private let namespaceOptOut: (any NamespaceOptOutChecking)?
+    /// The platform-coverage gate (Cluster/PlatformGate.swift); nil: off.
+    private let platformGate: PlatformGate?
     /// Parsed references by spelling: the same few images arrive in every review, and parsing
     /// one costs more than the rest of a cached review's pinning logic.
     private let references = ExpiringCache<String, ImageReference>(capacity: 4096, timeToLive: .seconds(3600))
 
     public init(
         configuration: AdmissionConfiguration, resolver: any DigestResolving, keyrings: any PodKeyringProviding,
-        memory: RevisionMemory = RevisionMemory(), namespaceOptOut: (any NamespaceOptOutChecking)? = nil
+        memory: RevisionMemory = RevisionMemory(), namespaceOptOut: (any NamespaceOptOutChecking)? = nil, platformGate: PlatformGate? = nil
     ) {
+        self.platformGate = platformGate
         self.configuration = configuration
         self.resolver = resolver
         self.keyrings = keyrings
@@ -56,11 +59,11 @@ public final class PodPinner: Sendable {
             return nothing(
                 onlyPolicy ? .skipped : .unchanged, onlyPolicy ? "images excluded by policy" : "nothing to pin", warnings: selection.warnings)
         }
-        let (results, credentials) = await resolve(
+        let (results, credentials, gateWarnings) = await resolve(
             selection.candidates.map(\.reference), for: request, pod: pod, namespace: namespace, deadline: deadline, logger: logger)
         return assemble(
             request: request, pod: pod, namespace: namespace, candidates: selection.candidates, results: results,
-            credentials: credentials, warnings: selection.warnings, now: now, budget: deadline - started)
+            credentials: credentials, warnings: selection.warnings + gateWarnings, now: now, budget: deadline - started)
     }
 
     private struct Selection {
@@ -93,30 +96,37 @@ public final class PodPinner: Sendable {
     private func resolve(
         _ references: [ImageReference], for request: AdmissionRequest, pod: Pod, namespace: String, deadline: ContinuousClock.Instant,
         logger: Logger
-    ) async -> ([ImageReference: Result<DigestResolution, ResolutionFailure>], PodKeyring?) {
+    ) async -> ([ImageReference: Result<DigestResolution, ResolutionFailure>], PodKeyring?, [String]) {
         let started = ContinuousClock.now
         var unique: [ImageReference] = []
         for reference in references where !unique.contains(reference) { unique.append(reference) }
         var results: [ImageReference: Result<DigestResolution, ResolutionFailure>] = [:]
+        // Credentials may take at most half of what is left, so the registry gets the rest.
+        let keyringDeadline = started + (deadline - started) / 2
         let revision = RevisionMemory.revision(of: pod, namespace: namespace)
         if let revision {
-            for reference in unique {
-                if let entry = memory.digest(for: reference, in: revision) {
-                    results[reference] = .success(DigestResolution(digest: entry.digest, resolvedAt: entry.resolvedAt, source: .revision))
-                }
+            // A remembered digest the registry no longer has (dangling) is dropped and re-resolved.
+            let remembered = await memory.usableDigests(for: unique, in: revision, credentials: { [keyrings] in
+                await keyrings.keyring(for: pod, namespace: namespace, deadline: keyringDeadline, logger: logger).keyring
+            }, deadline: deadline)
+            for (reference, entry) in remembered {
+                results[reference] = .success(DigestResolution(digest: entry.digest, resolvedAt: entry.resolvedAt, source: .revision))
             }
         }
         let outstanding = unique.filter { results[$0] == nil }
-        guard !outstanding.isEmpty else { return (results, nil) }
+        guard !outstanding.isEmpty else { return (results, nil, []) }
 
-        // Credentials may take at most half of what is left, so the registry gets the rest.
-        let keyringDeadline = started + (deadline - started) / 2
         let credentials = await keyrings.keyring(for: pod, namespace: namespace, deadline: keyringDeadline, logger: logger)
-        let fresh = await ParallelResolution.resolveAll(
+        var fresh = await ParallelResolution.resolveAll(
             outstanding, resolver: resolver, keyring: credentials.keyring, deadline: deadline,
             staleIfError: configuration.staleIfError, budget: deadline - started)
+        var gateWarnings: [String] = []
+        if let platformGate {
+            gateWarnings = await PlatformGateStep.apply(
+                platformGate, to: &fresh, pod: pod, keyring: credentials.keyring, deadline: deadline, record: !request.dryRun, logger: logger)
+        }
         // A bare pod (no owner revision) has nothing from the memory to merge: take the map as is.
-        if results.isEmpty, revision == nil { return (fresh, credentials) }
+        if results.isEmpty, revision == nil { return (fresh, credentials, gateWarnings) }
         for (reference, result) in fresh {
             results[reference] = result
             // A dry run must leave no trace that changes later answers (sideEffects: None).
@@ -124,7 +134,7 @@ public final class PodPinner: Sendable {
                 memory.remember(.init(digest: resolution.digest, resolvedAt: resolution.resolvedAt), for: reference, in: revision)
             }
         }
-        return (results, credentials)
+        return (results, credentials, gateWarnings)
     }
 
     private func assemble(

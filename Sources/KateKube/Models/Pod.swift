@@ -29,12 +29,17 @@ public struct PodSpec: Codable, Sendable, Equatable {
     /// Only each volume's name and, for an image volume (`volumes[].image`, Kubernetes 1.31+),
     /// its image: those are OCI images by tag too, and admission pins them like containers.
     public var volumes: [Volume]?
+    /// Where the pod may run (the platform-coverage gate reads `kubernetes.io/os|arch` in them).
+    public var nodeSelector: [String: String]?
+    public var affinity: Affinity?
 
     public init(
         containers: [Container], initContainers: [Container]? = nil, ephemeralContainers: [Container]? = nil,
         imagePullSecrets: [LocalObjectReference]? = nil, serviceAccountName: String? = nil, nodeName: String? = nil,
-        restartPolicy: String? = nil, volumes: [Volume]? = nil
+        restartPolicy: String? = nil, volumes: [Volume]? = nil, nodeSelector: [String: String]? = nil, affinity: Affinity? = nil
     ) {
+        self.nodeSelector = nodeSelector
+        self.affinity = affinity
         self.containers = containers
         self.initContainers = initContainers
         self.ephemeralContainers = ephemeralContainers
