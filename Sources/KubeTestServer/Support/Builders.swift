@@ -224,7 +224,9 @@ extension KubeTestServer {
             ("conditions", .array([.object([("type", .string("Ready")), ("status", .string("True"))])])),
             ("nodeInfo", .object([
                 ("operatingSystem", .string(os)), ("architecture", .string(architecture)), ("kubeletVersion", .string("v1.31.0")),
-                ("containerRuntimeVersion", .string("containerd://1.7.22")),
+                ("kubeProxyVersion", .string("v1.31.0")), ("containerRuntimeVersion", .string("containerd://1.7.22")),
+                ("kernelVersion", .string("6.1.0")), ("osImage", .string("Debian GNU/Linux 12 (bookworm)")),
+                ("machineID", .string("\(name)-machine")), ("systemUUID", .string("\(name)-uuid")), ("bootID", .string("\(name)-boot")),
             ])),
         ])
         return try Self.decode(try put(object))
