@@ -16,6 +16,8 @@ enum BenchDriver {
     static let largePods = Int(environment["BENCH_LARGE_PODS"] ?? "") ?? 10_000
     static let largeTags = Int(environment["BENCH_LARGE_TAGS"] ?? "") ?? 500
     static let huge = environment["BENCH_HUGE"] == "1"
+    /// The baseline rows: kate without its safety checks (the default rows run them).
+    static let sentinelOff = ["--no-dangling-check", "--no-platform-gate"]
 
     static func main() async throws {
         guard let binary = KateCLI.binary else {
@@ -31,6 +33,7 @@ enum BenchDriver {
             let old = skipSkopeo ? OldWay.Result(seconds: 0, count: 0, failures: 0)
                 : try OldWay.run(images: small.podImages, user: BenchEnvironment.user, password: BenchEnvironment.password)
             print(String(format: "old way (sequential skopeo inspect, one per pod): %.2f s (%d inspections, %d failed)", old.seconds, old.count, old.failures))
+            try await measure(binary, environment, kubeconfig: kubeconfig, label: "70 pods, 20 tags", fleet: small, flags: sentinelOff)
             let kate = try await measure(binary, environment, kubeconfig: kubeconfig, label: "70 pods, 20 tags", fleet: small)
             print(String(format: "speed-up vs skopeo: %.0fx (target >= 100x); %.1f RTT of wall time (target <= 6 RTT of registry time)",
                 old.seconds / max(kate.seconds, 0.0001), kate.seconds / 0.05))
@@ -49,6 +52,8 @@ enum BenchDriver {
         let fleet = environment.fleet(pods: pods, tags: tags, namespaces: namespaces)
         print("fleet \(pods) pods / \(tags) tags / \(namespaces) namespaces: \(fleet.kindSummary); \(fleet.stalePods) stale")
         let (server, kubeconfig) = try await environment.cluster(fleet)
+        // Baseline in the same run: the dangling-pin sentinel and the platform gate off.
+        try await measure(binary, environment, kubeconfig: kubeconfig, label: "\(pods) pods, \(tags) tags", fleet: fleet, flags: sentinelOff)
         let result = try await measure(binary, environment, kubeconfig: kubeconfig, label: "\(pods) pods, \(tags) tags", fleet: fleet)
         print(String(format: "targets (%d pods): wall < %.1f s: %@; max RSS < %.0f MiB: %@", pods, targets.seconds,
             result.seconds < targets.seconds ? "met" : "MISSED", targets.mib, Double(result.maxRSSKiB) / 1024 < targets.mib ? "met" : "MISSED"))

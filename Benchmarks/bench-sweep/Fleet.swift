@@ -32,11 +32,23 @@ struct Fleet {
     var kinds: [Kind: Int] = [:]
     var namespaces: Int
 
-    static let staleDigest = "sha256:" + String(repeating: "5e", count: 32)
+    /// A stale workload's own old digest, gone from the registry: every one is a distinct HEAD for
+    /// the dangling-pin sentinel (the worst case: no two stale workloads share a digest).
+    static func staleDigest(workload: Int) -> String { "sha256:" + String(format: "%064x", workload + 1) }
+    /// Every other workload's pods pin their digest in the spec (`repo:tag@sha256:…`, as the webhook writes it).
+    static func pinned(workload: Int) -> Bool { workload % 2 == 0 }
 
     init(pods count: Int, tags: [Tag], namespaces: Int, registry: String, user: String, password: String) {
         self.namespaces = namespaces
         for index in 0..<namespaces { add(Self.pullObjects(namespace: Self.namespace(index), registry: registry, user: user, password: password)) }
+        // Nodes for the platform-coverage gate to list (two platforms, as a mixed cluster has).
+        for (index, arch) in ["amd64", "arm64"].enumerated() {
+            add([[
+                "apiVersion": "v1", "kind": "Node",
+                "metadata": ["name": "node-platform-\(index)", "labels": ["kubernetes.io/os": "linux", "kubernetes.io/arch": arch]],
+                "status": ["nodeInfo": ["operatingSystem": "linux", "architecture": arch]],
+            ]])
+        }
         var workload = 0
         while pods.count < count {
             let kind = Kind.allCases[workload % Kind.allCases.count]
@@ -151,12 +163,12 @@ struct Fleet {
                     "apiVersion": owner.apiVersion, "kind": owner.kind, "name": owner.name, "uid": owner.uid, "controller": true, "blockOwnerDeletion": true,
                 ]]
             }
+            let running = stale ? Self.staleDigest(workload: index) : tag.digest
             var spec: [String: Any] = [
-                "containers": [["name": "app", "image": tag.image, "imagePullPolicy": "IfNotPresent"]],
+                "containers": [["name": "app", "image": Self.pinned(workload: index) ? "\(tag.image)@\(running)" : tag.image, "imagePullPolicy": "IfNotPresent"]],
                 "nodeName": "node-\((index + replica) % 50)", "serviceAccountName": "default", "restartPolicy": "Always",
             ]
             if index % 2 == 1 { spec["imagePullSecrets"] = [["name": "regcred"]] }
-            let running = stale ? Self.staleDigest : tag.digest
             let pod: [String: Any] = [
                 "apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec,
                 "status": [
