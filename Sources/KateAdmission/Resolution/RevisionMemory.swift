@@ -14,6 +14,12 @@ public final class RevisionMemory: Sendable {
         public var ownerUID: String
         public var hash: String
         public var description: String { "\(namespace)/\(ownerUID)@\(hash)" }
+
+        public init(namespace: String, ownerUID: String, hash: String) {
+            self.namespace = namespace
+            self.ownerUID = ownerUID
+            self.hash = hash
+        }
     }
 
     private struct Key: Hashable, Sendable {
@@ -24,6 +30,11 @@ public final class RevisionMemory: Sendable {
     public struct Entry: Sendable, Equatable {
         public var digest: String
         public var resolvedAt: Date
+
+        public init(digest: String, resolvedAt: Date) {
+            self.digest = digest
+            self.resolvedAt = resolvedAt
+        }
     }
 
     /// The labels controllers stamp on pods with the hash of the template that made them.

@@ -52,6 +52,16 @@ struct AdmissionSafetyEndToEndTests {
             _ = try await registry.push(repository: "fluent/fluent-bit", tag: "3.1")
         }
 
+        /// Nodes on amd64 and arm64; the other images pushed; web's tag on an amd64+arm64 index.
+        static func mixedCluster() async throws -> (Rig, (index: String, children: [String])) {
+            let rig = try await Rig.start()
+            try rig.kube.addNode("node-amd", architecture: "amd64")
+            try rig.kube.addNode("node-arm", architecture: "arm64")
+            try await rig.pushOthers()
+            let good = try await rig.registry.pushIndex(repository: "shop/web", tag: "2.4.1", platforms: ["linux/amd64", "linux/arm64"])
+            return (rig, good)
+        }
+
         func web(_ digest: String) -> String { "\(registry.host)/shop/web:2.4.1@\(digest)" }
     }
 
@@ -98,11 +108,7 @@ struct AdmissionSafetyEndToEndTests {
 
     @Test("a tag moved to an index without arm64 while a node is arm64: the previous digest is kept, the warning names linux/arm64")
     func platformGapKeepsThePreviousDigest() async throws {
-        let rig = try await Rig.start()
-        try rig.kube.addNode("node-amd", architecture: "amd64")
-        try rig.kube.addNode("node-arm", architecture: "arm64")
-        try await rig.pushOthers()
-        let good = try await rig.registry.pushIndex(repository: "shop/web", tag: "2.4.1", platforms: ["linux/amd64", "linux/arm64"])
+        let (rig, good) = try await Rig.mixedCluster()
         let harness = PinHarness()
         let first = try await harness.run(try rig.review(hash: "1111111111"), pinner: rig.pinner)
         #expect(first.image("/spec/containers/0/image") == rig.web(good.index))
@@ -125,11 +131,7 @@ struct AdmissionSafetyEndToEndTests {
 
     @Test("a pod whose nodeSelector picks amd64 is pinned to an amd64-only index although an arm64 node exists")
     func nodeSelectorNarrowsTheGate() async throws {
-        let rig = try await Rig.start()
-        try rig.kube.addNode("node-amd", architecture: "amd64")
-        try rig.kube.addNode("node-arm", architecture: "arm64")
-        try await rig.pushOthers()
-        let good = try await rig.registry.pushIndex(repository: "shop/web", tag: "2.4.1", platforms: ["linux/amd64", "linux/arm64"])
+        let (rig, good) = try await Rig.mixedCluster()
         let harness = PinHarness()
         _ = try await harness.run(try rig.review(hash: "1111111111"), pinner: rig.pinner)
         let amdOnly = try await rig.registry.pushIndex(repository: "shop/web", tag: "2.4.1", platforms: ["linux/amd64"])
