@@ -32,9 +32,16 @@ struct Fleet {
     var kinds: [Kind: Int] = [:]
     var namespaces: Int
 
-    /// A stale workload's own old digest, gone from the registry: every one is a distinct HEAD for
-    /// the dangling-pin sentinel (the worst case: no two stale workloads share a digest).
-    static func staleDigest(workload: Int) -> String { "sha256:" + String(format: "%064x", workload + 1) }
+    /// A stale workload runs its tag's previous digest, which the registry has deleted (the tag was
+    /// re-pushed and garbage-collected): one distinct HEAD per stale tag for the dangling-pin sentinel.
+    /// BENCH_STALE_DIGESTS=workload gives every stale workload its own deleted digest instead (the
+    /// worst case: as many HEADs as stale workloads).
+    static func staleDigest(tag: Tag, workload: Int) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a: deterministic across runs, unlike hashValue
+        let seed = ProcessInfo.processInfo.environment["BENCH_STALE_DIGESTS"] == "workload" ? "\(tag.image)#\(workload)" : tag.image
+        for byte in seed.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return "sha256:" + String(repeating: String(format: "%016llx", hash), count: 4)
+    }
     /// Every other workload's pods pin their digest in the spec (`repo:tag@sha256:…`, as the webhook writes it).
     static func pinned(workload: Int) -> Bool { workload % 2 == 0 }
 
@@ -163,7 +170,7 @@ struct Fleet {
                     "apiVersion": owner.apiVersion, "kind": owner.kind, "name": owner.name, "uid": owner.uid, "controller": true, "blockOwnerDeletion": true,
                 ]]
             }
-            let running = stale ? Self.staleDigest(workload: index) : tag.digest
+            let running = stale ? Self.staleDigest(tag: tag, workload: index) : tag.digest
             var spec: [String: Any] = [
                 "containers": [["name": "app", "image": Self.pinned(workload: index) ? "\(tag.image)@\(running)" : tag.image, "imagePullPolicy": "IfNotPresent"]],
                 "nodeName": "node-\((index + replica) % 50)", "serviceAccountName": "default", "restartPolicy": "Always",
