@@ -118,4 +118,22 @@ struct SafetyChecksTests {
         _ = try await sweep(cluster, covered)
         #expect(inner.writes == ["restart Deployment default/web"])
     }
+
+    @Test("pods whose nodeSelector picks amd64 roll onto an amd64-only index; unselective pods of the same tag do not")
+    func selectedPlatformNarrowsTheGate() async throws {
+        let amd = Platform(os: "linux", architecture: "amd64"), arm = Platform(os: "linux", architecture: "arm64")
+        var pods = try SweeperPipelineTests.webPods(pinned: Self.old)
+        for index in pods.indices { pods[index].spec.nodeSelector = ["kubernetes.io/arch": "amd64"] }
+        let inner = InMemoryCluster(pods: pods, workloads: SweeperPipelineTests.workloads)
+        let resolver = SafetyResolver(TableResolver(["registry.local/web:1": .init(digest: Self.new)]), lists: [Self.new: .index([amd])])
+        let report = try await sweep(NodedCluster(inner, platforms: [amd, arm]), resolver)
+        #expect(Set(report.findings.map(\.judgement.verdict)) == [.tagMoved])
+        #expect(inner.writes == ["restart Deployment default/web"])
+
+        for index in pods.indices { pods[index].spec.nodeSelector = ["kubernetes.io/arch": "arm64"] }
+        let armOnly = InMemoryCluster(pods: pods, workloads: SweeperPipelineTests.workloads)
+        let held = try await sweep(NodedCluster(armOnly, platforms: [amd]), resolver)
+        #expect(Set(held.findings.map(\.judgement.verdict)) == [.platformGap], "the selected arm64 counts even with no arm64 node listed")
+        #expect(held.findings.first?.judgement.reason?.contains("nodeSelector") == true)
+    }
 }

@@ -33,7 +33,7 @@ public struct Affinity: Codable, Sendable, Equatable {
 
 /// The operating systems and architectures a pod's nodeSelector and required node affinity allow
 /// (`kubernetes.io/os`, `kubernetes.io/arch`); nil in a field: not constrained.
-public struct PlatformSelection: Sendable, Equatable {
+public struct PlatformSelection: Sendable, Hashable {
     public var operatingSystems: Set<String>?
     public var architectures: Set<String>?
 

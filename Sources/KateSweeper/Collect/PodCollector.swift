@@ -111,6 +111,6 @@ public struct PodCollector: Sendable {
             nodeName: pod.spec.nodeName.map { memo.intern($0) }, controller: pod.metadata.controller.map { memo.intern($0) },
             revision: (labels[SweepAnnotations.podTemplateHash] ?? labels[SweepAnnotations.controllerRevisionHash]).map { memo.intern($0) },
             serviceAccount: memo.intern(pod.spec.serviceAccountName ?? "default"),
-            pullSecrets: memo.intern(pod.spec.imagePullSecrets?.map(\.name) ?? []))
+            pullSecrets: memo.intern(pod.spec.imagePullSecrets?.map(\.name) ?? []), platformSelection: pod.spec.platformSelection)
     }
 }

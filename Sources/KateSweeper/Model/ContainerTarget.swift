@@ -47,11 +47,14 @@ public struct PodIdentity: Sendable, Hashable {
     public let revision: String?
     public let serviceAccount: String
     public let pullSecrets: [String]
+    /// The os/arch the pod's nodeSelector or required node affinity picks (platform-coverage gate); nil: any.
+    public let platformSelection: PlatformSelection?
 
     public init(
         namespace: String, name: String, uid: String, nodeName: String? = nil, controller: OwnerReference? = nil,
-        revision: String? = nil, serviceAccount: String = "default", pullSecrets: [String] = []
+        revision: String? = nil, serviceAccount: String = "default", pullSecrets: [String] = [], platformSelection: PlatformSelection? = nil
     ) {
+        self.platformSelection = platformSelection
         self.namespace = namespace
         self.name = name
         self.uid = uid

@@ -152,26 +152,37 @@ struct SafetyChecks: Sendable {
                 return .failure(GateFailure(message: "\(error)"))
             }
         }
-        var gaps: [DigestLocation: [Platform]] = [:]
+        var offeredBy: [DigestLocation: Set<Platform>] = [:]
         for (location, list) in zip(order, lists) {
             switch list {
             case .success(.index(let offered)):
-                let missing = Platform.missing(platformsInUse, from: offered)
-                if !missing.isEmpty { gaps[location] = missing }
+                offeredBy[location] = offered
             case .success(.singlePlatform):
                 break
             case .failure(let failure):
                 outcome.warnings.append("platform-coverage gate could not read \(location.repository)@\(ImageDigest.short(location.digest)): \(failure.message); rolled without the check")
             }
         }
-        guard !gaps.isEmpty else { return }
+        guard !offeredBy.isEmpty else { return }
+        let nodePairs = platformsInUse.map { (os: $0.os, architecture: $0.architecture) }
+        // A pod whose nodeSelector/affinity picks a platform needs that one; the others every node's.
+        var required: [PlatformSelection?: Set<Platform>] = [nil: platformsInUse]
         for index in findings.indices {
-            guard let key = keys[index], let location = keyTarget[key], let missing = gaps[location], findings[index].judgement.verdict.isStale else { continue }
+            guard let key = keys[index], let location = keyTarget[key], let offered = offeredBy[location], findings[index].judgement.verdict.isStale else { continue }
+            let selection = findings[index].target.pod.platformSelection
+            let needed = required[selection] ?? {
+                let set = Set((selection?.required(nodes: nodePairs) ?? nodePairs).map { Platform(os: $0.os, architecture: $0.architecture) })
+                required[selection] = set
+                return set
+            }()
+            let missing = Platform.missing(needed, from: offered)
+            guard !missing.isEmpty else { continue }
             let display = findings[index].target.tracking.image?.display ?? key.image.display
             let names = missing.map(\.description).joined(separator: ", ")
             var judgement = findings[index].judgement
             let dangling = judgement.danglingDigest.map { "; the pinned \(ImageDigest.short($0)) is gone from the registry, fix the tag" } ?? ""
-            judgement.reason = "\(display) moved to \(ImageDigest.short(location.digest)), which lacks \(names) that nodes run; not rolled, checked again next sweep\(dangling)"
+            let whose = selection == nil ? "that nodes run" : "that the pod's nodeSelector/affinity picks"
+            judgement.reason = "\(display) moved to \(ImageDigest.short(location.digest)), which lacks \(names) \(whose); not rolled, checked again next sweep\(dangling)"
             judgement.verdict = .platformGap
             findings[index].judgement = judgement
             logger.debug("platform gap", metadata: ["image": "\(display)", "missing": "\(names)"])
