@@ -97,27 +97,53 @@ public final class Resolver: Sendable {
         // While every endpoint's circuit is open, or its one half-open probe is out, answer at once. Joining the
         // probe's lookup for the same tag (single flight) would make every caller wait out the probe: behind a
         // hung registry, a full timeout per review while the webhook is meant to be failing open at once.
-        if let outage = circuitRejection(for: reference.registry) {
-            throw mapping.map(TransportFailure.circuitOpen(host: outage.host, outage.outage), host: reference.registry)
+        let tickets: [String: UInt64]
+        switch claimEndpoints(of: reference.registry) {
+        case .rejected(let host, let outage):
+            throw mapping.map(TransportFailure.circuitOpen(host: host, outage), host: reference.registry)
+        case .admitted(let claimed):
+            tickets = claimed
         }
+        defer { for (host, ticket) in tickets { transport.circuits.release(host: host, ticket: ticket) } }
         let deadline = min(deadline, started + configuration.requestTimeout)
+        // The probe's caller waits at most `probePatience`; the probe runs on in its flight to `deadline`.
+        let waitDeadline = tickets.isEmpty ? deadline : min(deadline, .now + configuration.circuitBreaker.probePatience)
         do {
-            return try await flights.run(flightKey, deadline: deadline) { [self] in
-                try await lookup(reference, keyring: keyring, credentials: credentials, flightKey: flightKey, deadline: deadline)
+            return try await ProbeTickets.$current.withValue(tickets) {
+                try await flights.run(flightKey, deadline: waitDeadline) { [self] in
+                    try await lookup(reference, keyring: keyring, credentials: credentials, flightKey: flightKey, deadline: deadline)
+                }
             }
         } catch {
             throw mapping.map(error, host: reference.registry)
         }
     }
 
-    /// The last endpoint's outage when every endpoint of `registry` (mirrors, then upstream) would refuse a request.
-    private func circuitRejection(for registry: String) -> (host: String, outage: CircuitBreaker.Outage)? {
+    private enum EndpointClaims {
+        /// Every endpoint refuses; the last one's outage.
+        case rejected(host: String, CircuitBreaker.Outage)
+        /// Go ahead, holding these probe tickets (host → ticket).
+        case admitted([String: UInt64])
+    }
+
+    /// Claims the endpoints of `registry` in the order the lookup tries them (mirrors, then upstream) up to the first
+    /// one that is healthy: a probe ticket for each whose backoff ran out, so the lookup probes them and no other
+    /// caller does.
+    private func claimEndpoints(of registry: String) -> EndpointClaims {
+        var tickets: [String: UInt64] = [:]
         var last: (host: String, outage: CircuitBreaker.Outage)?
         for endpoint in configuration.endpoints(for: registry) {
-            guard let outage = transport.circuits.rejection(host: endpoint.host) else { return nil }
-            last = (endpoint.host, outage)
+            switch transport.circuits.claim(host: endpoint.host) {
+            case .proceed:
+                return .admitted(tickets)
+            case .probe(let ticket):
+                tickets[endpoint.host] = ticket
+            case .reject(let outage):
+                last = (endpoint.host, outage)
+            }
         }
-        return last
+        if tickets.isEmpty, let last { return .rejected(host: last.host, last.outage) }
+        return .admitted(tickets)
     }
 
     /// The answer `resolve` would give from its fresh cache, without suspending: nil on a miss.

@@ -79,7 +79,7 @@ final class RegistryTransport: Sendable {
         var attempt = 0
         var lastFailure: TransportFailure?
         while true {
-            let admission = circuits.admit(host: endpoint.host)
+            let admission = circuits.admit(host: endpoint.host, ticket: ProbeTickets.current[endpoint.host])
             if case .reject(let outage) = admission {
                 // Mid-retry, the failure that opened the circuit says more than "circuit open".
                 throw lastFailure ?? TransportFailure.circuitOpen(host: endpoint.host, outage)
