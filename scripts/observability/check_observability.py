@@ -7,6 +7,9 @@
     check_observability.py running-pods KUBECONFIG NAMESPACE
         Print the images of the Running pods in NAMESPACE, one a line (the kubeconfig kate-dev-apiserver
         writes: a server URL, its CA and a bearer token), so the script can wait for the rollout.
+    check_observability.py dashboard-as-rules DASHBOARD.json OUT.yaml
+        Every dashboard query (Grafana variables replaced by sample values) as a recording rule, so that
+        `promtool check rules OUT.yaml` parses each with Prometheus's own PromQL parser.
     check_observability.py check DASHBOARD.json RULES.yaml EXPOSITION.prom...
         Every metric name a dashboard query or an alert expression names must be a sample name in one of
         the expositions (Prometheus text as kate serves and writes it: `_bucket`/`_sum`/`_count` of
@@ -35,7 +38,7 @@ KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and
             "quantile", "limitk", "limit_ratio"}
 LABEL_LIST_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right"}
 TOKEN = re.compile(r'''\s+|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`|[0-9][0-9.]*[a-zA-Z]*|[a-zA-Z_:][a-zA-Z0-9_:]*|=~|!~|!=|==|>=|<=|.''')
-GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h"}
+GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h", "$job": ".+"}
 # The panels issue #18 asks for: each must be on the dashboard.
 REQUIRED_PANELS = ["Admission reviews by outcome", "Admission latency p50 / p99", "Cache hit ratio",
                    "Registry requests by registry and status", "Circuit state by registry host",
@@ -236,7 +239,24 @@ def running_pods(kubeconfig_path: str, namespace: str) -> int:
     return 0
 
 
+def dashboard_as_rules(dashboard_path: str, out_path: str) -> int:
+    import yaml
+
+    dashboard = json.loads(pathlib.Path(dashboard_path).read_text())
+    rules = []
+    for index, (title, expr) in enumerate(dashboard_queries(dashboard)):
+        for variable, value in GRAFANA_VARIABLES.items():
+            expr = expr.replace(variable, value)
+        rules.append({"record": f"dashboard:query_{index}", "expr": expr, "labels": {"panel": title}})
+    pathlib.Path(out_path).write_text(yaml.safe_dump({"groups": [{"name": "dashboard-queries", "rules": rules}]},
+                                                     sort_keys=False, width=1000))
+    print(f"dashboard-as-rules: {len(rules)} queries into {out_path}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "dashboard-as-rules":
+        return dashboard_as_rules(argv[1], argv[2])
     if len(argv) == 3 and argv[0] == "running-pods":
         return running_pods(argv[1], argv[2])
     if len(argv) == 3 and argv[0] == "extract":
