@@ -7,7 +7,9 @@ Serves HEAD/GET /v2/<repo>/manifests/<tag> for any repository and tag with a rea
 (Docker-Content-Digest is the sha256 of the bytes served) and Docker Hub's rate-limit headers
 (`ratelimit-limit: 100;w=21600`, `ratelimit-remaining`, counting down one per GET, as Docker Hub counts
 pulls). The debian docker-registry sends no rate-limit headers, so kate's rate-limit gauges would
-never appear against it. POST /move makes every tag point at a new manifest (a pushed tag moving).
+never appear against it. POST /move makes every tag point at a new manifest (a pushed tag moving); the
+old manifests stay reachable by digest, as in a registry, until POST /delete-old removes them (a
+retention policy deleting what pods are pinned to). An unknown digest is 404 MANIFEST_UNKNOWN.
 Binds 127.0.0.1 on an ephemeral port, writes the port to PORT_FILE; stops on SIGTERM.
 """
 from __future__ import annotations
@@ -27,11 +29,22 @@ class State:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.generation = 1
+        self.oldest = 1
         self.remaining = LIMIT
 
-    def manifest(self) -> bytes:
+    def by_digest(self, digest: str) -> bytes | None:
         with self.lock:
-            generation = self.generation
+            generations = range(self.oldest, self.generation + 1)
+        for generation in generations:
+            body = self.manifest(generation)
+            if "sha256:" + hashlib.sha256(body).hexdigest() == digest:
+                return body
+        return None
+
+    def manifest(self, generation: int | None = None) -> bytes:
+        if generation is None:
+            with self.lock:
+                generation = self.generation
         config = hashlib.sha256(f"config {generation}".encode()).hexdigest()
         layer = hashlib.sha256(f"layer {generation}".encode()).hexdigest()
         return json.dumps({
@@ -58,7 +71,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if len(parts) < 4 or parts[0] != "v2" or parts[-2] != "manifests":
             self.send(404, b'{"errors":[{"code":"NAME_UNKNOWN","message":"unknown"}]}', {"Content-Type": "application/json"}, with_body)
             return
-        body = STATE.manifest()
+        reference = parts[-1]
+        body = STATE.by_digest(reference) if reference.startswith("sha256:") else STATE.manifest()
+        if body is None:
+            self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}', {"Content-Type": "application/json"}, with_body)
+            return
         with STATE.lock:
             if with_body:
                 STATE.remaining = max(0, STATE.remaining - 1)
@@ -90,6 +107,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with STATE.lock:
                 STATE.generation += 1
             self.send(200, b"moved\n", {"Content-Type": "text/plain"}, True)
+        elif self.path == "/delete-old":
+            with STATE.lock:
+                STATE.oldest = STATE.generation
+            self.send(200, b"deleted\n", {"Content-Type": "text/plain"}, True)
         else:
             self.send(404, b"", {}, True)
 
