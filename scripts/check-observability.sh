@@ -3,7 +3,8 @@
 #
 #   scripts/check-observability.sh            (KATE_BINARY=path/to/kate to check another build)
 #
-# 1. Renders charts/kate with ci/observability-values.yaml (dashboards.enabled, alerts.enabled) through
+# 1. The dashboard JSON must be what scripts/observability/make_dashboard.py writes (edit panels there).
+#    Renders charts/kate with ci/observability-values.yaml (dashboards.enabled, alerts.enabled) through
 #    scripts/chart-check (the real Helm engine, lint --strict, strict schemas) and extracts the dashboard
 #    JSON and the PrometheusRule's spec; renders the alert variants (no metrics file: no sweeper group; a
 #    */15 schedule: 30m; an unknown schedule: a clear failure).
@@ -125,6 +126,12 @@ sidecar_label_configurable() {   # the label key/value the sidecar selects by, o
 assert cm["metadata"]["labels"]["team.example/dashboard"] == "kate", cm["metadata"]
 assert cm["metadata"]["namespace"] == "monitoring", cm["metadata"]' "$work/label.yaml"
 }
+dashboard_is_generated() {
+  python3 scripts/observability/make_dashboard.py "$work/generated.json" &&
+    diff -u charts/kate/dashboards/kate-overview.json "$work/generated.json" | head -20 &&
+    cmp -s charts/kate/dashboards/kate-overview.json "$work/generated.json"
+}
+check "charts/kate/dashboards/kate-overview.json is what scripts/observability/make_dashboard.py writes" dashboard_is_generated
 check "without sweeper.metricsFile only the webhook alerts render" webhook_alerts_only
 check "the sidecar's label key, value and namespace are values" sidecar_label_configurable
 check "@hourly: the sweeper alert waits two hours (7200 s)" schedule_derived "@hourly" 7200
