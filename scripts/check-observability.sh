@@ -215,10 +215,10 @@ poll 20 test -f "$work/apiserver.ready" ||
 pinned_pods() { [ "$(python3 "$helper" running-pods "$work/kubeconfig" shop | grep -c "^$registry/demo/web:1.0@sha256:")" = 2 ]; }
 check "the Deployment's two pods run pinned (admitted through the webhook)" poll 20 pinned_pods
 curl -fsS -X POST "http://$registry/move" >/dev/null   # the tag moves
-sweep() {   # kubeconfig, more flags
-  "$kate" sweep --kubeconfig "$1" --registry-config "$work/registry-config.json" --metrics-file "$work/sweep.prom" "${@:2}"
+sweep() {   # kubeconfig, metrics file, more flags
+  "$kate" sweep --kubeconfig "$1" --registry-config "$work/registry-config.json" --metrics-file "$2" "${@:3}"
 }
-check "kate sweep --metrics-file restarts the Deployment (exit 0)" sweep "$work/kubeconfig"
+check "kate sweep --metrics-file restarts the Deployment (exit 0)" sweep "$work/kubeconfig" "$work/sweep.prom"
 check "the sweep's metrics file counts the restart" grep -q 'kate_sweep_actions_total{action="restart",outcome="ok"} 1' "$work/sweep.prom"
 recent_success() {
   python3 - "$work/sweep.prom" <<'EOF'
@@ -255,7 +255,7 @@ sed "s#server: https://.*#server: https://$dead#" "$work/kubeconfig" > "$work/de
 cp "$work/sweep.prom" "$work/sweep-before.prom"
 failed_sweep_keeps_file() {
   local code=0
-  sweep "$work/dead-kubeconfig" > "$work/failed-sweep.log" 2>&1 || code=$?
+  sweep "$work/dead-kubeconfig" "$work/sweep.prom" > "$work/failed-sweep.log" 2>&1 || code=$?
   if [ "$code" != 1 ] || ! cmp -s "$work/sweep.prom" "$work/sweep-before.prom"; then
     echo "exit $code"; tail -3 "$work/failed-sweep.log"; return 1
   fi
