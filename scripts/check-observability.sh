@@ -24,18 +24,23 @@
 # KATE_OBSERVABILITY_KEEP=1 keeps the work directory. Exit 0 only when every check passed.
 set -euo pipefail
 
+absolute() { case "$1" in ""|/*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }   # before the cd below
+kate="$(absolute "${KATE_BINARY:-}")"
+apiserver="$(absolute "${KATE_DEV_APISERVER_BINARY:-}")"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 helper="$root/scripts/observability/check_observability.py"
 started=$SECONDS
 
-kate="${KATE_BINARY:-}"
 if [ -z "$kate" ]; then
   for candidate in .build/debug/kate .build/release/kate; do [ -x "$candidate" ] && { kate="$root/$candidate"; break; }; done
 fi
-[ -n "$kate" ] && [ -x "$kate" ] || { echo "check-observability: no kate binary (build one: swift build --product kate; or set KATE_BINARY)" >&2; exit 2; }
-apiserver="${KATE_DEV_APISERVER_BINARY:-$(dirname "$kate")/kate-dev-apiserver}"
-[ -x "$apiserver" ] || apiserver="$root/.build/debug/kate-dev-apiserver"
+[ -n "$kate" ] || { echo "check-observability: no kate binary in .build (swift build --product kate, or set KATE_BINARY)" >&2; exit 2; }
+[ -x "$kate" ] || { echo "check-observability: KATE_BINARY=$kate is not an executable" >&2; exit 2; }
+if [ -z "$apiserver" ]; then
+  apiserver="$(dirname "$kate")/kate-dev-apiserver"
+  [ -x "$apiserver" ] || apiserver="$root/.build/debug/kate-dev-apiserver"
+fi
 [ -x "$apiserver" ] || { echo "check-observability: no kate-dev-apiserver (swift build --product kate-dev-apiserver; or set KATE_DEV_APISERVER_BINARY)" >&2; exit 2; }
 
 if ! command -v promtool >/dev/null; then
