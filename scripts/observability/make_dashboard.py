@@ -58,6 +58,12 @@ newrow = layout.row
 panels = layout.panels
 
 
+def quantiles(histogram: str) -> list[tuple[str, str]]:
+    """p50 and p99 of a webhook histogram, summed over replicas."""
+    return [(f'histogram_quantile({q}, sum by (le) (rate({histogram}_bucket{{{W}}}[{R}])))', name)
+            for q, name in ((0.5, "p50"), (0.99, "p99"))]
+
+
 def thresholds(steps):
     def f(p):
         p["fieldConfig"]["defaults"]["thresholds"] = {"mode": "absolute", "steps": [{"color": c, "value": v} for v, c in steps]}
@@ -77,8 +83,7 @@ panel("stat", "Images pinned",
       [(f'sum(rate(kate_admission_images_pinned_total{{{W}}}[{R}]))', "images/s")], w=4, unit="reqps")
 panel("timeseries", "Admission latency p50 / p99",
       "Time from a review's arrival to its answer, from kate_admission_duration_seconds (histogram, 1 ms to 30 s buckets).",
-      [(f'histogram_quantile(0.5, sum by (le) (rate(kate_admission_duration_seconds_bucket{{{W}}}[{R}])))', "p50"),
-       (f'histogram_quantile(0.99, sum by (le) (rate(kate_admission_duration_seconds_bucket{{{W}}}[{R}])))', "p99")], unit="s")
+      quantiles("kate_admission_duration_seconds"), unit="s")
 panel("timeseries", "Images not pinned, by reason",
       "Resolution failures behind fail-open warnings (timeout, unauthorized, notFound, unavailable, rateLimited, invalid).",
       [(f'sum by (reason) (rate(kate_admission_resolve_failures_total{{{W}}}[{R}]))', "{{reason}}")], unit="reqps")
@@ -103,8 +108,7 @@ panel("timeseries", "Registry requests by registry and status",
       [(f'sum by (registry, code) (rate(kate_registry_requests_total{{{W}}}[{R}]))', "{{registry}} {{code}}")], w=12, unit="reqps")
 panel("timeseries", "Registry resolve latency p50 / p99",
       "Time to resolve one tag (cache misses and hits alike), from kate_registry_resolve_duration_seconds.",
-      [(f'histogram_quantile(0.5, sum by (le) (rate(kate_registry_resolve_duration_seconds_bucket{{{W}}}[{R}])))', "p50"),
-       (f'histogram_quantile(0.99, sum by (le) (rate(kate_registry_resolve_duration_seconds_bucket{{{W}}}[{R}])))', "p99")], unit="s")
+      quantiles("kate_registry_resolve_duration_seconds"), unit="s")
 def circuit(p):
     p["fieldConfig"]["defaults"]["mappings"] = [{"type": "value", "options": {
         "0": {"text": "closed", "color": "green", "index": 0},
