@@ -14,6 +14,7 @@
 #    Deployment whose pods are admitted through the webhook; AdmissionReviews with curl (pinned, failed open
 #    on a dead registry until its circuit opens, invalid, /validate denied); the tag moves; `kate sweep
 #    --metrics-file` restarts the Deployment. Scrapes the webhook's /metrics.
+#    Both expositions must pass `promtool check metrics` (Prometheus's parser and naming lint).
 # 4. Every metric and label the dashboard's queries and the alerts name must be in those expositions
 #    (scripts/observability/check_observability.py); a misspelled metric or label must make that check fail.
 # 5. A sweep that stops on an error leaves the metrics file as it was (what KateSweepNotSucceeding relies on).
@@ -236,6 +237,16 @@ check "the metrics file carries a last-success timestamp of now" recent_success
 curl -fsS --cacert "$work/ca.pem" "$hook/metrics" > "$work/webhook.prom"
 check "the webhook's /metrics shows the dead registry's circuit open" grep -q "kate_registry_circuit_state{registry=\"$dead\"} 2" "$work/webhook.prom"
 check "the webhook's /metrics shows the rate-limit gauges" grep -q "kate_registry_ratelimit_limit{registry=\"$registry\"} 100" "$work/webhook.prom"
+
+# Prometheus's own parser and linter on what kate serves and writes; kate emits no # HELP lines (the only finding allowed).
+exposition_lints_clean() {   # file
+  local findings
+  findings="$(promtool check metrics < "$1" 2>&1 | grep -v ' no help text$' || true)"
+  [ -z "$findings" ] || { echo "$findings"; return 1; }
+  [ -s "$1" ]
+}
+check "promtool check metrics: the webhook's /metrics parses, names and units lint clean" exposition_lints_clean "$work/webhook.prom"
+check "promtool check metrics: the sweep's metrics file parses, names and units lint clean" exposition_lints_clean "$work/sweep.prom"
 
 # ---- 4. names in the dashboard and rules against the expositions
 echo "== check-observability: every metric and label the dashboard and the alerts name is exported"
