@@ -49,7 +49,7 @@ struct SweeperPipelineTests {
         let event = try #require(cluster.events.first)
         #expect(event.reason == "StaleImageRestarted")
         #expect(event.regarding.kind == "Deployment" && event.regarding.uid == "dep-uid")
-        #expect(event.note.contains("registry.local/web:1") && event.note.contains(Self.old) && event.note.contains(Self.new))
+        #expect(event.note.contains("registry.local/web:1") && event.note.contains("running \(ImageDigest.short(Self.old))") && event.note.contains("tag \(ImageDigest.short(Self.new))"))
         #expect(Set(ReportRow.rows(of: report).map(\.action)) == ["restarted Deployment/web"])
     }
 
