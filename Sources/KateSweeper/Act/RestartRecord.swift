@@ -1,5 +1,6 @@
 import Foundation
 import KateContract
+import KateKube
 
 /// kate's note on a workload it restarted (`KateAnnotations.restart`), written in the restart's own
 /// patch: `2026-12-03T01:02:03Z generation=4`, the marker value it set and the workload's
@@ -55,7 +56,8 @@ public struct RestartReversion: Sendable, Hashable {
 
 /// What became of kate's last restart of a workload.
 public enum RestartCheck: Sendable, Equatable {
-    /// No record: kate has not restarted it (or the record was removed with everything else).
+    /// No record: kate has not restarted it (or the record was removed with everything else), or a
+    /// later restart by someone else superseded kate's.
     case noRecord
     /// The marker is kate's, and the controller has not finished rolling it out.
     case rolling(String)
@@ -65,6 +67,11 @@ public enum RestartCheck: Sendable, Equatable {
 
     public static func check(_ state: WorkloadState) -> RestartCheck {
         guard let record = RestartRecord.on(state) else { return .noRecord }
+        // A later restart by someone else (`kubectl rollout restart` by hand) supersedes kate's: not a revert.
+        if let marker = state.restartMarker, marker != record.restartedAt, let later = RFC3339.parse(marker),
+           let written = RFC3339.parse(record.restartedAt), later > written {
+            return .noRecord
+        }
         guard state.restartMarker == record.restartedAt else {
             return .reverted(RestartReversion(
                 record: record, found: state.restartMarker, manager: reverter(of: state, record: record)?.manager,
