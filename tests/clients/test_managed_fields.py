@@ -118,10 +118,19 @@ def test_python_client_field_manager_and_user_agent(api, apiserver):
 def test_put_needs_the_current_resource_version_and_is_tracked(api, apiserver):
     apps = client.AppsV1Api(api)
     apiserver.kubectl("create", "--validate=false", "-f", "-", stdin=deployment("mf-put"))
-    live = apps.read_namespaced_deployment("mf-put", NS)
-    stale_version = live.metadata.resource_version
-    live.spec.template.spec.containers[0].image = "registry.shop.example/mf:2"
-    replaced = apps.replace_namespaced_deployment("mf-put", NS, live, field_manager="argocd-controller")
+    # The dev apiserver's controller writes the Deployment too (its revision annotation): retry on
+    # conflict, as client-go's RetryOnConflict does.
+    for _ in range(10):
+        live = apps.read_namespaced_deployment("mf-put", NS)
+        stale_version = live.metadata.resource_version
+        live.spec.template.spec.containers[0].image = "registry.shop.example/mf:2"
+        try:
+            replaced = apps.replace_namespaced_deployment("mf-put", NS, live, field_manager="argocd-controller")
+            break
+        except ApiException as conflict:
+            assert conflict.status == 409
+    else:
+        raise AssertionError("every replace conflicted")
     assert replaced.metadata.generation == 2
     managed = {entry.manager: entry for entry in replaced.metadata.managed_fields}
     container = managed["argocd-controller"].fields_v1["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"app"}']
