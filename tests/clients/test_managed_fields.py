@@ -9,6 +9,7 @@ entry, server-side apply with conflicts, the status subresource, and generation 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from kubernetes import client, config
@@ -165,3 +166,22 @@ def test_server_side_apply_conflicts_unless_forced(apiserver):
     assert "f:image" not in managed["gardener"]["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"app"}']
     live = apiserver.kubectl_json("get", "deployment", "mf-apply", "-n", NS)
     assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.shop.example/mf:2"
+
+
+def test_an_event_series_update_shows_as_a_count_in_describe(api, apiserver):
+    """What the sweeper's EventLedger does with a repeat: PATCH series.count on the events.k8s.io Event."""
+    import datetime
+    events = client.EventsV1Api(api)
+    apiserver.kubectl("create", "--validate=false", "-f", "-", stdin=deployment("mf-events"))
+    uid = apiserver.kubectl_json("get", "deployment", "mf-events", "-n", NS)["metadata"]["uid"]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    created = events.create_namespaced_event(NS, client.EventsV1Event(
+        metadata=client.V1ObjectMeta(name="mf-events.series"), event_time=now, reason="StaleImageEvicted", note="evicted (1 pod: a)",
+        type="Normal", action="Evict", reporting_controller="kate.dev/sweeper", reporting_instance="test",
+        regarding=client.V1ObjectReference(api_version="apps/v1", kind="Deployment", namespace=NS, name="mf-events", uid=uid)))
+    events.patch_namespaced_event(created.metadata.name, NS, {
+        "series": {"count": 2, "lastObservedTime": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}, "note": "evicted (2 pods: a, b)"})
+    [core] = [e for e in client.CoreV1Api(api).list_namespaced_event(NS).items if e.metadata.name == "mf-events.series"]
+    assert core.series.count == 2 and core.message == "evicted (2 pods: a, b)"
+    out = apiserver.kubectl("describe", "deployment", "mf-events", "-n", NS).stdout
+    assert re.search(r"Normal\s+StaleImageEvicted\s+.*\(x2 over .*\)\s+kate.dev/sweeper\s+evicted \(2 pods: a, b\)", out), out
