@@ -79,6 +79,9 @@ struct SweeperPipelineTests {
         let report = try await Self.sweeper(cluster, Self.resolver, policy: ActionPolicy(maxActions: 2)).run()
         #expect(cluster.writes == ["evict default/solo-1", "evict default/solo-2"])
         #expect(report.actionText(for: PodKey(namespace: "default", name: "solo-3")).hasPrefix("deferred: --max-actions 2"))
+        // What was not done is said where `kubectl describe` shows it.
+        let deferred = try #require(cluster.events.first { $0.reason == "StaleImageDeferred" })
+        #expect(deferred.regarding.name == "solo-3" && deferred.note.hasPrefix("kate sweep: not evicted: --max-actions 2 reached"))
     }
 
     @Test func secondSweepSeesRolloutInProgress() async throws {

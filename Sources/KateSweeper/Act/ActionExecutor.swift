@@ -145,6 +145,10 @@ public struct ActionExecutor: Sendable {
         }
         if let limit = policy.maxActions, run.writes >= limit {
             run.results.append(ActionResult(action: action, outcome: .deferred(limit: limit)))
+            await record(&run.ledger, PlannedNotice(
+                subject: action.subject, reason: "StaleImageDeferred", action: EventNote.verb(for: action.operation),
+                lead: "not \(EventNote.lead(for: action.operation)): --max-actions \(limit) reached; the next sweep goes on", pods: action.pods,
+                evidence: action.evidence), related: action.relatedPod)
             return
         }
         run.writes += 1
