@@ -90,6 +90,23 @@ struct ResolutionTraceTests {
         }
     }
 
+    @Test("token auth with a wrong password: the token endpoint's 401 is in the trace, the class is auth, the fix names the secret")
+    func tokenWrongPassword() async throws {
+        try await TestRegistry.withRunning(.tokenAuthTLS(user: "carol", password: "tok-pw")) { registry in
+            let tokenServer = try #require(registry.tokenServer)
+            _ = try await registry.push(repository: "secure/app", tag: "v1")
+            let resolver = makeResolver(for: registry)
+            let keyring = secret("imagePullSecret prod/pull", server: registry.host, user: "carol", password: "wrong")
+            let recorded = await trace { try await resolver.resolve(ImageReference.parse("\(registry.host)/secure/app:v1"), keyring: keyring, deadline: soon()) }
+            #expect(recorded.steps.contains(.token(
+                realm: tokenServer.realm, service: tokenServer.service, scope: "repository:secure/app:pull",
+                credential: "imagePullSecret prod/pull (\(registry.host))", status: 401, cached: false)))
+            let error = try #require(recorded.result.failure as? RegistryError)
+            #expect(error.failureClass == .auth, "\(error)")
+            #expect(error.description.contains("token endpoint") && error.fix.hasPrefix("Check imagePullSecret prod/pull"), "\(error)")
+        }
+    }
+
     @Test("an index's platform manifests, with their platforms; --platform matching as crane does")
     func platforms() async throws {
         try await TestRegistry.withRunning(.plainHTTP) { registry in
