@@ -107,6 +107,30 @@ struct ResolutionTraceTests {
         }
     }
 
+    @Test("Docker Hub's ratelimit-* headers and a 429's Retry-After are in the trace; a 429 is class ratelimited")
+    func rateLimitHeaders() async throws {
+        let digest = "sha256:" + String(repeating: "a", count: 64)
+        let headers = [("Docker-Content-Digest", digest), ("ratelimit-limit", "100;w=21600"), ("ratelimit-remaining", "0;w=21600"), ("docker-ratelimit-source", "203.0.113.7")]
+        try await ScriptedHTTPServer.withRunning({ _, path, _ in
+            path.hasSuffix("/v1") ? .init(status: 200, headers: headers) : .init(status: 429, headers: [("Retry-After", "3600")])
+        }) { server in
+            let resolver = makeResolver(scripted: [server.host]) { $0.retryBaseDelay = .milliseconds(1) }
+            let first = await trace { try await resolver.resolve(ImageReference.parse("\(server.host)/app:v1"), deadline: soon()) }
+            let resolved = try first.result.get()
+            #expect(resolved.digest == digest)
+            #expect(first.steps.contains { step in
+                guard case .response("HEAD", _, 200, let seen) = step else { return false }
+                return seen.map(\.name) == ["Docker-Content-Digest", "ratelimit-limit", "ratelimit-remaining", "docker-ratelimit-source"]
+            })
+            let limited = await trace { try await resolver.resolve(ImageReference.parse("\(server.host)/app:v2"), deadline: soon(3)) }
+            #expect(limited.steps.contains { step in
+                guard case .response(_, _, 429, let seen) = step else { return false }
+                return seen.contains(HeaderField(name: "Retry-After", value: "3600"))
+            })
+            #expect((limited.result.failure as? RegistryError)?.failureClass == .ratelimited, "\(limited.result)")
+        }
+    }
+
     @Test("an index's platform manifests, with their platforms; --platform matching as crane does")
     func platforms() async throws {
         try await TestRegistry.withRunning(.plainHTTP) { registry in
