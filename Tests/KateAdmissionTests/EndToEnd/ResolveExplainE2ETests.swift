@@ -10,13 +10,8 @@ import Testing
 /// missing binary fails instead of skipping.
 @Suite("kate resolve --explain end to end (the built binary)")
 struct ResolveExplainE2ETests {
-    static let binary: String? = {
-        if let given = ProcessInfo.processInfo.environment["KATE_BINARY"], FileManager.default.isExecutableFile(atPath: given) { return given }
-        let candidate = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kate").path
-        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
-    }()
-
-    static let runsBinary = binary != nil || ProcessInfo.processInfo.environment["CI"] == "true"
+    static let binary = KateBinary.path
+    static let runsBinary = KateBinary.testsRun
 
     struct Run {
         var status: Int32
