@@ -195,6 +195,7 @@ public struct Sweeper: Sendable {
         metrics.recordPods(counts, stale: report.stalePods)
         metrics.recordResolveErrors(report.resolveErrors)
         metrics.recordDuration(report.duration)
+        metrics.recordSuccess(at: Date())
         for warning in report.warnings { logger.warning("\(warning)") }
         logger.info("\(report.summary)")
     }

@@ -103,7 +103,10 @@ struct SweeperPipelineTests {
     @Test func metricsCountPodsAndActions() async throws {
         let metrics = TestMetrics()
         let cluster = InMemoryCluster(pods: try Self.webPods(), workloads: Self.workloads)
+        let before = Date().timeIntervalSince1970
         _ = try await Self.sweeper(cluster, Self.resolver, metrics: metrics).run()
+        let lastSuccess = try #require(try metrics.expectGauge("kate_sweep_last_success_timestamp_seconds").lastValue)
+        #expect(lastSuccess >= before && lastSuccess <= Date().timeIntervalSince1970)
         #expect(try metrics.expectGauge("kate_sweep_stale_pods").lastValue == 5)
         #expect(try metrics.expectCounter("kate_sweep_actions_total", [("action", "restart"), ("outcome", "ok")]).totalValue == 1)
         #expect(try metrics.expectTimer("kate_sweep_duration_seconds").values.count == 1)

@@ -62,6 +62,12 @@ struct RegistryMetrics: Sendable {
         Gauge(label: "kate_registry_ratelimit_remaining", dimensions: [("registry", registry)], factory: factory).record(value)
     }
 
+    /// `kate_registry_ratelimit_limit{registry}` from Docker Hub's `ratelimit-limit` (pulls per window),
+    /// so an alert can compare the remaining pulls with the quota instead of a fixed number.
+    func rateLimitLimit(registry: String, _ value: Int) {
+        Gauge(label: "kate_registry_ratelimit_limit", dimensions: [("registry", registry)], factory: factory).record(value)
+    }
+
     /// `kate_registry_circuit_state{registry}`: 0 closed, 1 half-open, 2 open, per host dialled.
     func circuitState(registry: String, _ state: CircuitBreaker.State) {
         Gauge(label: "kate_registry_circuit_state", dimensions: [("registry", registry)], factory: factory).record(state.rawValue)
