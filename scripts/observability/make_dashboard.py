@@ -84,9 +84,9 @@ panel("stat", "Images pinned",
 panel("timeseries", "Admission latency p50 / p99",
       "Time from a review's arrival to its answer, from kate_admission_duration_seconds (histogram, 1 ms to 30 s buckets).",
       quantiles("kate_admission_duration_seconds"), unit="s")
-panel("timeseries", "Images not pinned, by reason",
-      "Resolution failures behind fail-open warnings (timeout, unauthorized, notFound, unavailable, rateLimited, invalid).",
-      [(f'sum by (reason) (rate(kate_admission_resolve_failures_total{{{W}}}[{R}]))', "{{reason}}")], unit="reqps")
+panel("timeseries", "Images not pinned, by class",
+      "Resolution failures behind fail-open warnings, by failure class (auth, authz, absent, unavailable, ratelimited, bad-reference, timeout).",
+      [(f'sum by (class) (rate(kate_admission_resolve_failures_total{{{W}}}[{R}]))', "{{class}}")], unit="reqps")
 panel("timeseries", "Webhook HTTP requests by path and status",
       "Every request the webhook's HTTPS listener answered, and its invalid AdmissionReviews (HTTP 400).",
       [(f'sum by (path, code) (rate(kate_http_requests_total{{{W}}}[{R}]))', "{{path}} {{code}}"),

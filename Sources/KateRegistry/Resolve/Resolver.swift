@@ -85,14 +85,26 @@ public final class Resolver: Sendable {
         defer { metrics.resolveDuration(ContinuousClock.now - started) }
         if let digest = reference.digest { return Self.given(digest) }
         let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
-        if let hit = freshHit(reference, credentials: credentials) { return hit }
+        // Read once (a task-local read is ~15 ns); nil outside `kate resolve --explain`, and then no step is built.
+        let trace = ResolutionTrace.current
+        trace?.record(.reference(
+            original: reference.original, normalized: reference.description,
+            endpoints: configuration.endpoints(for: reference.registry).map { $0.baseURL + ($0.isMirror ? " (mirror)" : "") }))
+        trace?.record(.credentials(sources: keyring.matches(registry: reference.registry, repository: reference.repository)))
+        if let hit = freshHit(reference, credentials: credentials) {
+            trace?.record(.cache(state: .hit, detail: nil))
+            return hit
+        }
         let tag = reference.trackedTag
         let flightKey = FlightKey(registry: reference.registry, repository: reference.repository, tag: tag, identities: credentials.map(\.identity).joined(separator: ","))
         if let cachedFailure = negative.value(for: flightKey) ?? unreachable.value(for: flightKey) {
             metrics.cache(.hit)
+            trace?.record(.cache(state: cachedFailure.isTransportFailure ? .unreachable : .negative, detail: cachedFailure.detail))
+            metrics.resolveFailure(cachedFailure.failureClass)
             throw cachedFailure
         }
         metrics.cache(.miss)
+        trace?.record(.cache(state: .miss, detail: nil))
         let mapping = ErrorMapping(reference: reference, keyring: keyring, credentials: credentials)
         // While every endpoint's circuit is open, or its one half-open probe is out, answer at once. Joining the
         // probe's lookup for the same tag (single flight) would make every caller wait out the probe: behind a
@@ -100,6 +112,8 @@ public final class Resolver: Sendable {
         let tickets: [String: UInt64]
         switch claimEndpoints(of: reference.registry) {
         case .rejected(let host, let outage):
+            trace?.record(.cache(state: .circuitOpen, detail: "\(host): \(outage.lastFailure)"))
+            metrics.resolveFailure(.unavailable)
             throw mapping.map(TransportFailure.circuitOpen(host: host, outage), host: reference.registry)
         case .admitted(let claimed):
             tickets = claimed
@@ -115,7 +129,9 @@ public final class Resolver: Sendable {
                 }
             }
         } catch {
-            throw mapping.map(error, host: reference.registry)
+            let mapped = mapping.map(error, host: reference.registry)
+            metrics.resolveFailure(mapped.failureClass)
+            throw mapped
         }
     }
 
@@ -193,6 +209,7 @@ public final class Resolver: Sendable {
             for key in cacheKeys(reference, credentials: credentials) {
                 guard let last = lastKnown.value(for: key), Date().timeIntervalSince(last.resolvedAt) <= maxAge.timeInterval else { continue }
                 metrics.cache(.stale)
+                ResolutionTrace.record(.cache(state: .stale, detail: "\(error.failureClass): \(error.detail)"))
                 // Per lookup, so debug: the circuit's transition is the line worth reading; `kate_registry_cache_total`
                 // {result="stale"} counts these.
                 logger.debug("registry failed; serving the last known digest", metadata: [
@@ -221,6 +238,26 @@ public final class Resolver: Sendable {
         } catch {
             throw mapping.map(error, host: reference.registry)
         }
+    }
+
+    /// The platform manifests of an index, with their platforms (`kate resolve --platform`, `--explain`);
+    /// [] for a single-platform manifest. Always asks the registry: the CLI's question, not the webhook's.
+    public func platformManifests(_ reference: ImageReference, indexDigest: String, keyring: Keyring, deadline: ContinuousClock.Instant) async throws -> [PlatformManifest] {
+        let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
+        let mapping = ErrorMapping(reference: reference, keyring: keyring, credentials: credentials)
+        var lastError: (any Error)?
+        for endpoint in configuration.endpoints(for: reference.registry) {
+            do {
+                let creds = endpoint.isMirror ? keyring.credentials(registry: endpoint.host, repository: reference.repository) : credentials
+                let result = try await fetcher.fetch(indexDigest, repository: reference.repository, endpoint: endpoint, credentials: creds, deadline: deadline)
+                let manifests = try ManifestDocument.platformManifests(of: result.body ?? [], mediaType: result.mediaType)
+                ResolutionTrace.record(.platforms(index: indexDigest, manifests: manifests))
+                return manifests
+            } catch {
+                lastError = error
+            }
+        }
+        throw mapping.map(lastError ?? CancellationError(), host: reference.registry)
     }
 
     private func fetchChildren(_ key: DigestKey, reference: ImageReference, keyring: Keyring, credentials: [Credential], deadline: ContinuousClock.Instant) async throws -> Set<String> {
