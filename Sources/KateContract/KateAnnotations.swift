@@ -9,4 +9,7 @@ public enum KateAnnotations {
     /// Label or annotation on a pod, a workload or (label) a namespace: `true` leaves it alone. Decided only by
     /// `OptOut`.
     public static let skip = "kate.dev/skip"
+    /// Label on a namespace: `true` lets the webhook pin pods owned by operators (non-built-in controller kinds) there.
+    /// Decided only by `OperatorOwnership`.
+    public static let pinOperatorOwned = "kate.dev/pin-operator-owned"
 }

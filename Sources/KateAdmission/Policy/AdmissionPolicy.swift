@@ -15,19 +15,42 @@ public struct AdmissionPolicy: Sendable {
     public var excludeImages: [GlobPattern]
     /// Registry hosts (`ghcr.io`, `localhost:5000`); `docker.io` also covers Docker Hub's aliases.
     public var excludeRegistries: Set<String>
+    /// Operator kinds (`--pin-operator-owned`) whose pods are pinned although their controller is not built in.
+    public var pinOperatorOwnedKinds: [OwnerKindPattern]
 
     public init(skipNamespaces: Set<String> = ["kube-system"], includeImages: [GlobPattern] = [], excludeImages: [GlobPattern] = [],
-                excludeRegistries: Set<String> = []) {
+                excludeRegistries: Set<String> = [], pinOperatorOwnedKinds: [OwnerKindPattern] = []) {
         self.skipNamespaces = skipNamespaces
         self.includeImages = includeImages
         self.excludeImages = excludeImages
         self.excludeRegistries = Set(excludeRegistries.map { Self.normalizeRegistry($0) })
+        self.pinOperatorOwnedKinds = pinOperatorOwnedKinds
     }
+
+    /// The annotation the kubelet puts on the API copy (mirror) of a static pod. The apiserver refuses any change to a
+    /// mirror pod's spec, and the kubelet runs the static manifest whatever the mirror says: never patched.
+    public static let mirrorAnnotation = "kubernetes.io/config.mirror"
+    /// kate's own pods carry this label (the chart's `kate.labels` and the kustomize base's `commonLabels` set it on
+    /// every kate pod). With the own-namespace skip it keeps kate from gating its own start: a webhook pod that waited
+    /// for the webhook to pin it could never start once every replica was gone.
+    public static let selfLabel = (key: "app.kubernetes.io/part-of", value: "kate")
 
     /// Why the whole pod is skipped, or nil.
     public func podSkipReason(namespace: String?, pod: Pod) -> String? {
         if let namespace, skipNamespaces.contains(namespace) { return "namespace \(namespace) is skipped" }
+        if pod.metadata.annotations?[Self.mirrorAnnotation] != nil { return "mirror (static) pod: the kubelet owns it" }
+        if pod.metadata.labels?[Self.selfLabel.key] == Self.selfLabel.value { return "kate's own pod (label \(Self.selfLabel.key)=kate)" }
         return OptOut.podReason(annotations: pod.metadata.annotations, labels: pod.metadata.labels)
+    }
+
+    /// The operator that manages `pod` when kate leaves its pods alone by default: a controller that is not a built-in
+    /// kind and not opted in with `--pin-operator-owned`. nil: pinned as usual (the namespace label may still opt in).
+    public func unpinnedOperator(of pod: Pod) -> (owner: OperatorOwnership.Owner, name: String)? {
+        guard let references = pod.metadata.ownerReferences, !references.isEmpty else { return nil }
+        let owners = references.map { OperatorOwnership.Owner(apiVersion: $0.apiVersion, kind: $0.kind, controller: $0.controller == true) }
+        guard let owner = OperatorOwnership.operatorOwner(owners), !pinOperatorOwnedKinds.contains(where: { $0.matches(owner) }) else { return nil }
+        let name = references.first { $0.apiVersion == owner.apiVersion && $0.kind == owner.kind }?.name ?? ""
+        return (owner, name)
     }
 
     /// Why one image is left alone by policy, or nil.
