@@ -37,12 +37,22 @@ public final class MutationLoopBreaker: Sendable {
     public struct Identity: Sendable, Hashable {
         public var namespace: String
         public var name: String
+
+        public init(namespace: String, name: String) {
+            self.namespace = namespace
+            self.name = name
+        }
     }
 
     /// Whose pods stop being pinned: the controller by UID, or a bare pod by its identity.
     public struct OwnerKey: Sendable, Hashable {
         public var namespace: String
         public var id: String
+
+        public init(namespace: String, id: String) {
+            self.namespace = namespace
+            self.id = id
+        }
     }
 
     /// One trip: what the Event and the log line say.

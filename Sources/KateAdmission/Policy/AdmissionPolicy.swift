@@ -55,6 +55,7 @@ public struct AdmissionPolicy: Sendable {
 
     /// Why one image is left alone by policy, or nil.
     public func imageSkipReason(_ reference: ImageReference) -> String? {
+        if Self.isBareImageID(reference.original) { return "a bare image ID names no repository or tag to resolve" }
         if excludeRegistries.contains(Self.normalizeRegistry(reference.registry)) {
             return "registry \(reference.registry) is excluded"
         }
@@ -66,6 +67,14 @@ public struct AdmissionPolicy: Sendable {
             return "matches no --include-image pattern"
         }
         return nil
+    }
+
+    /// `sha256:<64 hex>` alone, as a runtime's image ID: the reference grammar reads it as the tag of a Docker Hub
+    /// repository named `sha256`, which no one means; the kubelet runs the local image with that ID.
+    static func isBareImageID(_ image: String) -> Bool {
+        let bytes = image.utf8
+        guard bytes.count == 71, image.hasPrefix("sha256:") else { return false }
+        return bytes.dropFirst(7).allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
     }
 
     /// A pattern may be written against the user's spelling (`nginx:*`) or the canonical name
