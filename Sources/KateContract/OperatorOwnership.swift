@@ -47,9 +47,12 @@ public enum OperatorOwnership {
         return value.utf8.count == 4 && value.lowercased() == "true"
     }
 
-    /// The reason the webhook logs and the sweeper reports for such a pod; its first word is the metric's reason label.
+    /// The first word of `skipReason`, and the `reason` label of the webhook's skip metric.
+    public static let reasonLabel = "operator-owned"
+
+    /// The reason the webhook logs and the sweeper reports for such a pod.
     public static func skipReason(_ owner: Owner, name: String) -> String {
-        "operator-owned: controlled by \(owner.qualifiedKind) \(name); pinned only with --pin-operator-owned \(owner.qualifiedKind) "
+        "\(reasonLabel): controlled by \(owner.qualifiedKind) \(name); pinned only with --pin-operator-owned \(owner.qualifiedKind) "
             + "or namespace label \(KateAnnotations.pinOperatorOwned)=true"
     }
 }
