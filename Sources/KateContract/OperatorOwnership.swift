@@ -9,11 +9,13 @@ public enum OperatorOwnership {
     public struct Owner: Sendable, Equatable {
         public var apiVersion: String
         public var kind: String
+        public var name: String
         public var controller: Bool
 
-        public init(apiVersion: String, kind: String, controller: Bool) {
+        public init(apiVersion: String, kind: String, name: String, controller: Bool) {
             self.apiVersion = apiVersion
             self.kind = kind
+            self.name = name
             self.controller = controller
         }
 
@@ -51,8 +53,8 @@ public enum OperatorOwnership {
     public static let reasonLabel = "operator-owned"
 
     /// The reason the webhook logs and the sweeper reports for such a pod.
-    public static func skipReason(_ owner: Owner, name: String) -> String {
-        "\(reasonLabel): controlled by \(owner.qualifiedKind) \(name); pinned only with --pin-operator-owned \(owner.qualifiedKind) "
+    public static func skipReason(_ owner: Owner) -> String {
+        "\(reasonLabel): controlled by \(owner.qualifiedKind) \(owner.name); pinned only with --pin-operator-owned \(owner.qualifiedKind) "
             + "or namespace label \(KateAnnotations.pinOperatorOwned)=true"
     }
 }

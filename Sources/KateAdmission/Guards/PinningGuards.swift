@@ -54,9 +54,9 @@ public final class PinningGuards: Sendable {
         let namespace = request.namespace ?? pod.metadata.namespace ?? ""
         if policy.podSkipReason(namespace: namespace, pod: pod) != nil { return .pin(nil) }
 
-        if let (owner, name) = policy.unpinnedOperator(of: pod) {
+        if let owner = policy.unpinnedOperator(of: pod) {
             let optedIn = await namespaces?.pinsOperatorOwned(namespace: namespace, logger: logger) ?? false
-            if !optedIn { return .skip(.operatorOwned, note: OperatorOwnership.skipReason(owner, name: name), tripped: false) }
+            if !optedIn { return .skip(.operatorOwned, note: OperatorOwnership.skipReason(owner), tripped: false) }
         }
 
         guard let breaker, request.operation == "CREATE", request.subResource == nil else { return .pin(nil) }

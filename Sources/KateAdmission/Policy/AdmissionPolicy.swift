@@ -45,12 +45,17 @@ public struct AdmissionPolicy: Sendable {
 
     /// The operator that manages `pod` when kate leaves its pods alone by default: a controller that is not a built-in
     /// kind and not opted in with `--pin-operator-owned`. nil: pinned as usual (the namespace label may still opt in).
-    public func unpinnedOperator(of pod: Pod) -> (owner: OperatorOwnership.Owner, name: String)? {
+    public func unpinnedOperator(of pod: Pod) -> OperatorOwnership.Owner? {
+        guard let owner = Self.operatorOwner(of: pod), !pinOperatorOwnedKinds.contains(where: { $0.matches(owner) }) else { return nil }
+        return owner
+    }
+
+    /// The shared rule (`OperatorOwnership`) over a pod's owner references.
+    public static func operatorOwner(of pod: Pod) -> OperatorOwnership.Owner? {
         guard let references = pod.metadata.ownerReferences, !references.isEmpty else { return nil }
-        let owners = references.map { OperatorOwnership.Owner(apiVersion: $0.apiVersion, kind: $0.kind, controller: $0.controller == true) }
-        guard let owner = OperatorOwnership.operatorOwner(owners), !pinOperatorOwnedKinds.contains(where: { $0.matches(owner) }) else { return nil }
-        let name = references.first { $0.apiVersion == owner.apiVersion && $0.kind == owner.kind }?.name ?? ""
-        return (owner, name)
+        return OperatorOwnership.operatorOwner(references.map {
+            OperatorOwnership.Owner(apiVersion: $0.apiVersion, kind: $0.kind, name: $0.name, controller: $0.controller == true)
+        })
     }
 
     /// Why one image is left alone by policy, or nil.

@@ -59,10 +59,9 @@ public struct PodCollector: Sendable {
     /// a rollout, decides their image, so they are reported as skipped with the webhook's reason.
     static func operatorOwnedReason(_ pod: Pod) -> String? {
         guard let references = pod.metadata.ownerReferences, !references.isEmpty else { return nil }
-        let owners = references.map { OperatorOwnership.Owner(apiVersion: $0.apiVersion, kind: $0.kind, controller: $0.controller == true) }
-        guard let owner = OperatorOwnership.operatorOwner(owners) else { return nil }
-        let name = references.first { $0.apiVersion == owner.apiVersion && $0.kind == owner.kind }?.name ?? ""
-        return OperatorOwnership.skipReason(owner, name: name)
+        return OperatorOwnership.operatorOwner(references.map {
+            OperatorOwnership.Owner(apiVersion: $0.apiVersion, kind: $0.kind, name: $0.name, controller: $0.controller == true)
+        }).map(OperatorOwnership.skipReason)
     }
 
     func targets(of pod: Pod) -> [ContainerTarget] {
