@@ -65,7 +65,7 @@ public final class MutationLoopBreaker: Sendable {
     }
 
     public enum Decision: Sendable, Equatable {
-        /// Pin as usual; report the pin with `recordPinned` (nil identity: a generated name, nothing to count).
+        /// Pin as usual; report the pin with `recordPinned` (nil identity: a generated name or a dry run, nothing to count).
         case proceed(Identity?)
         /// This CREATE tripped the breaker: leave it unpinned, tell the owner once.
         case tripped(Trip)
@@ -90,7 +90,8 @@ public final class MutationLoopBreaker: Sendable {
     /// dry run: it may see a cool-off but must not trip (the webhook declares `sideEffects: None`).
     public func check(_ identity: Identity?, owner: OwnerKey, counts: Bool = true, now: ContinuousClock.Instant = .now) -> Decision {
         if let trip = open.value(for: owner, now: now) { return .coolingOff(trip) }
-        guard let identity, counts else { return .proceed(identity) }
+        guard counts else { return .proceed(nil) }
+        guard let identity else { return .proceed(nil) }
         return decide.withLock { _ in
             let recent = (history.value(for: identity, now: now) ?? []).filter { now - $0 < settings.window }
             guard recent.count >= settings.creates - 1, let first = recent.first else { return .proceed(identity) }

@@ -86,10 +86,11 @@ struct MutationLoopBreakerTests {
         let rig = PinningGuardsTests.rig(events: recorder)
         let review = try Fixtures.bytes("reviews/prometheus-operator-statefulset-create.json")
         #expect(PinningGuardsTests.isPatched(try await rig.admit(try Self.again(review, uid: 1))))
-        #expect(PinningGuardsTests.isPatched(try await rig.admit(try Self.again(review, uid: 2))))
         // Dry runs are answered like real requests and leave no trace (sideEffects: None).
         let dry = try JSONPatchApplier.apply(patch: Array(#"[{"op":"replace","path":"/request/dryRun","value":true}]"#.utf8), to: try JSONValue.parse(review)).bytes
         for _ in 1...3 { #expect(PinningGuardsTests.isPatched(try await rig.admit(dry))) }
+        // The second real CREATE (a rolling update recreates each pod once): still pinned.
+        #expect(PinningGuardsTests.isPatched(try await rig.admit(try Self.again(review, uid: 2))))
         #expect(recorder.count == 0)
         // The next real CREATE is the third: now it trips.
         #expect(!PinningGuardsTests.isPatched(try await rig.admit(try Self.again(review, uid: 3))))
@@ -114,6 +115,7 @@ struct MutationLoopBreakerTests {
         let breaker = MutationLoopBreaker()
         let t0 = ContinuousClock.now
         #expect(breaker.check(Self.pod, owner: Self.owner, now: t0) == .proceed(Self.pod))
+        #expect(breaker.check(Self.pod, owner: Self.owner, counts: false, now: t0) == .proceed(nil), "a dry run gets no ticket")
         breaker.recordPinned(Self.pod, now: t0)
         breaker.recordPinned(Self.pod, now: t0 + .seconds(120))
         guard case .tripped(let trip) = breaker.check(Self.pod, owner: Self.owner, now: t0 + .seconds(240)) else {
