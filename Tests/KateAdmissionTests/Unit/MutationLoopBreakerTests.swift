@@ -67,6 +67,24 @@ struct MutationLoopBreakerTests {
         await api.stop()
     }
 
+    @Test("without RBAC for Events (403) the breaker still trips: the pod is unpinned and counted, no Event, no error to the pod")
+    func tripsWithoutEventRBAC() async throws {
+        let api = try await KubeTestServer.start(logger: TestLogging.quiet)
+        api.denyRBAC(verb: "create", resource: "events")
+        let client = KubeClient(configuration: api.clientConfiguration, fieldManager: "kate-webhook", logger: TestLogging.quiet)
+        let rig = PinningGuardsTests.rig(policy: Self.cnpgOptIn, events: client)
+        let review = try Fixtures.bytes(PinningGuardsTests.cnpg)
+        for uid in 1...2 { #expect(PinningGuardsTests.isPatched(try await rig.admit(try Self.again(review, uid: uid)))) }
+        let third = try await rig.admit(try Self.again(review, uid: 3))
+        #expect(third.at("/allowed") == .bool(true))
+        #expect(!PinningGuardsTests.isPatched(third))
+        #expect(Self.events(api).isEmpty)
+        #expect(api.recordedCalls.contains { $0.path.contains("/events") })
+        #expect(rig.counter("kate_mutation_loop_breaker_total") == 1)
+        await client.shutdown()
+        await api.stop()
+    }
+
     @Test("a 500-pod scale-up of one ReplicaSet (generated names) pins every pod and never trips")
     func scaleUpDoesNotTrip() async throws {
         let recorder = RecordingEvents()
