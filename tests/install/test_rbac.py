@@ -22,7 +22,8 @@ def grants(role: dict) -> set[tuple[str, str, str]]:
     return out
 
 
-WEBHOOK = {("", "serviceaccounts", "get"), ("", "secrets", "get"), ("", "namespaces", "get")}
+WEBHOOK = {("", "serviceaccounts", "get"), ("", "secrets", "get"), ("", "namespaces", "get"),
+           ("events.k8s.io", "events", "create")}  # the mutation-loop breaker's one Event per trip
 SWEEP_READ = {("", "pods", "list"), ("apps", "replicasets", "get"), ("batch", "jobs", "get"),
               ("apps", "deployments", "get"), ("apps", "statefulsets", "get"), ("apps", "daemonsets", "get"),
               ("argoproj.io", "rollouts", "get")}
