@@ -118,6 +118,11 @@ if runs clients; then
     # webhook's patches with the apiserver's JSON-patch library.
     echo "== clients we did not write (kubectl, Python kubernetes, Go + evanphx/json-patch) and the demo"
     run_step test-clients scripts/test-clients.sh
+    # The shipped binary (when built) with real tools: pinning guards (docker-registry, skopeo, kubectl, curl) and
+    # `kate resolve --explain` on a private image with a wrong pull secret (docker-registry with htpasswd).
+    echo "== pinning guards and resolve --explain through the binary, against docker-registry"
+    run_step e2e-guards env KATE_BIN="${shipped:-.build/debug/kate}" scripts/e2e-guards.py
+    run_step explain-demo env KATE_BIN="${shipped:-.build/debug/kate}" scripts/explain-demo.sh
 fi
 
 # The plain closing line CI reads: Swift tests of the targets that passed, failed individual tests.
