@@ -44,11 +44,12 @@ public struct ResourceType: Sendable, Hashable {
     public static let all: [ResourceType] = [
         .pods, .namespaces, .serviceAccounts, .secrets, .deployments, .replicaSets, .statefulSets, .daemonSets, .jobs, .cronJobs, .events,
         .podDisruptionBudgets, .coreEvents,
+        .leases, // coordination.k8s.io (Semantics/Leases.swift)
     ]
 
     /// Kinds with a `/status` subresource: there a write changes only `.status`, while a write to
     /// the object itself leaves `.status` as it was (the registry strategies' PrepareForUpdate).
-    public var hasStatus: Bool { ![ResourceType.serviceAccounts, .secrets, .events, .coreEvents].contains(self) }
+    public var hasStatus: Bool { ![ResourceType.serviceAccounts, .secrets, .events, .coreEvents, .leases].contains(self) }
 
     /// Short names kubectl accepts (`po`, `deploy`), as discovery announces them.
     var shortNames: [String] {

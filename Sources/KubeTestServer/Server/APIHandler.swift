@@ -66,6 +66,8 @@ struct APIHandler: HTTPResponder {
             return verbs.patch(api, name: name, contentType: request.headers["Content-Type"], body: request.body)
         case ("GET", .some(let name), "status") where api.type.hasStatus:
             return verbs.get(api, name: name)
+        case ("PUT", .some(let name), nil):
+            return verbs.replace(api, name: name, body: request.body)
         case ("DELETE", .some(let name), nil):
             return verbs.delete(api, name: name, body: request.body)
         default:
