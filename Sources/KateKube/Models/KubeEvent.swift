@@ -99,9 +99,9 @@ enum MicroTime {
     }
 }
 
-/// `2024-05-01T12:34:56Z`, what `time.RFC3339` prints for a UTC time.
-enum RFC3339 {
-    static func format(_ date: Date) -> String {
+/// `2024-05-01T12:34:56Z`, what `time.RFC3339` prints for a UTC time (`metav1.Time`).
+public enum RFC3339 {
+    public static func format(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC") ?? TimeZone(secondsFromGMT: 0) ?? calendar.timeZone
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
@@ -109,7 +109,7 @@ enum RFC3339 {
     }
 
     /// Parses `…Z` and `…±hh:mm`, with or without fractional seconds.
-    static func parse(_ string: String) -> Date? {
+    public static func parse(_ string: String) -> Date? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = formatter.date(from: string) { return date }
