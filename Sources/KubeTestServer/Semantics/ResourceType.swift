@@ -64,6 +64,7 @@ public struct ResourceType: Sendable, Hashable {
         case "cronjobs": ["cj"]
         case "events": ["ev"]
         case "poddisruptionbudgets": ["pdb"]
+        case "imagetaghistories": ["ith"]
         default: []
         }
     }
