@@ -24,7 +24,10 @@ struct WatchRecord: Sendable {
 /// store's commit order and a list's resourceVersion splits it exactly into "in the list" and "after".
 final class WatchHistory: Sendable {
     private struct State {
+        /// Kept changes are `records[head...]`; dropping one only moves `head` (a store bulk-loading
+        /// 100,000 objects must not shift the whole window on every write), compacted now and then.
         var records: [WatchRecord] = []
+        var head = 0
         /// The newest change no longer kept: a watch from before it has missed changes (410).
         var lastDropped = 0
         var limit = 1000
@@ -39,10 +42,22 @@ final class WatchHistory: Sendable {
         var bookmarkInterval: Duration = .seconds(60)
 
         mutating func trim() {
-            guard records.count > limit else { return }
-            let dropped = records.count - limit
-            lastDropped = records[dropped - 1].resourceVersion
-            records.removeFirst(dropped)
+            let excess = records.count - head - limit
+            guard excess > 0 else { return }
+            let newest = records[head + excess - 1].resourceVersion
+            drop(while: { $0.resourceVersion <= newest })
+        }
+
+        /// Drops kept changes from the oldest on while `condition` holds for the oldest one.
+        mutating func drop(while condition: (WatchRecord) -> Bool) {
+            while head < records.count, condition(records[head]) {
+                lastDropped = max(lastDropped, records[head].resourceVersion)
+                head += 1
+            }
+            if head > 1024, head * 2 > records.count {
+                records.removeFirst(head)
+                head = 0
+            }
         }
 
         mutating func takeWaiters() -> [CheckedContinuation<Void, Never>] {
@@ -73,7 +88,7 @@ final class WatchHistory: Sendable {
         try state.withLock { (state: inout State) throws(Window) -> (records: [WatchRecord], upTo: Int) in
             guard resourceVersion >= state.lastDropped else { throw .tooOld(oldest: state.lastDropped) }
             // Records are in resourceVersion order: binary search for the first one after.
-            var low = 0, high = state.records.count
+            var low = state.head, high = state.records.count
             while low < high {
                 let mid = (low + high) / 2
                 if state.records[mid].resourceVersion <= resourceVersion { low = mid + 1 } else { high = mid }
@@ -121,10 +136,7 @@ final class WatchHistory: Sendable {
     /// before the newest of them answers 410; one already past them (every open watch) goes on.
     func compact(at resourceVersion: Int) {
         state.withLock { state in
-            if let newest = state.records.last(where: { $0.resourceVersion <= resourceVersion }) {
-                state.lastDropped = max(state.lastDropped, newest.resourceVersion)
-            }
-            state.records.removeAll { $0.resourceVersion <= resourceVersion }
+            state.drop(while: { $0.resourceVersion <= resourceVersion })
             state.latest = max(state.latest, resourceVersion)
         }
     }
