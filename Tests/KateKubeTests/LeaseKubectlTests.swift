@@ -11,6 +11,18 @@ import Testing
 struct LeaseKubectlTests {
     static let kubectl: String? = ["/usr/local/bin/kubectl", "/usr/bin/kubectl"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
+    /// A kubeconfig for `server`, namespace `kate`.
+    private static func kubeconfig(for server: KubeTestServer, in directory: TemporaryDirectory) throws -> String {
+        try directory.write("kubeconfig", """
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: t, cluster: {server: "\(server.url)", certificate-authority-data: \(Data(server.caPEM.utf8).base64EncodedString())}}]
+            users: [{name: t, user: {token: \(server.token)}}]
+            contexts: [{name: t, context: {cluster: t, user: t, namespace: kate}}]
+            current-context: t
+            """)
+    }
+
     /// Runs kubectl without blocking a cooperative thread: the API server it talks to runs in this
     /// process, on that same two-thread pool (a blocking wait here deadlocked two parallel tests).
     private static func run(_ arguments: [String], in directory: TemporaryDirectory) async throws -> (status: Int32, output: String, errors: String) {
@@ -41,14 +53,7 @@ struct LeaseKubectlTests {
     func kubectlReadsTheLease() async throws {
         try await withServer { server in
             let directory = try TemporaryDirectory()
-            let kubeconfig = try directory.write("kubeconfig", """
-                apiVersion: v1
-                kind: Config
-                clusters: [{name: t, cluster: {server: "\(server.url)", certificate-authority-data: \(Data(server.caPEM.utf8).base64EncodedString())}}]
-                users: [{name: t, user: {token: \(server.token)}}]
-                contexts: [{name: t, context: {cluster: t, user: t, namespace: kate}}]
-                current-context: t
-                """)
+            let kubeconfig = try Self.kubeconfig(for: server, in: directory)
             let client = KubeClient(configuration: server.clientConfiguration, logger: testLogger)
             let log = LeadershipLog()
             let elector = Task {
@@ -80,14 +85,7 @@ struct LeaseKubectlTests {
     func kubectlReadsTheLedger() async throws {
         try await withServer { server in
             let directory = try TemporaryDirectory()
-            let kubeconfig = try directory.write("kubeconfig", """
-                apiVersion: v1
-                kind: Config
-                clusters: [{name: t, cluster: {server: "\(server.url)", certificate-authority-data: \(Data(server.caPEM.utf8).base64EncodedString())}}]
-                users: [{name: t, user: {token: \(server.token)}}]
-                contexts: [{name: t, context: {cluster: t, user: t, namespace: kate}}]
-                current-context: t
-                """)
+            let kubeconfig = try Self.kubeconfig(for: server, in: directory)
             let client = KubeClient(configuration: server.clientConfiguration, logger: testLogger)
             let ledger = DigestLedger(client: client, namespace: "kate")
             let digest = "sha256:" + String(repeating: "ab", count: 32)

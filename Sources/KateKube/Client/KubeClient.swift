@@ -92,12 +92,7 @@ public final class KubeClient: Sendable {
             attempt += 1
             try Task.checkCancellation()
             let started = ContinuousClock.now
-            let creds: CredentialProvider.Credentials
-            do {
-                creds = try await credentials.current(forceRefresh: refreshCredentials)
-            } catch let error as KubeError {
-                throw contextualise(error, call)
-            }
+            let creds = try await credentials(for: call, refresh: refreshCredentials)
             refreshCredentials = false
             let request = self.request(call, creds)
             let response: HTTPClientResponse
@@ -130,6 +125,15 @@ public final class KubeClient: Sendable {
                 let wait = policy.delay(afterAttempt: attempt, retryAfter: error.retryAfter)
             else { throw error }
             try await Task.sleep(for: wait)
+        }
+    }
+
+    /// The credentials to send `call` with (read again when `refresh`); a failure names the call.
+    func credentials(for call: Call, refresh: Bool) async throws -> CredentialProvider.Credentials {
+        do {
+            return try await credentials.current(forceRefresh: refresh)
+        } catch let error as KubeError {
+            throw contextualise(error, call)
         }
     }
 

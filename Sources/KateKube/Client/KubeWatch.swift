@@ -262,8 +262,7 @@ extension KubeClient {
                 repeat {
                     var query: [(String, String)] = [("limit", String(pageSize))]
                     if let token { query.append(("continue", token)) }
-                    if let labelSelector, !labelSelector.isEmpty { query.append(("labelSelector", labelSelector)) }
-                    if let fieldSelector, !fieldSelector.isEmpty { query.append(("fieldSelector", fieldSelector)) }
+                    query += Self.selectorQuery(labelSelector: labelSelector, fieldSelector: fieldSelector)
                     let call = Call(method: "GET", path: resource.path(namespace: namespace), query: query, verb: "list", resource: resource.resource, namespace: namespace)
                     let page = try decode(ObjectList<Item>.self, try await perform(call), call)
                     items += page.items
@@ -285,18 +284,12 @@ extension KubeClient {
             ("watch", "true"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true"),
             ("timeoutSeconds", String(max(1, timeout.components.seconds))),
         ]
-        if let labelSelector, !labelSelector.isEmpty { query.append(("labelSelector", labelSelector)) }
-        if let fieldSelector, !fieldSelector.isEmpty { query.append(("fieldSelector", fieldSelector)) }
+        query += Self.selectorQuery(labelSelector: labelSelector, fieldSelector: fieldSelector)
         let call = Call(method: "GET", path: resource.path(namespace: namespace), query: query, verb: "watch", resource: resource.resource, namespace: namespace)
         var refreshed = false
         while true {
             let started = ContinuousClock.now
-            let creds: CredentialProvider.Credentials
-            do {
-                creds = try await credentials.current(forceRefresh: refreshed)
-            } catch let error as KubeError {
-                throw contextualise(error, call)
-            }
+            let creds = try await credentials(for: call, refresh: refreshed)
             let response: HTTPStreamingResponse
             do {
                 response = try await client(for: creds).stream(request(call, creds), headDeadline: .now + configuration.requestTimeout)
@@ -315,6 +308,13 @@ extension KubeClient {
             }
             throw error
         }
+    }
+
+    static func selectorQuery(labelSelector: String?, fieldSelector: String?) -> [(String, String)] {
+        var query: [(String, String)] = []
+        if let labelSelector, !labelSelector.isEmpty { query.append(("labelSelector", labelSelector)) }
+        if let fieldSelector, !fieldSelector.isEmpty { query.append(("fieldSelector", fieldSelector)) }
+        return query
     }
 
     /// An ERROR event's Status as the error of this watch.

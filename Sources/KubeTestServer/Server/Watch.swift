@@ -35,13 +35,10 @@ struct WatchRequest: Sendable {
 
     /// The request, or the apiserver's 400 for what it cannot parse.
     static func parse(_ api: APIRequest, query: [String: String]) -> Result<WatchRequest, HTTPResponseBox> {
-        let labels: LabelSelectorQuery
-        let fields: FieldSelectorQuery
-        do {
-            labels = try LabelSelectorQuery(parsing: query["labelSelector"] ?? "")
-            fields = try FieldSelectorQuery(parsing: query["fieldSelector"] ?? "", supportedFields: api.type.selectableFields)
-        } catch {
-            return .failure(HTTPResponseBox(StatusBody.badRequest(error.description)))
+        let labels: LabelSelectorQuery, fields: FieldSelectorQuery
+        switch Verbs.selectors(api, query: query) {
+        case .success(let parsed): (labels, fields) = parsed
+        case .failure(let box): return .failure(box)
         }
         let start: Start
         switch query["resourceVersion"] ?? "" {
@@ -110,6 +107,19 @@ struct WatchRequest: Sendable {
         out.append(contentsOf: object)
         out.append(contentsOf: "}\n".utf8)
         return out
+    }
+}
+
+extension Verbs {
+    /// `labelSelector` and `fieldSelector` of a list or watch, or the apiserver's 400.
+    static func selectors(_ api: APIRequest, query: [String: String]) -> Result<(LabelSelectorQuery, FieldSelectorQuery), HTTPResponseBox> {
+        do {
+            let labels = try LabelSelectorQuery(parsing: query["labelSelector"] ?? "")
+            let fields = try FieldSelectorQuery(parsing: query["fieldSelector"] ?? "", supportedFields: api.type.selectableFields)
+            return .success((labels, fields))
+        } catch {
+            return .failure(HTTPResponseBox(StatusBody.badRequest(error.description)))
+        }
     }
 }
 
