@@ -213,3 +213,57 @@ struct WatchTests {
 }
 
 enum WatchTestError: Error { case missing(String) }
+
+@Suite("Kubernetes watch against a misbehaving server")
+struct WatchMisbehaviourTests {
+    @Test("a server that cuts every watch makes the watch back off and finally fail, not spin")
+    func cutWatchesBackOff() async throws {
+        try await withServer { server in
+            let client = KubeClient(configuration: server.clientConfiguration, logger: testLogger)
+            var events = client.watchPods(namespace: "w").makeAsyncIterator()
+            _ = try await events.next()
+            let cutter = Task {
+                while !Task.isCancelled {
+                    server.dropWatches()
+                    try? await Task.sleep(for: .milliseconds(2))
+                }
+            }
+            await #expect(throws: KubeError.self) { _ = try await events.next() }
+            cutter.cancel()
+            let watches = server.recordedCalls.count { ($0.query ?? "").contains("watch=true") }
+            // maxAttempts (4) consecutive failures, then the error: a bounded number of requests.
+            #expect(watches >= 2 && watches <= 4, "\(watches) watch requests")
+            await client.shutdown()
+        }
+    }
+
+    @Test("a server that answers every watch with an empty 200 (a broken proxy) is backed off from, not hammered")
+    func emptyWatchesBackOff() async throws {
+        var router = Router()
+        router.add("GET", "/api/v1/namespaces/w/pods") { request, _ in
+            guard request.queryParameter("watch") == "true" else {
+                return .json(200, Array(#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":[]}"#.utf8))
+            }
+            return .streaming { _ in }
+        }
+        let server = HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0), tls: nil, responder: router, logger: testLogger)
+        let port = try await server.start()
+        let running = Task { await server.run() }
+        let configuration = KubeClientConfiguration(
+            server: "http://127.0.0.1:\(port)", auth: .token("t"),
+            retry: RetryPolicy(maxAttempts: 4, initialBackoff: .milliseconds(20), maxBackoff: .milliseconds(50))
+        )
+        let client = KubeClient(configuration: configuration, logger: testLogger)
+        var events = client.watchPods(namespace: "w").makeAsyncIterator()
+        let listed = try await events.next()
+        guard case .listed(_, let version) = listed else { Issue.record("no list first"); return }
+        #expect(version == "7")
+        let started = ContinuousClock.now
+        await #expect(throws: KubeError.self) { _ = try await events.next() }
+        // Three backoffs of at least 10 ms (half of 20 ms, jittered) separate four empty watches.
+        #expect(ContinuousClock.now - started >= .milliseconds(30))
+        await client.shutdown()
+        await server.shutdown(gracePeriod: .seconds(1))
+        await running.value
+    }
+}

@@ -47,6 +47,8 @@ public struct KubeWatch<Object: KubeObject>: AsyncSequence {
         private var response: HTTPStreamingResponse?
         private var lines = LineSplitter()
         private var failures = 0
+        /// When the current watch request was opened: one the server ends within 100 ms counts as a failure.
+        private var openedAt = ContinuousClock.now
 
         init(watch: KubeWatch, resourceVersion: String?) {
             self.watch = watch
@@ -63,6 +65,7 @@ public struct KubeWatch<Object: KubeObject>: AsyncSequence {
                 guard let response else {
                     guard let resourceVersion else { return try await relist() }
                     self.response = try await open(from: resourceVersion)
+                    openedAt = .now
                     continue
                 }
                 let bytes: [UInt8]?
@@ -74,9 +77,11 @@ public struct KubeWatch<Object: KubeObject>: AsyncSequence {
                     continue
                 }
                 guard let bytes else {
-                    // The server ended the watch (its timeout): resume where it left off.
+                    // The server ended the watch (its timeout): resume where it left off. One that ends
+                    // as soon as it opened (a proxy answering an empty 200) backs off instead of spinning.
                     self.response = nil
                     lines = LineSplitter()
+                    if ContinuousClock.now - openedAt < .milliseconds(100) { try await dropped(because: "the server ended the watch as soon as it opened") }
                     continue
                 }
                 lines.append(bytes)
