@@ -27,7 +27,7 @@ func seconds(_ duration: Duration) -> Double {
 }
 
 /// Runs `operation(i)` for i in 0..<count, `concurrency` at a time; prints ops/s and CPU per op.
-func measure(_ label: String, count: Int, _ operation: @escaping @Sendable (Int) async throws -> Void) async throws {
+func measure(_ label: String?, count: Int, _ operation: @escaping @Sendable (Int) async throws -> Void) async throws {
     let cpu = cpuSeconds()
     let start = ContinuousClock.now
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -44,6 +44,7 @@ func measure(_ label: String, count: Int, _ operation: @escaping @Sendable (Int)
     }
     let wall = seconds(ContinuousClock.now - start)
     let used = cpuSeconds() - cpu
+    guard let label else { return }
     let padded = label.padding(toLength: 36, withPad: " ", startingAt: 0)
     print("  " + padded + String(format: "%6.0f ops/s   %6.3f ms CPU/op   (%d ops in %.2f s)", Double(count) / wall, used * 1000 / Double(count), count, wall))
 }
@@ -55,9 +56,10 @@ let ledger = DigestLedger(client: client, namespace: "kate")
 let reference: @Sendable (Int) -> String = { "registry.example.com/team-\($0 % 20)/app-\($0):1.\($0 % 7)" }
 let digest: @Sendable (Int, Int) -> String = { tag, version in "sha256:" + SHA256.hex(SHA256.hash(Array("\(tag)/\(version)".utf8))) }
 _ = try await client.createLease(Lease(metadata: ObjectMeta(name: "baseline"), spec: LeaseSpec(holderIdentity: "bench")), namespace: "kate")
-_ = try await client.getLease(namespace: "kate", name: "baseline")  // warm-up: the TLS connections
 
 print("bench-ledger: \(tagCount) tags, \(concurrency) concurrent writers, one client, test API server over TLS (release: scripts/bench-ledger.sh)")
+// Warm-up, not shown: one TLS connection per concurrent writer, and the first decodes.
+try await measure(nil, count: tagCount) { _ in _ = try await client.getLease(namespace: "kate", name: "baseline") }
 try await measure("baseline: GET lease", count: tagCount) { _ in _ = try await client.getLease(namespace: "kate", name: "baseline") }
 let base = Date()
 try await measure("record, new tag (GET 404 + POST)", count: tagCount) { i in
