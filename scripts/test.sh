@@ -108,6 +108,9 @@ fi
 if runs chart; then
     echo "== chart + kustomize checks (real Helm v4 engine, Kubernetes 1.29 and 1.32 schemas)"
     run_step check-install scripts/check-install.sh
+    # The shipped binary when the release step built it: its metrics are what the dashboard and alerts must name.
+    echo "== dashboard and alerts vs what kate exports (promtool, a running webhook and a sweep)"
+    run_step check-observability env KATE_BINARY="${shipped:-.build/debug/kate}" scripts/check-observability.sh
 fi
 
 if runs clients; then

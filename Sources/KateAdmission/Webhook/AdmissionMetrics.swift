@@ -1,3 +1,4 @@
+import KateRegistry
 import Metrics
 
 /// kate_admission_* metrics. Handles are created once (the factory lookups are not free) and
@@ -20,8 +21,8 @@ public struct AdmissionMetrics: Sendable {
         imagesPinned = Counter(label: "kate_admission_images_pinned_total", factory: factory)
         duration = Metrics.Timer(label: "kate_admission_duration_seconds", factory: factory)
         var failures: [ResolutionFailure.Kind: Counter] = [:]
-        for kind in [ResolutionFailure.Kind.timeout, .unauthorized, .notFound, .unavailable, .rateLimited, .invalid] {
-            failures[kind] = Counter(label: "kate_admission_resolve_failures_total", dimensions: [("reason", kind.rawValue)], factory: factory)
+        for kind in FailureClass.allCases {
+            failures[kind] = Counter(label: "kate_admission_resolve_failures_total", dimensions: [("class", kind.rawValue)], factory: factory)
         }
         self.failures = failures
         invalidReviews = Counter(label: "kate_admission_invalid_reviews_total", factory: factory)

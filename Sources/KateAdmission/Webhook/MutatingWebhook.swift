@@ -70,7 +70,7 @@ public struct MutatingWebhook: HTTPResponder {
         if let note = report.note { metadata["note"] = "\(note)" }
         if request.dryRun { metadata["dryRun"] = "true" }
         if !report.failures.isEmpty {
-            metadata["errors"] = .array(report.failures.map { .string("\($0.image): \($0.detail)") })
+            metadata["errors"] = .array(report.failures.map { .string("\($0.image): [\($0.kind)] \($0.detail)") })
         }
         logger.log(level: level, "admission review", metadata: metadata)
     }

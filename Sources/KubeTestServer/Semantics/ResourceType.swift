@@ -41,9 +41,12 @@ public struct ResourceType: Sendable, Hashable {
     public static let coreEvents = ResourceType(group: "", version: "v1", resource: "events", kind: "Event", namespaced: true)
     public static let podDisruptionBudgets = ResourceType(group: "policy", version: "v1", resource: "poddisruptionbudgets", kind: "PodDisruptionBudget", namespaced: true)
 
+    /// Argo Rollouts' CRD (argoproj.io/v1alpha1): a Deployment-like owner of ReplicaSets, restarted through `spec.restartAt`.
+    public static let rollouts = ResourceType(group: "argoproj.io", version: "v1alpha1", resource: "rollouts", kind: "Rollout", namespaced: true)
+
     public static let all: [ResourceType] = [
         .pods, .namespaces, .serviceAccounts, .secrets, .deployments, .replicaSets, .statefulSets, .daemonSets, .jobs, .cronJobs, .events,
-        .podDisruptionBudgets, .coreEvents,
+        .podDisruptionBudgets, .coreEvents, .rollouts,
         .leases, .imageTagHistories, // coordination.k8s.io and kate.dev (Semantics/Leases.swift, Semantics/KateResources.swift)
     ]
 
@@ -64,6 +67,7 @@ public struct ResourceType: Sendable, Hashable {
         case "cronjobs": ["cj"]
         case "events": ["ev"]
         case "poddisruptionbudgets": ["pdb"]
+        case "rollouts": ["ro"]
         case "imagetaghistories": ["ith"]
         default: []
         }

@@ -77,7 +77,7 @@ enum Discovery {
             if type.hasStatus {
                 resources.append(.object([
                     ("name", .string("\(type.resource)/status")), ("singularName", .string("")), ("namespaced", .bool(type.namespaced)),
-                    ("kind", .string(type.kind)), ("verbs", .array(["get", "patch"].map { .string($0) })),
+                    ("kind", .string(type.kind)), ("verbs", .array(["get", "patch", "update"].map { .string($0) })),
                 ]))
             }
             for sub in subresources where sub.0 == type.resource {
