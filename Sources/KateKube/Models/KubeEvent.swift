@@ -1,4 +1,5 @@
 import Foundation
+import KateNet
 
 /// `core/v1.ObjectReference`, as `events.k8s.io/v1` Event.regarding uses it.
 public struct ObjectReference: Codable, Sendable, Equatable {
@@ -128,10 +129,44 @@ public enum RFC3339 {
 
     /// Parses `…Z` and `…±hh:mm`, with or without fractional seconds.
     public static func parse(_ string: String) -> Date? {
+        if let utc = parseUTC(string) { return utc }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = formatter.date(from: string) { return date }
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.date(from: string)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (what the API server and kate write) by arithmetic; nil for
+    /// anything else, which the formatter above then reads.
+    static func parseUTC(_ string: String) -> Date? {
+        let bytes = Array(string.utf8)
+        guard bytes.count >= 20, bytes.last == UInt8(ascii: "Z"), bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":")
+        else { return nil }
+        func number(_ range: Range<Int>) -> Int64? {
+            var value: Int64 = 0
+            for index in range {
+                let digit = bytes[index] &- UInt8(ascii: "0")
+                guard digit <= 9 else { return nil }
+                value = value * 10 + Int64(digit)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+              let minute = number(14..<16), let second = number(17..<19),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var fraction = 0.0
+        if bytes.count > 20 {
+            guard bytes[19] == UInt8(ascii: "."), bytes.count > 21, bytes.count - 21 <= 18, let digits = number(20..<(bytes.count - 1)) else { return nil }
+            fraction = Double(digits) / pow(10, Double(bytes.count - 21))
+        } else if bytes[19] != UInt8(ascii: "Z") {
+            return nil
+        }
+        let days = CivilDate.daysSinceEpoch(year: year, month: month, day: day)
+        guard CivilDate.from(daysSinceEpoch: days) == (year, month, day) else { return nil }  // 2026-02-30
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 }

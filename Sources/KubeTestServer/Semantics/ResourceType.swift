@@ -47,11 +47,12 @@ public struct ResourceType: Sendable, Hashable {
     public static let all: [ResourceType] = [
         .pods, .namespaces, .serviceAccounts, .secrets, .deployments, .replicaSets, .statefulSets, .daemonSets, .jobs, .cronJobs, .events,
         .podDisruptionBudgets, .coreEvents, .rollouts,
+        .leases, .imageTagHistories, // coordination.k8s.io and kate.dev (Semantics/Leases.swift, Semantics/KateResources.swift)
     ]
 
     /// Kinds with a `/status` subresource: there a write changes only `.status`, while a write to
     /// the object itself leaves `.status` as it was (the registry strategies' PrepareForUpdate).
-    public var hasStatus: Bool { ![ResourceType.serviceAccounts, .secrets, .events, .coreEvents].contains(self) }
+    public var hasStatus: Bool { ![ResourceType.serviceAccounts, .secrets, .events, .coreEvents, .leases, .imageTagHistories].contains(self) }
 
     /// Short names kubectl accepts (`po`, `deploy`), as discovery announces them.
     var shortNames: [String] {
@@ -67,6 +68,7 @@ public struct ResourceType: Sendable, Hashable {
         case "events": ["ev"]
         case "poddisruptionbudgets": ["pdb"]
         case "rollouts": ["ro"]
+        case "imagetaghistories": ["ith"]
         default: []
         }
     }

@@ -70,7 +70,7 @@ enum Discovery {
         for type in types {
             var entry: JSONValue = .object([
                 ("name", .string(type.resource)), ("singularName", .string(type.kind.lowercased())), ("namespaced", .bool(type.namespaced)),
-                ("kind", .string(type.kind)), ("verbs", .array(["create", "delete", "get", "list", "patch", "update"].map { .string($0) })),
+                ("kind", .string(type.kind)), ("verbs", .array(["create", "delete", "get", "list", "patch", "update", "watch"].map { .string($0) })),
             ])
             if !type.shortNames.isEmpty { entry["shortNames"] = .array(type.shortNames.map { .string($0) }) }
             resources.append(entry)

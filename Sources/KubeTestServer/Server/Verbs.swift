@@ -7,13 +7,10 @@ struct Verbs {
     let controls: Controls
 
     func list(_ api: APIRequest, query: [String: String]) -> HTTPResponse {
-        let labels: LabelSelectorQuery
-        let fields: FieldSelectorQuery
-        do {
-            labels = try LabelSelectorQuery(parsing: query["labelSelector"] ?? "")
-            fields = try FieldSelectorQuery(parsing: query["fieldSelector"] ?? "", supportedFields: api.type.selectableFields)
-        } catch {
-            return StatusBody.badRequest(error.description)
+        let labels: LabelSelectorQuery, fields: FieldSelectorQuery
+        switch Self.selectors(api, query: query) {
+        case .success(let parsed): (labels, fields) = parsed
+        case .failure(let box): return box.response
         }
         let limit = query["limit"].flatMap { Int($0) }
         let token = query["continue"].flatMap { $0.isEmpty ? nil : $0 }
