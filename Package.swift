@@ -3,7 +3,7 @@ import PackageDescription
 
 // kate: pins Pod images to registry digests (admission webhook) and rolls workloads whose
 // running digest went stale (sweeper). One module per concern; dependencies point one way:
-//   COpenSSL/CKateShims → KateNet → KateRegistry, KateKube, KateContract → KateAdmission, KateSweeper → kate
+//   COpenSSL/CKateShims → KateNet → KateRegistry, KateKube → KateContract → KateAdmission, KateSweeper → kate
 
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
@@ -33,13 +33,14 @@ var targets: [Target] = [
     .target(name: "KateNet", dependencies: ["COpenSSL", "CKateShims", logging, metrics], swiftSettings: strict),
     .target(name: "KateRegistry", dependencies: ["KateNet", logging, metrics], swiftSettings: strict),
     .target(name: "KateKube", dependencies: ["KateNet", logging, metrics, yams], swiftSettings: strict),
-    // The webhook↔sweeper contract: annotation and label keys, their codec, the opt-out rule.
-    .target(name: "KateContract", dependencies: ["KateNet"], swiftSettings: strict),
+    // The webhook↔sweeper contract: annotation and label keys, their codec, the opt-out rule, and the
+    // pull-secret keychain both sides build credentials with (hence KateRegistry's Keyring, KateKube's reads).
+    .target(name: "KateContract", dependencies: ["KateNet", "KateRegistry", "KateKube", logging], swiftSettings: strict),
     .target(name: "KateAdmission", dependencies: ["KateNet", "KateRegistry", "KateKube", "KateContract", logging, metrics], swiftSettings: strict),
     .target(name: "KateSweeper", dependencies: ["KateRegistry", "KateKube", "KateContract", logging, metrics], swiftSettings: strict),
     .executableTarget(
         name: "kate",
-        dependencies: ["KateNet", "KateRegistry", "KateKube", "KateAdmission", "KateSweeper", argumentParser, logging, metrics, prometheus],
+        dependencies: ["KateNet", "KateRegistry", "KateKube", "KateContract", "KateAdmission", "KateSweeper", argumentParser, logging, metrics, prometheus],
         swiftSettings: strict
     ),
 
@@ -52,12 +53,12 @@ var targets: [Target] = [
     .testTarget(name: "KateKubeTests", dependencies: ["KateKube", "KubeTestServer"], swiftSettings: strict),
     .testTarget(
         name: "KateAdmissionTests",
-        dependencies: ["KateAdmission", "RegistryTestSupport", "KubeTestServer", metricsTestKit],
+        dependencies: ["KateAdmission", "KateContract", "RegistryTestSupport", "KubeTestServer", metricsTestKit],
         swiftSettings: strict
     ),
     .testTarget(
         name: "KateSweeperTests",
-        dependencies: ["KateSweeper", "RegistryTestSupport", "KubeTestServer", metricsTestKit],
+        dependencies: ["KateSweeper", "KateContract", "RegistryTestSupport", "KubeTestServer", metricsTestKit],
         swiftSettings: strict
     ),
 

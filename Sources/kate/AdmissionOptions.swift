@@ -1,5 +1,6 @@
 import ArgumentParser
 import KateAdmission
+import KateContract
 import KateKube
 import KateNet
 import KateRegistry
@@ -80,7 +81,7 @@ struct AdmissionOptions: ParsableArguments {
         let node = (keyring: try registry.loadKeyring(), label: registry.dockerConfigLabel)
         let client = try makeKubeClient(logger: logger)
         let keyrings: any PodKeyringProviding =
-            client.map { PullSecretKeyrings(reader: $0, node: node.keyring, nodeLabel: node.label) } ?? StaticKeyringProvider(node: node.keyring, label: node.label)
+            client.map { PullSecretKeychain(reader: $0, node: node.keyring, nodeLabel: node.label) } ?? StaticKeyringProvider(node: node.keyring, label: node.label)
         let pinner = PodPinner(
             configuration: configuration, resolver: resolver, keyrings: keyrings,
             namespaceOptOut: client.map { NamespaceLabelOptOut(client: $0) })
