@@ -119,7 +119,7 @@ private struct ContextBuilder {
             tls.additionalTrustRoots = [.file(caFile)]
             tls.useSystemTrustStore = false
         }
-        let auth = try userAuth(tls: &tls, server: server, caData: caData ?? caFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }.map { Data($0.utf8).base64EncodedString() })
+        let auth = try userAuth(tls: &tls, server: server, caData: caData ?? caFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }.map { Base64.encode($0) })
         return KubeClientConfiguration(
             server: server, tls: tls, auth: auth, proxyURL: c.proxyURL.flatMap { $0.isEmpty ? nil : $0 }
         )

@@ -1,4 +1,5 @@
 import Foundation
+import KateNet
 import Synchronization
 
 /// The test server's etcd: objects by kind and `namespace/name`, a global resourceVersion that
@@ -223,7 +224,7 @@ struct ContinueToken: Equatable {
 
     func encoded() -> String {
         let json: JSONValue = .object([("v", .string("meta.k8s.io/v1")), ("rv", .int(resourceVersion)), ("start", .string(lastKey + "\u{0}"))])
-        return Data(json.serialized()).base64EncodedString()
+        return Base64.encode(json.serialized())
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
