@@ -113,7 +113,7 @@ if Context.environment["KATE_FUZZ"] == "1" {
         ("fuzz-image-reference", ["KateRegistry"]),
         ("fuzz-www-authenticate", ["KateRegistry"]),
         ("fuzz-docker-config", ["KateRegistry"]),
-        ("fuzz-image-id", ["KateSweeper"]),
+        ("fuzz-image-id", ["KateRegistry", "KateSweeper"]),
     ]
     // SwiftPM's c99 name of each harness module (`fuzz-image-id` → `fuzz_image_id`), as an X-macro list.
     let harnesses = fuzzTargets.map { "KATE_FUZZ_HARNESS(\(String($0.name.map { $0 == "-" ? "_" : $0 })))" }

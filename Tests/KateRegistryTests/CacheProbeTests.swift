@@ -7,7 +7,7 @@ import Testing
 /// credential). A tag's answers now sit under one key, so every hit is one probe.
 @Suite("Resolver cache: one probe per image")
 struct CacheProbeTests {
-    @Test("a credentialed hit and a public hit each cost one cache probe; another team's secret still misses")
+    @Test("a credentialed hit costs one cache probe (cached and resolve alike); another team's secret still misses")
     func oneProbePerHit() async throws {
         try await TestRegistry.withRunning(.basicAuthTLS(user: "alice", password: "s3cr:et")) { registry in
             _ = try await registry.push(repository: "private/app", tag: "v1")

@@ -149,7 +149,7 @@ public final class PodPinner: Sendable {
                 let pinned = reference.pinned(to: resolution.digest)
                 images.append(ImageOutcome(container: slot.key, image: pinned, source: resolution.source))
                 if configuration.mode == .warn {
-                    warnings.append(WarningText.compose(image: slot.image, "would pin to \(Self.short(resolution.digest)) (mode warn)"))
+                    warnings.append(WarningText.compose(image: slot.image, "would pin to \(Digest.short(resolution.digest)) (mode warn)"))
                 } else {
                     operations.append(.replace(slot.imagePath, .string(pinned)))
                     originals[slot.key] = slot.image
@@ -227,11 +227,6 @@ public final class PodPinner: Sendable {
         }
         references.set(reference, for: image)
         return .success(reference)
-    }
-
-    static func short(_ digest: String) -> String {
-        let hex = digest.split(separator: ":").last.map(String.init) ?? digest
-        return "sha256:" + hex.prefix(12)
     }
 }
 
