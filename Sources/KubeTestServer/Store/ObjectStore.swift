@@ -231,7 +231,7 @@ struct ContinueToken: Equatable {
     static func decode(_ token: String) -> ContinueToken? {
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let json = try? JSONValue.parse(Array(data)),
+        guard let bytes = Base64.decode(base64), let json = try? JSONValue.parse(bytes),
               json["v"]?.stringValue == "meta.k8s.io/v1", let rv = json["rv"]?.intValue, var start = json["start"]?.stringValue
         else { return nil }
         if start.hasSuffix("\u{0}") { start.removeLast() }
