@@ -1,7 +1,8 @@
 extension Base64 {
     /// Decodes standard base64 with padding (RFC 4648 §4), strictly: nil for a length that is not a
     /// multiple of four, a character outside the alphabet (white space included), or padding
-    /// anywhere but the end — what Foundation's `Data(base64Encoded:)` accepts without options.
+    /// anywhere but the end, like Go's `encoding/base64` (swift-corelibs-foundation lets the last
+    /// two through).
     public static func decode(_ text: String) -> [UInt8]? {
         let input = Array(text.utf8)
         guard input.count % 4 == 0 else { return nil }
