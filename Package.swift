@@ -33,9 +33,10 @@ var targets: [Target] = [
     .target(name: "KateNet", dependencies: ["COpenSSL", "CKateShims", logging, metrics], swiftSettings: strict),
     .target(name: "KateRegistry", dependencies: ["KateNet", logging, metrics], swiftSettings: strict),
     .target(name: "KateKube", dependencies: ["KateNet", logging, metrics, yams], swiftSettings: strict),
-    // The webhook↔sweeper contract: annotation and label keys, their codec, the opt-out rule, and the
-    // pull-secret keychain both sides build credentials with (hence KateRegistry's Keyring, KateKube's reads).
-    .target(name: "KateContract", dependencies: ["KateNet", "KateRegistry", "KateKube", logging], swiftSettings: strict),
+    // The webhook↔sweeper contract: annotation and label keys, their codec, the opt-out rule, the digest ledger
+    // both read (ImageTagHistory objects through KateKube), and the pull-secret keychain both sides build
+    // credentials with (hence KateRegistry's Keyring and KateKube's reads).
+    .target(name: "KateContract", dependencies: ["KateNet", "KateRegistry", "KateKube", logging, metrics], swiftSettings: strict),
     .target(name: "KateAdmission", dependencies: ["KateNet", "KateRegistry", "KateKube", "KateContract", logging, metrics], swiftSettings: strict),
     .target(name: "KateSweeper", dependencies: ["KateRegistry", "KateKube", "KateContract", logging, metrics], swiftSettings: strict),
     .executableTarget(
@@ -50,7 +51,7 @@ var targets: [Target] = [
 
     .testTarget(name: "KateNetTests", dependencies: ["KateNet", "RegistryTestSupport", metricsTestKit], swiftSettings: strict),
     .testTarget(name: "KateRegistryTests", dependencies: ["KateRegistry", "RegistryTestSupport", metricsTestKit], swiftSettings: strict),
-    .testTarget(name: "KateKubeTests", dependencies: ["KateKube", "KubeTestServer"], swiftSettings: strict),
+    .testTarget(name: "KateKubeTests", dependencies: ["KateKube", "KateContract", "KubeTestServer"], swiftSettings: strict),
     .testTarget(
         name: "KateAdmissionTests",
         dependencies: ["KateAdmission", "KateContract", "RegistryTestSupport", "KubeTestServer", metricsTestKit],
@@ -87,6 +88,9 @@ var targets: [Target] = [
     .executableTarget(name: "bench-net", dependencies: ["KateNet", logging], path: "Benchmarks/bench-net", swiftSettings: strict),
     .executableTarget(name: "bench-registry", dependencies: ["KateRegistry", "RegistryTestSupport", logging], path: "Benchmarks/bench-registry", swiftSettings: strict),
     .executableTarget(name: "bench-kube", dependencies: ["KateKube", "KubeTestServer", logging], path: "Benchmarks/bench-kube", swiftSettings: strict),
+    .executableTarget(
+        name: "bench-ledger", dependencies: ["KateContract", "KateKube", "KubeTestServer", logging], path: "Benchmarks/bench-ledger", swiftSettings: strict
+    ),
     .executableTarget(
         name: "bench-admission",
         dependencies: ["KateAdmission", "RegistryTestSupport", "KubeTestServer", logging],

@@ -55,15 +55,16 @@ public struct Sweeper: Sendable {
         }
         let judged = try await collectAndJudge()
         finished("collect+resolve+judge", "\(judged.podCount) pods, \(judged.findings.count) containers, \(judged.resolvedTags) tags")
-        let findings = judged.findings
+        var findings = judged.findings
         let plan = await plan(findings)
         finished("plan", "\(plan.actions.count) actions")
         let results = await ActionExecutor(cluster: cluster, policy: configuration.policy, logger: logger, metrics: metrics).execute(plan, now: now)
         finished("act", "\(results.count) results")
+        RevertedRestarts.mark(&findings, plan: plan, results: results)
         let report = SweepReport(
             findings: findings, results: results, held: plan.held, skipped: judged.skipped, podCount: judged.podCount,
-            resolvedTags: judged.resolvedTags, resolveErrors: judged.resolveErrors, warnings: PullPolicyWarnings.warnings(for: findings),
-            policy: configuration.policy, duration: ContinuousClock.now - started)
+            resolvedTags: judged.resolvedTags, resolveErrors: judged.resolveErrors,
+            warnings: PullPolicyWarnings.warnings(for: findings) + plan.warnings, policy: configuration.policy, duration: ContinuousClock.now - started)
         record(report)
         return report
     }
@@ -219,6 +220,7 @@ public struct Sweeper: Sendable {
         metrics.recordPods(counts, stale: report.stalePods)
         metrics.recordResolveErrors(report.resolveErrors)
         metrics.recordDuration(report.duration)
+        metrics.recordSuccess(at: Date())
         for warning in report.warnings { logger.warning("\(warning)") }
         logger.info("\(report.summary)")
     }
@@ -249,6 +251,24 @@ enum PullPolicyWarnings {
         }
         return tags.sorted().map {
             "\($0): pods use imagePullPolicy IfNotPresent without a pinned digest; a restart may reuse the node's cached image unless the webhook pins it"
+        }
+    }
+}
+
+/// A stale container whose owner's restart was reverted is reported as `restart-reverted`, with who reverted it.
+enum RevertedRestarts {
+    static func mark(_ findings: inout [Finding], plan: SweepPlan, results: [ActionResult]) {
+        var reverted = plan.reverted
+        for result in results {
+            guard case .reverted(let reversion) = result.verification else { continue }
+            for pod in result.action.pods { reverted[pod] = reversion }
+        }
+        guard !reverted.isEmpty else { return }
+        for index in findings.indices where findings[index].judgement.verdict.isStale {
+            let pod = findings[index].target.pod
+            guard let reversion = reverted[PodKey(namespace: pod.namespace, name: pod.name)] else { continue }
+            findings[index].judgement.verdict = .restartReverted
+            findings[index].judgement.reason = reversion.description
         }
     }
 }

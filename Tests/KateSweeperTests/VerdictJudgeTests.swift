@@ -68,7 +68,7 @@ struct VerdictJudgeTests {
     }
 
     @Test func staleOrdering() {
-        #expect(Verdict.allCases.filter(\.isStale) == [.tagMoved, .nodeMismatch, .split])
+        #expect(Verdict.allCases.filter(\.isStale) == [.tagMoved, .nodeMismatch, .split, .restartReverted])
         #expect(max(Verdict.current, .unknown, .tagMoved) == .tagMoved)
     }
 }

@@ -161,7 +161,7 @@ public final class PodPinner: Sendable {
                 }
             case .failure(var failure):
                 // The registry lists the credentials it tried; only kate knows which named ones were missing.
-                if failure.kind == .unauthorized, let problems = credentials?.problems, !problems.isEmpty {
+                if failure.kind.isCredentialProblem, let problems = credentials?.problems, !problems.isEmpty {
                     failure.detail += "; also: " + problems.joined(separator: "; ")
                 }
                 images.append(ImageOutcome(container: slot.key, image: slot.image, failure: failure.reason))

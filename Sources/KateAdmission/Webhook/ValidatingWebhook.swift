@@ -51,6 +51,8 @@ public struct ValidatingWebhook: HTTPResponder {
         guard request.isPod, let pod = request.object else { return .allow(request.uid) }
         let namespace = request.namespace ?? pod.metadata.namespace ?? ""
         if policy.podSkipReason(namespace: namespace, pod: pod) != nil { return .allow(request.uid) }
+        // Left unpinned by the mutating webhook's operator scope (PinningGuards): not the user's fault.
+        if policy.unpinnedOperator(of: pod) != nil { return .allow(request.uid) }
         var offenders: [String] = []
         for slot in Self.introducedSlots(request) {
             let reference: ImageReference

@@ -86,39 +86,81 @@ public final class Resolver: Sendable {
         defer { metrics.resolveDuration(ContinuousClock.now - started) }
         if let digest = reference.digest { return Self.given(digest) }
         let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
-        if let hit = freshHit(reference, credentials: credentials) { return hit }
+        // Read once (a task-local read is ~15 ns); nil outside `kate resolve --explain`, and then no step is built.
+        let trace = ResolutionTrace.current
+        trace?.record(.reference(
+            original: reference.original, normalized: reference.description,
+            endpoints: configuration.endpoints(for: reference.registry).map { $0.baseURL + ($0.isMirror ? " (mirror)" : "") }))
+        trace?.record(.credentials(sources: keyring.matches(registry: reference.registry, repository: reference.repository)))
+        if let hit = freshHit(reference, credentials: credentials) {
+            trace?.record(.cache(state: .hit, detail: nil))
+            return hit
+        }
         let tag = reference.trackedTag
         let flightKey = FlightKey(registry: reference.registry, repository: reference.repository, tag: tag, identities: credentials.map(\.identity).joined(separator: ","))
         if let cachedFailure = negative.value(for: flightKey) ?? unreachable.value(for: flightKey) {
             metrics.cache(.hit)
+            trace?.record(.cache(state: cachedFailure.isTransportFailure ? .unreachable : .negative, detail: cachedFailure.detail))
+            metrics.resolveFailure(cachedFailure.failureClass)
             throw cachedFailure
         }
         metrics.cache(.miss)
+        trace?.record(.cache(state: .miss, detail: nil))
         let mapping = ErrorMapping(reference: reference, keyring: keyring, credentials: credentials)
         // While every endpoint's circuit is open, or its one half-open probe is out, answer at once. Joining the
         // probe's lookup for the same tag (single flight) would make every caller wait out the probe: behind a
         // hung registry, a full timeout per review while the webhook is meant to be failing open at once.
-        if let outage = circuitRejection(for: reference.registry) {
-            throw mapping.map(TransportFailure.circuitOpen(host: outage.host, outage.outage), host: reference.registry)
+        let tickets: [String: UInt64]
+        switch claimEndpoints(of: reference.registry) {
+        case .rejected(let host, let outage):
+            trace?.record(.cache(state: .circuitOpen, detail: "\(host): \(outage.lastFailure)"))
+            metrics.resolveFailure(.unavailable)
+            throw mapping.map(TransportFailure.circuitOpen(host: host, outage), host: reference.registry)
+        case .admitted(let claimed):
+            tickets = claimed
         }
+        defer { for (host, ticket) in tickets { transport.circuits.release(host: host, ticket: ticket) } }
         let deadline = min(deadline, started + configuration.requestTimeout)
+        // The probe's caller waits at most `probePatience`; the probe runs on in its flight to `deadline`.
+        let waitDeadline = tickets.isEmpty ? deadline : min(deadline, .now + configuration.circuitBreaker.probePatience)
         do {
-            return try await flights.run(flightKey, deadline: deadline) { [self] in
-                try await lookup(reference, keyring: keyring, credentials: credentials, flightKey: flightKey, deadline: deadline)
+            return try await ProbeTickets.$current.withValue(tickets) {
+                try await flights.run(flightKey, deadline: waitDeadline) { [self] in
+                    try await lookup(reference, keyring: keyring, credentials: credentials, flightKey: flightKey, deadline: deadline)
+                }
             }
         } catch {
-            throw mapping.map(error, host: reference.registry)
+            let mapped = mapping.map(error, host: reference.registry)
+            metrics.resolveFailure(mapped.failureClass)
+            throw mapped
         }
     }
 
-    /// The last endpoint's outage when every endpoint of `registry` (mirrors, then upstream) would refuse a request.
-    private func circuitRejection(for registry: String) -> (host: String, outage: CircuitBreaker.Outage)? {
+    private enum EndpointClaims {
+        /// Every endpoint refuses; the last one's outage.
+        case rejected(host: String, CircuitBreaker.Outage)
+        /// Go ahead, holding these probe tickets (host → ticket).
+        case admitted([String: UInt64])
+    }
+
+    /// Claims the endpoints of `registry` in the order the lookup tries them (mirrors, then upstream) up to the first
+    /// one that is healthy: a probe ticket for each whose backoff ran out, so the lookup probes them and no other
+    /// caller does.
+    private func claimEndpoints(of registry: String) -> EndpointClaims {
+        var tickets: [String: UInt64] = [:]
         var last: (host: String, outage: CircuitBreaker.Outage)?
         for endpoint in configuration.endpoints(for: registry) {
-            guard let outage = transport.circuits.rejection(host: endpoint.host) else { return nil }
-            last = (endpoint.host, outage)
+            switch transport.circuits.claim(host: endpoint.host) {
+            case .proceed:
+                return .admitted(tickets)
+            case .probe(let ticket):
+                tickets[endpoint.host] = ticket
+            case .reject(let outage):
+                last = (endpoint.host, outage)
+            }
         }
-        return last
+        if tickets.isEmpty, let last { return .rejected(host: last.host, last.outage) }
+        return .admitted(tickets)
     }
 
     /// The answer `resolve` would give from its fresh cache, without suspending: nil on a miss.
@@ -173,6 +215,7 @@ public final class Resolver: Sendable {
             for key in cacheKeys(reference, credentials: credentials) {
                 guard let last = lastKnown.value(for: key), Date().timeIntervalSince(last.resolvedAt) <= maxAge.timeInterval else { continue }
                 metrics.cache(.stale)
+                ResolutionTrace.record(.cache(state: .stale, detail: "\(error.failureClass): \(error.detail)"))
                 // Per lookup, so debug: the circuit's transition is the line worth reading; `kate_registry_cache_total`
                 // {result="stale"} counts these.
                 logger.debug("registry failed; serving the last known digest", metadata: [
@@ -201,6 +244,26 @@ public final class Resolver: Sendable {
         } catch {
             throw mapping.map(error, host: reference.registry)
         }
+    }
+
+    /// The platform manifests of an index, with their platforms (`kate resolve --platform`, `--explain`);
+    /// [] for a single-platform manifest. Always asks the registry: the CLI's question, not the webhook's.
+    public func platformManifests(_ reference: ImageReference, indexDigest: String, keyring: Keyring, deadline: ContinuousClock.Instant) async throws -> [PlatformManifest] {
+        let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
+        let mapping = ErrorMapping(reference: reference, keyring: keyring, credentials: credentials)
+        var lastError: (any Error)?
+        for endpoint in configuration.endpoints(for: reference.registry) {
+            do {
+                let creds = endpoint.isMirror ? keyring.credentials(registry: endpoint.host, repository: reference.repository) : credentials
+                let result = try await fetcher.fetch(indexDigest, repository: reference.repository, endpoint: endpoint, credentials: creds, deadline: deadline)
+                let manifests = try ManifestDocument.platformManifests(of: result.body ?? [], mediaType: result.mediaType)
+                ResolutionTrace.record(.platforms(index: indexDigest, manifests: manifests))
+                return manifests
+            } catch {
+                lastError = error
+            }
+        }
+        throw mapping.map(lastError ?? CancellationError(), host: reference.registry)
     }
 
     private func fetchChildren(_ key: DigestKey, reference: ImageReference, keyring: Keyring, credentials: [Credential], deadline: ContinuousClock.Instant) async throws -> Set<String> {

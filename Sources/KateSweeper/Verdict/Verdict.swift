@@ -9,11 +9,14 @@ public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
     case split
     /// Not enough information; never acted on.
     case unknown
+    /// Stale, and kate's rollout restart of its owner was reverted by another field manager (named from
+    /// `managedFields`): its pods are evicted one at a time instead.
+    case restartReverted = "restart-reverted"
 
     /// Whether a restart would bring the container to the tag's current digest.
     public var isStale: Bool {
         switch self {
-        case .tagMoved, .nodeMismatch, .split: true
+        case .tagMoved, .nodeMismatch, .split, .restartReverted: true
         case .current, .unknown: false
         }
     }
@@ -26,6 +29,7 @@ public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
         case .tagMoved: 2
         case .split: 3
         case .nodeMismatch: 4
+        case .restartReverted: 5
         }
     }
 
