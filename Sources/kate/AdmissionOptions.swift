@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import KateAdmission
+import KateContract
 import KateKube
 import KateNet
 import KateRegistry
@@ -107,7 +108,7 @@ struct AdmissionOptions: ParsableArguments {
         let node = (keyring: try registry.loadKeyring(), label: registry.dockerConfigLabel)
         let client = try makeKubeClient(logger: logger)
         let keyrings: any PodKeyringProviding =
-            client.map { PullSecretKeyrings(reader: $0, node: node.keyring, nodeLabel: node.label) } ?? StaticKeyringProvider(node: node.keyring, label: node.label)
+            client.map { PullSecretKeychain(reader: $0, node: node.keyring, nodeLabel: node.label) } ?? StaticKeyringProvider(node: node.keyring, label: node.label)
         // One namespace-label cache answers the opt-out and the operator opt-in.
         let namespaceLabels = client.map { NamespaceLabelOptOut(client: $0) }
         let pinner = PodPinner(configuration: configuration, resolver: resolver, keyrings: keyrings, namespaceOptOut: namespaceLabels)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KateAdmission
+import KateContract
 import KateKube
 import KateRegistry
 import Logging
@@ -123,7 +124,7 @@ struct ResolveCommand: AsyncParsableCommand {
 
     /// The credentials to resolve with: the docker config alone, or what the named pod (or
     /// ServiceAccount) gets. The one seam to how kate reads pull secrets through the API: the
-    /// admission's reader (`PullSecretKeyrings`), so `--as-pod` sees exactly what the webhook would.
+    /// keychain the webhook and the sweeper share (`PullSecretKeychain`), so `--as-pod` sees exactly what they would.
     private func podCredentials(mounted: Keyring, logger: Logger) async throws -> PodKeyring {
         let label = registry.dockerConfigLabel
         guard asPod != nil || namespace != nil else { return PodKeyring(keyring: mounted, checked: [label]) }
@@ -131,7 +132,7 @@ struct ResolveCommand: AsyncParsableCommand {
         let credentials: PodKeyring
         do {
             let (podNamespace, pod) = try await targetPod(client: client)
-            let provider = PullSecretKeyrings(reader: client, node: mounted, nodeLabel: label)
+            let provider = PullSecretKeychain(reader: client, node: mounted, nodeLabel: label)
             credentials = await provider.keyring(for: pod, namespace: podNamespace, deadline: .now + .seconds(30), logger: logger)
         } catch {
             await client.shutdown()

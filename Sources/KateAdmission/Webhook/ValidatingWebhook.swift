@@ -55,8 +55,11 @@ public struct ValidatingWebhook: HTTPResponder {
         if policy.unpinnedOperator(of: pod) != nil { return .allow(request.uid) }
         var offenders: [String] = []
         for slot in Self.introducedSlots(request) {
-            guard let reference = try? ImageReference.parse(slot.image) else {
-                offenders.append("\(slot.list.noun) \(slot.name) (\(slot.image): not a valid image reference)")
+            let reference: ImageReference
+            do {
+                reference = try ImageReference.parse(slot.image)
+            } catch {
+                offenders.append("\(slot.list.noun) \(slot.name) (\(slot.image): not a valid image reference: \(ReferenceProblem(error).reason))")
                 continue
             }
             if reference.isPinned || policy.imageSkipReason(reference) != nil { continue }

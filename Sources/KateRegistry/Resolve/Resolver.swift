@@ -27,7 +27,8 @@ public final class Resolver: Sendable {
     private let metrics: RegistryMetrics
     private let transport: RegistryTransport
     private let fetcher: ManifestFetcher
-    private let positive: ExpiringCache<CacheKey, ResolvedImage>
+    /// Fresh answers, by tag, each with the credential that learned it: a hit is one probe.
+    private let positive: ExpiringCache<TagKey, TagAnswers>
     private let negative: ExpiringCache<FlightKey, RegistryError>
     /// Tags whose last lookup failed in transport (no HTTP answer), for `transportFailureCacheTTL`.
     private let unreachable: ExpiringCache<FlightKey, RegistryError>
@@ -177,19 +178,24 @@ public final class Resolver: Sendable {
         ResolvedImage(digest: digest, mediaType: nil, resolvedAt: Date(), source: .cache)
     }
 
-    /// Probes the keys in `cacheKeys` order, computing `credentials` only if the anonymous key misses.
+    /// One cache probe per image, whatever the keyring: the tag's answers come back together and are
+    /// matched in `cacheKeys` order (anonymous, then each credential); `credentials` is computed only
+    /// when the tag was learned with a credential.
     private func freshHit(_ reference: ImageReference, credentials: @autoclosure () -> [Credential]) -> ResolvedImage? {
-        func probe(_ identity: String) -> ResolvedImage? {
-            let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: identity)
-            guard let hit = positive.value(for: key) else { return nil }
-            metrics.cache(.hit)
-            return hit.with(source: .cache)
-        }
-        if let hit = probe(CacheKey.anonymous) { return hit }
-        for credential in credentials() {
-            if let hit = probe(credential.identity) { return hit }
-        }
-        return nil
+        ResolverInstrumentation.current?.countProbe()
+        let key = TagKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag)
+        guard let answers = positive.value(for: key), let hit = answers.fresh(credentials: credentials) else { return nil }
+        metrics.cache(.hit)
+        return hit.with(source: .cache)
+    }
+
+    /// Adds an answer to its tag's entry (read, then write: two lookups of one tag finishing at
+    /// the same moment may keep only one answer, which costs the other one lookup later).
+    private func remember(_ image: ResolvedImage, for key: CacheKey) {
+        let tag = TagKey(registry: key.registry, repository: key.repository, tag: key.tag)
+        var answers = positive.value(for: tag) ?? TagAnswers()
+        answers.add(image, identity: key.identity, expires: .now + configuration.cacheTTL)
+        positive.set(answers, for: tag, ttl: configuration.cacheTTL)
     }
 
     /// Where an answer for `reference` may be cached: anonymous first, then each credential identity.
@@ -288,7 +294,7 @@ public final class Resolver: Sendable {
                 // Mirror credentials are not the upstream's: cache a mirror answer as public only
                 // when it came without credentials, else under the mirror credential's identity.
                 let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: result.credential?.identity ?? CacheKey.anonymous)
-                if configuration.cacheTTL > .zero { positive.set(image, for: key, ttl: configuration.cacheTTL) }
+                if configuration.cacheTTL > .zero { remember(image, for: key) }
                 lastKnown.set(image, for: key, ttl: Self.lastKnownTTL)
                 if let mediaType = result.mediaType {
                     mediaTypes.set(mediaType, for: DigestKey(registry: reference.registry, repository: reference.repository, digest: result.digest), ttl: Self.digestFactsTTL)
@@ -315,4 +321,49 @@ public final class Resolver: Sendable {
         }
         throw error
     }
+}
+
+/// A tag, whoever asked for it: the positive cache's key.
+private struct TagKey: Hashable, Sendable {
+    let registry: String
+    let repository: String
+    let tag: String
+}
+
+/// The fresh answers for one tag, each under the identity that learned it (`CacheKey.anonymous`:
+/// public, served to everyone; else only to a keyring holding that credential). Few per tag (one
+/// per distinct secret that can read it), bounded so a tag read with many secrets stays small.
+private struct TagAnswers: Sendable {
+    private var entries: [(identity: String, image: ResolvedImage, expires: ContinuousClock.Instant)] = []
+    private static let limit = 8
+
+    mutating func add(_ image: ResolvedImage, identity: String, expires: ContinuousClock.Instant) {
+        entries.removeAll { $0.identity == identity || $0.expires <= .now }
+        if entries.count >= Self.limit { entries.removeFirst() }
+        entries.append((identity, image, expires))
+    }
+
+    func fresh(credentials: () -> [Credential]) -> ResolvedImage? {
+        let now = ContinuousClock.now
+        if let anonymous = entries.first(where: { $0.identity == CacheKey.anonymous && $0.expires > now }) { return anonymous.image }
+        guard entries.contains(where: { $0.identity != CacheKey.anonymous && $0.expires > now }) else { return nil }
+        for credential in credentials() {
+            if let entry = entries.first(where: { $0.identity == credential.identity && $0.expires > now }) { return entry.image }
+        }
+        return nil
+    }
+}
+
+/// Counts the resolver's fresh-cache probes for the task that installs it, so a test can show a
+/// credentialed hit costs one. Task-local, like `KeyringInstrumentation`.
+package final class ResolverInstrumentation: Sendable {
+    @TaskLocal package static var current: ResolverInstrumentation?
+
+    private let counts = Mutex(0)
+
+    package init() {}
+
+    package var probes: Int { counts.withLock { $0 } }
+
+    func countProbe() { counts.withLock { $0 += 1 } }
 }

@@ -45,23 +45,6 @@ extension KubeClient: SweepCluster {
         }
     }
 
-    public func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String] {
-        do {
-            return try await getServiceAccount(namespace: namespace, name: name).imagePullSecrets?.map(\.name) ?? []
-        } catch let error as KubeError where error.isNotFound {
-            return []
-        }
-    }
-
-    public func pullSecret(namespace: String, name: String) async throws -> PullSecretData? {
-        do {
-            let secret = try await getSecret(namespace: namespace, name: name)
-            return PullSecretData(type: secret.type ?? "", data: secret.data ?? [:])
-        } catch let error as KubeError where error.isNotFound {
-            return nil
-        }
-    }
-
     public func rolloutRestart(_ workload: WorkloadReference, at: Date) async throws {
         try await restart(workload, at: at, annotations: [:])
     }

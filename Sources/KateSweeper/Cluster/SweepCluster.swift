@@ -2,9 +2,10 @@ import Foundation
 import KateContract
 import KateKube
 
-/// The Kubernetes reads the sweeper needs. `KubeClient` conforms (KubeClient+SweepCluster.swift);
-/// tests substitute an in-memory cluster.
-public protocol ClusterReading: Sendable {
+/// The Kubernetes reads the sweeper needs. `KubeClient` conforms (KubeClient+SweepCluster.swift;
+/// its pull-secret reads are KateContract's, shared with the webhook); tests substitute an
+/// in-memory cluster.
+public protocol ClusterReading: PullSecretReading {
     func listPods(namespace: String?, labelSelector: String?) async throws -> [Pod]
     /// The same pods page by page (`restarted`: a list restarted after 410; drop earlier pages).
     func forEachPodPage(namespace: String?, labelSelector: String?, _ page: (_ pods: [Pod], _ restarted: Bool) async throws -> Void) async throws
@@ -12,10 +13,6 @@ public protocol ClusterReading: Sendable {
     func optedOutNamespaces() async throws -> Set<String>
     /// The workload named by an owner reference; nil when it no longer exists.
     func workload(_ reference: WorkloadReference) async throws -> WorkloadState?
-    /// The ServiceAccount's `imagePullSecrets` names; [] when the account does not exist.
-    func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String]
-    /// A pull secret's type and base64 data as the API returns them; nil when it does not exist.
-    func pullSecret(namespace: String, name: String) async throws -> PullSecretData?
 }
 
 extension ClusterReading {
@@ -177,16 +174,6 @@ public struct FieldManager: Sendable, Hashable {
         self.ownsMarker = ownsMarker
         self.ownsTemplate = ownsTemplate
         self.ownsRecord = ownsRecord
-    }
-}
-
-public struct PullSecretData: Sendable, Equatable {
-    public var type: String
-    public var data: [String: String]
-
-    public init(type: String, data: [String: String]) {
-        self.type = type
-        self.data = data
     }
 }
 

@@ -102,8 +102,8 @@ struct APIHandler: HTTPResponder {
     private func authenticate(_ header: String?, token: String?) -> String? {
         controls.state.withLock { state in
             if let token { return state.tokens[token] }
-            if let header, header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
-               let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":") {
+            if let header, header.hasPrefix("Basic "), let pair = Base64.decodeUTF8(String(header.dropFirst(6))),
+               let colon = pair.firstIndex(of: ":") {
                 let name = String(pair[..<colon]), password = String(pair[pair.index(after: colon)...])
                 return state.basicUsers[name] == password ? name : nil
             }

@@ -1,4 +1,5 @@
 import Foundation
+import KateNet
 import Synchronization
 
 /// The test server's etcd: objects by kind and `namespace/name`, a global resourceVersion that
@@ -241,14 +242,14 @@ struct ContinueToken: Equatable {
 
     func encoded() -> String {
         let json: JSONValue = .object([("v", .string("meta.k8s.io/v1")), ("rv", .int(resourceVersion)), ("start", .string(lastKey + "\u{0}"))])
-        return Data(json.serialized()).base64EncodedString()
+        return Base64.encode(json.serialized())
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     static func decode(_ token: String) -> ContinueToken? {
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let json = try? JSONValue.parse(Array(data)),
+        guard let bytes = Base64.decode(base64), let json = try? JSONValue.parse(bytes),
               json["v"]?.stringValue == "meta.k8s.io/v1", let rv = json["rv"]?.intValue, var start = json["start"]?.stringValue
         else { return nil }
         if start.hasSuffix("\u{0}") { start.removeLast() }

@@ -7,7 +7,7 @@ import Testing
 
 /// Stale pods under owners of every kind in one sweep, behind a private registry with a pull secret
 /// per namespace: the sweep that crashed every time in release (issue 12). Nine first-level owners
-/// (more than `kubeConcurrency`), so `OwnerDirectory` and `CredentialCatalog` fetch concurrently, in
+/// (more than `kubeConcurrency`), so `OwnerDirectory` and the pull-secret keychain fetch concurrently, in
 /// `BoundedParallel`'s task group: the code Swift 6.3.1 -O miscompiled. scripts/test.sh runs this
 /// suite in release too.
 @Suite("kate sweep with stale pods of every owner kind", .serialized)
