@@ -3,7 +3,7 @@ import PackageDescription
 
 // kate: pins Pod images to registry digests (admission webhook) and rolls workloads whose
 // running digest went stale (sweeper). One module per concern; dependencies point one way:
-//   COpenSSL/CKateShims → KateNet → KateRegistry, KateKube, KateContract → KateAdmission, KateSweeper → kate
+//   COpenSSL/CKateShims → KateNet → KateRegistry, KateKube → KateContract → KateAdmission, KateSweeper → kate
 
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
@@ -33,13 +33,15 @@ var targets: [Target] = [
     .target(name: "KateNet", dependencies: ["COpenSSL", "CKateShims", logging, metrics], swiftSettings: strict),
     .target(name: "KateRegistry", dependencies: ["KateNet", logging, metrics], swiftSettings: strict),
     .target(name: "KateKube", dependencies: ["KateNet", logging, metrics, yams], swiftSettings: strict),
-    // The webhook↔sweeper contract: annotation and label keys, their codec, the opt-out rule.
-    .target(name: "KateContract", dependencies: ["KateNet"], swiftSettings: strict),
+    // The webhook↔sweeper contract: annotation and label keys, their codec, the opt-out rule, the digest ledger
+    // both read (ImageTagHistory objects through KateKube), and the pull-secret keychain both sides build
+    // credentials with (hence KateRegistry's Keyring and KateKube's reads).
+    .target(name: "KateContract", dependencies: ["KateNet", "KateRegistry", "KateKube", logging, metrics], swiftSettings: strict),
     .target(name: "KateAdmission", dependencies: ["KateNet", "KateRegistry", "KateKube", "KateContract", logging, metrics], swiftSettings: strict),
     .target(name: "KateSweeper", dependencies: ["KateRegistry", "KateKube", "KateContract", logging, metrics], swiftSettings: strict),
     .executableTarget(
         name: "kate",
-        dependencies: ["KateNet", "KateRegistry", "KateKube", "KateAdmission", "KateSweeper", argumentParser, logging, metrics, prometheus],
+        dependencies: ["KateNet", "KateRegistry", "KateKube", "KateContract", "KateAdmission", "KateSweeper", argumentParser, logging, metrics, prometheus],
         swiftSettings: strict
     ),
 
@@ -49,15 +51,15 @@ var targets: [Target] = [
 
     .testTarget(name: "KateNetTests", dependencies: ["KateNet", "RegistryTestSupport", metricsTestKit], swiftSettings: strict),
     .testTarget(name: "KateRegistryTests", dependencies: ["KateRegistry", "RegistryTestSupport", metricsTestKit], swiftSettings: strict),
-    .testTarget(name: "KateKubeTests", dependencies: ["KateKube", "KubeTestServer"], swiftSettings: strict),
+    .testTarget(name: "KateKubeTests", dependencies: ["KateKube", "KateContract", "KubeTestServer"], swiftSettings: strict),
     .testTarget(
         name: "KateAdmissionTests",
-        dependencies: ["KateAdmission", "RegistryTestSupport", "KubeTestServer", metricsTestKit],
+        dependencies: ["KateAdmission", "KateContract", "RegistryTestSupport", "KubeTestServer", metricsTestKit],
         swiftSettings: strict
     ),
     .testTarget(
         name: "KateSweeperTests",
-        dependencies: ["KateSweeper", "RegistryTestSupport", "KubeTestServer", metricsTestKit],
+        dependencies: ["KateSweeper", "KateContract", "RegistryTestSupport", "KubeTestServer", metricsTestKit],
         swiftSettings: strict
     ),
 
@@ -87,6 +89,9 @@ var targets: [Target] = [
     .executableTarget(name: "bench-registry", dependencies: ["KateRegistry", "RegistryTestSupport", logging], path: "Benchmarks/bench-registry", swiftSettings: strict),
     .executableTarget(name: "bench-kube", dependencies: ["KateKube", "KubeTestServer", logging], path: "Benchmarks/bench-kube", swiftSettings: strict),
     .executableTarget(
+        name: "bench-ledger", dependencies: ["KateContract", "KateKube", "KubeTestServer", logging], path: "Benchmarks/bench-ledger", swiftSettings: strict
+    ),
+    .executableTarget(
         name: "bench-admission",
         dependencies: ["KateAdmission", "RegistryTestSupport", "KubeTestServer", logging],
         path: "Benchmarks/bench-admission",
@@ -112,7 +117,7 @@ if Context.environment["KATE_FUZZ"] == "1" {
         ("fuzz-image-reference", ["KateRegistry"]),
         ("fuzz-www-authenticate", ["KateRegistry"]),
         ("fuzz-docker-config", ["KateRegistry"]),
-        ("fuzz-image-id", ["KateSweeper"]),
+        ("fuzz-image-id", ["KateRegistry", "KateSweeper"]),
     ]
     // SwiftPM's c99 name of each harness module (`fuzz-image-id` → `fuzz_image_id`), as an X-macro list.
     let harnesses = fuzzTargets.map { "KATE_FUZZ_HARNESS(\(String($0.name.map { $0 == "-" ? "_" : $0 })))" }

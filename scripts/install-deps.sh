@@ -13,6 +13,7 @@ declare -A NEED=(
     [skopeo]=skopeo                     # the old tool's resolver, for the before/after benchmarks
     [wrk]=wrk                           # HTTP load generator for the benchmarks
     [testssl]=testssl.sh                # TLS audit (scripts/tls-audit.sh)
+    [promtool]=prometheus               # checks and unit-tests the chart's alert rules (scripts/check-observability.sh)
 )
 
 missing=()

@@ -108,6 +108,9 @@ fi
 if runs chart; then
     echo "== chart + kustomize checks (real Helm v4 engine, Kubernetes 1.29 and 1.32 schemas)"
     run_step check-install scripts/check-install.sh
+    # The shipped binary when the release step built it: its metrics are what the dashboard and alerts must name.
+    echo "== dashboard and alerts vs what kate exports (promtool, a running webhook and a sweep)"
+    run_step check-observability env KATE_BINARY="${shipped:-.build/debug/kate}" scripts/check-observability.sh
 fi
 
 if runs clients; then
@@ -115,6 +118,11 @@ if runs clients; then
     # webhook's patches with the apiserver's JSON-patch library.
     echo "== clients we did not write (kubectl, Python kubernetes, Go + evanphx/json-patch) and the demo"
     run_step test-clients scripts/test-clients.sh
+    # The shipped binary (when built) with real tools: pinning guards (docker-registry, skopeo, kubectl, curl) and
+    # `kate resolve --explain` on a private image with a wrong pull secret (docker-registry with htpasswd).
+    echo "== pinning guards and resolve --explain through the binary, against docker-registry"
+    run_step e2e-guards env KATE_BIN="${shipped:-.build/debug/kate}" scripts/e2e-guards.py
+    run_step explain-demo env KATE_BIN="${shipped:-.build/debug/kate}" scripts/explain-demo.sh
 fi
 
 # The plain closing line CI reads: Swift tests of the targets that passed, failed individual tests.

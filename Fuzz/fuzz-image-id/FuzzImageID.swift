@@ -3,6 +3,7 @@
 // Invariants beyond "no crash": a digest result carries a valid sha256 digest that appears in
 // the input after an "@", and a non-empty repository; printing `repository@digest` and parsing
 // again keeps the digest (the sweeper compares these across pods).
+import KateRegistry
 import KateSweeper
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -11,7 +12,7 @@ public func fuzzImageID(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let running = ImageID.parse(text)
     switch running {
     case .digest(let repository, let digest):
-        guard ImageDigest.isSHA256(digest) else { fatalError("digest \(digest.debugDescription) is not sha256:<64 hex>") }
+        guard Digest.isSHA256(digest) else { fatalError("digest \(digest.debugDescription) is not sha256:<64 hex>") }
         guard text.contains("@" + digest) else { fatalError("digest \(digest) is not in \(text.debugDescription)") }
         guard !repository.isEmpty else { fatalError("empty repository from \(text.debugDescription)") }
         // Printing `repository@digest` and parsing again keeps the digest (unless the "repository"

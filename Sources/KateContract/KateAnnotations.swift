@@ -9,4 +9,12 @@ public enum KateAnnotations {
     /// Label or annotation on a pod, a workload or (label) a namespace: `true` leaves it alone. Decided only by
     /// `OptOut`.
     public static let skip = "kate.dev/skip"
+    /// Label on a namespace: `true` lets the webhook pin pods owned by operators (non-built-in controller kinds) there.
+    /// Decided only by `OperatorOwnership`.
+    public static let pinOperatorOwned = "kate.dev/pin-operator-owned"
+    /// Annotation on a workload the sweeper restarted: `<restartedAt value it wrote> generation=<generation before>`,
+    /// written in the restart's own patch. The next sweep compares it with the pod template (or `spec.restartAt`) to
+    /// tell a restart that is still rolling from one another field manager reverted. Read and written only through
+    /// the sweeper's `RestartRecord`.
+    public static let restart = "kate.dev/restart"
 }

@@ -58,16 +58,17 @@ public struct Sweeper: Sendable {
         }
         let judged = try await collectAndJudge()
         finished("collect+resolve+judge", "\(judged.podCount) pods, \(judged.findings.count) containers, \(judged.resolvedTags) tags")
-        let findings = judged.findings
+        var findings = judged.findings
         let plan = await plan(findings)
         finished("plan", "\(plan.actions.count) actions")
         let results = await ActionExecutor(cluster: cluster, policy: configuration.policy, logger: logger, metrics: metrics).execute(plan, now: now)
         finished("act", "\(results.count) results")
+        RevertedRestarts.mark(&findings, plan: plan, results: results)
         await announceDangling(findings, results: results)
         let report = SweepReport(
             findings: findings, results: results, held: plan.held, skipped: judged.skipped, podCount: judged.podCount,
             resolvedTags: judged.resolvedTags, resolveErrors: judged.resolveErrors,
-            warnings: PullPolicyWarnings.warnings(for: findings) + judged.safetyWarnings,
+            warnings: PullPolicyWarnings.warnings(for: findings) + judged.safetyWarnings + plan.warnings,
             policy: configuration.policy, duration: ContinuousClock.now - started)
         record(report)
         return report
@@ -110,7 +111,7 @@ public struct Sweeper: Sendable {
         let (requests, requestFeed) = AsyncStream.makeStream(of: ResolutionTable.Request.self)
         // Whatever happens below, the stages see their input end (else the async lets never return).
         defer { pageFeed.finish() }
-        async let catalog = credentialStage(pages, feeding: requestFeed)
+        async let credentialScopes = credentialStage(pages, feeding: requestFeed)
         async let answers = ResolutionTable.indexDigests(
             of: requests, resolver: resolver, concurrency: configuration.resolveConcurrency, timeout: configuration.resolveTimeout, logger: logger)
 
@@ -133,10 +134,13 @@ public struct Sweeper: Sendable {
         pageFeed.finish()
         for skipped in collection.skipped { logger.debug("skipped pod \(skipped.pod): \(skipped.reason)") }
 
-        let credentials = await catalog
+        // The scope each pod got when its page was read, not a second reading: a pull secret read
+        // again later (the keychain's TTL, a failed read retried) must not change a pod's key.
+        let scopes = await credentialScopes
         let indexAnswers = await answers
-        var scopes = ScopeCache()
-        let keys = collection.targets.map { target in target.tracking.image.map { ResolveKey(image: $0, scope: scopes.scope(for: target.pod, in: credentials)) } }
+        let keys = collection.targets.map { target in
+            target.tracking.image.map { ResolveKey(image: $0, scope: scopes[PullSecretSubject(target.pod)] ?? CredentialScope(secrets: [])) }
+        }
         var observed: [ResolveKey: Set<String>] = [:]
         for (target, key) in zip(collection.targets, keys) {
             guard let key else { continue }
@@ -147,21 +151,42 @@ public struct Sweeper: Sendable {
         return Collected(collection: collection, keys: keys, table: table)
     }
 
-    /// Reads the pull secrets of each page's new pods, then hands their (tag, credentials) pairs on
-    /// to the registry stage, each pair once.
-    private func credentialStage(_ pages: AsyncStream<[PodImage]>, feeding requests: AsyncStream<ResolutionTable.Request>.Continuation) async -> CredentialCatalog {
-        var catalog = CredentialCatalog(mounted: configuration.mountedKeyring)
-        var scopes = ScopeCache()
+    /// Reads the pull secrets of each page's new pods through KateContract's keychain (the
+    /// webhook's), `kubeConcurrency` subjects at a time, then hands their (tag, credentials) pairs on
+    /// to the registry stage, each pair once. Returns the scope given to each subject.
+    private func credentialStage(
+        _ pages: AsyncStream<[PodImage]>, feeding requests: AsyncStream<ResolutionTable.Request>.Continuation
+    ) async -> [PullSecretSubject: CredentialScope] {
+        // One keychain per sweep: nothing read in one sweep is trusted by the next.
+        let keychain = PullSecretKeychain(reader: cluster, node: configuration.mountedKeyring)
+        let timeout = configuration.resolveTimeout, logger = logger
+        var credentials: [PullSecretSubject: (scope: CredentialScope, keyring: Keyring)] = [:]
+        var reported = Set<String>()
         var requested = Set<ResolveKey>()
         for await page in pages {
-            await catalog.add(page.map(\.pod), from: cluster, concurrency: configuration.kubeConcurrency, logger: logger)
+            var fresh: [PullSecretSubject] = [], queued = Set<PullSecretSubject>()
             for item in page {
-                let key = ResolveKey(image: item.image, scope: scopes.scope(for: item.pod, in: catalog))
-                if requested.insert(key).inserted { requests.yield(ResolutionTable.Request(key: key, keyring: catalog.keyring(for: key.scope))) }
+                let subject = PullSecretSubject(item.pod)
+                if credentials[subject] == nil, queued.insert(subject).inserted { fresh.append(subject) }
+            }
+            let keyrings = await BoundedParallel.map(fresh, concurrency: configuration.kubeConcurrency) { subject in
+                await keychain.keyring(for: subject, deadline: .now + timeout, logger: logger)
+            }
+            for (subject, found) in zip(fresh, keyrings) {
+                // A missing secret is named once per sweep, not once per pod naming it.
+                for problem in found.problems where reported.insert(problem).inserted {
+                    logger.warning("\(problem); resolving without it")
+                }
+                credentials[subject] = (CredentialScope(secrets: found.pullSecrets), found.keyring)
+            }
+            for item in page {
+                guard let credential = credentials[PullSecretSubject(item.pod)] else { continue }
+                let key = ResolveKey(image: item.image, scope: credential.scope)
+                if requested.insert(key).inserted { requests.yield(ResolutionTable.Request(key: key, keyring: credential.keyring)) }
             }
         }
         requests.finish()
-        return catalog
+        return credentials.mapValues(\.scope)
     }
 
     struct JudgedFindings {
@@ -231,6 +256,7 @@ public struct Sweeper: Sendable {
         metrics.recordPods(counts, stale: report.stalePods)
         metrics.recordResolveErrors(report.resolveErrors)
         metrics.recordDuration(report.duration)
+        metrics.recordSuccess(at: Date())
         for warning in report.warnings { logger.warning("\(warning)") }
         logger.info("\(report.summary)")
     }
@@ -240,39 +266,13 @@ public struct Sweeper: Sendable {
 struct PodImage: Sendable {
     /// What makes two of them the same registry question.
     struct Key: Hashable {
-        var source: ScopeCache.Source
+        var subject: PullSecretSubject
         var image: TrackedImage
     }
 
     var pod: PodIdentity
     var image: TrackedImage
-    var key: Key { Key(source: ScopeCache.Source(pod), image: image) }
-}
-
-/// A pod's credential scope depends only on its namespace, ServiceAccount and pull secrets:
-/// computed once per combination, not once per container.
-struct ScopeCache {
-    struct Source: Hashable {
-        var namespace: String
-        var serviceAccount: String
-        var pullSecrets: [String]
-
-        init(_ pod: PodIdentity) {
-            namespace = pod.namespace
-            serviceAccount = pod.serviceAccount
-            pullSecrets = pod.pullSecrets
-        }
-    }
-
-    private var scopes: [Source: CredentialScope] = [:]
-
-    mutating func scope(for pod: PodIdentity, in catalog: CredentialCatalog) -> CredentialScope {
-        let source = Source(pod)
-        if let known = scopes[source] { return known }
-        let scope = catalog.scope(for: pod)
-        scopes[source] = scope
-        return scope
-    }
+    var key: Key { Key(subject: PullSecretSubject(pod), image: image) }
 }
 
 /// A restart re-pulls only if the kubelet must: with `IfNotPresent` and no digest in the spec, a node
@@ -287,6 +287,24 @@ enum PullPolicyWarnings {
         }
         return tags.sorted().map {
             "\($0): pods use imagePullPolicy IfNotPresent without a pinned digest; a restart may reuse the node's cached image unless the webhook pins it"
+        }
+    }
+}
+
+/// A stale container whose owner's restart was reverted is reported as `restart-reverted`, with who reverted it.
+enum RevertedRestarts {
+    static func mark(_ findings: inout [Finding], plan: SweepPlan, results: [ActionResult]) {
+        var reverted = plan.reverted
+        for result in results {
+            guard case .reverted(let reversion) = result.verification else { continue }
+            for pod in result.action.pods { reverted[pod] = reversion }
+        }
+        guard !reverted.isEmpty else { return }
+        for index in findings.indices where findings[index].judgement.verdict.isStale {
+            let pod = findings[index].target.pod
+            guard let reversion = reverted[PodKey(namespace: pod.namespace, name: pod.name)] else { continue }
+            findings[index].judgement.verdict = .restartReverted
+            findings[index].judgement.reason = reversion.description
         }
     }
 }

@@ -98,6 +98,7 @@ public final class KubeTestServer: Sendable {
 
     /// Stops accepting, closes connections and waits for the server task to end.
     public func stop() async {
+        store.history.close()
         await dropper?.stop()
         await server.shutdown(gracePeriod: .seconds(1))
         await runTask.value
@@ -175,8 +176,21 @@ public final class KubeTestServer: Sendable {
         controls.state.withLock { $0.expireContinueRequests += count }
     }
 
-    /// Every continue token issued so far answers 410 from now on (an etcd compaction).
+    /// Every continue token issued so far answers 410 from now on (an etcd compaction); so does a
+    /// watch from a resourceVersion before the newest change so far.
     public func compact() { store.compact() }
+
+    // MARK: - Watch (see Server/Watch.swift)
+
+    /// Keep only the newest `count` changes for watches (kube-apiserver's watch cache is bounded
+    /// too): a watch from before them answers with a 410 Expired ERROR event.
+    public func setWatchHistoryLimit(_ count: Int) { store.history.setLimit(count) }
+
+    /// How often a watch with `allowWatchBookmarks=true` gets a BOOKMARK (kube-apiserver: about a minute).
+    public func setWatchBookmarkInterval(_ interval: Duration) { store.history.bookmarkInterval = interval }
+
+    /// Cuts every open watch mid-stream (no final chunk), as a restarting apiserver or a load balancer does.
+    public func dropWatches() { store.history.dropWatches() }
 
     // MARK: - The call log
 

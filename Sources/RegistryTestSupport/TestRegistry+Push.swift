@@ -63,8 +63,9 @@ extension TestRegistry {
             let digest = Digest.sha256(manifest)
             _ = try await putManifest(repository: repository, reference: digest, mediaType: childType, body: manifest)
             children.append(digest)
-            descriptors.append(["mediaType": childType, "size": manifest.count, "digest": digest,
-                                "platform": ["os": parts[0], "architecture": parts[1]]])
+            // `linux/arm64/v8`: the third part is the variant.
+            let platform = ["os": parts[0], "architecture": parts[1]].merging(parts.count > 2 ? ["variant": parts[2]] : [:]) { a, _ in a }
+            descriptors.append(["mediaType": childType, "size": manifest.count, "digest": digest, "platform": platform])
         }
         let listType = oci ? ManifestMediaType.ociIndex : ManifestMediaType.dockerManifestList
         let list: [String: Any] = ["schemaVersion": 2, "mediaType": listType, "manifests": descriptors]

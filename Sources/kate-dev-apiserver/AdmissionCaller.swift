@@ -79,10 +79,10 @@ final class AdmissionCaller: Sendable {
             return Outcome(pod: pod, allowed: false, message: reply[path: ["status", "message"]]?.stringValue, warnings: warnings)
         }
         guard let patchText = reply["patch"]?.stringValue else { return Outcome(pod: pod, allowed: true, message: nil, warnings: warnings) }
-        guard reply["patchType"]?.stringValue == "JSONPatch", let bytes = Data(base64Encoded: patchText) else {
+        guard reply["patchType"]?.stringValue == "JSONPatch", let bytes = Base64.decode(patchText) else {
             throw SetupError(message: "expected patchType JSONPatch with a base64 patch")
         }
-        let patched = try KubeTestServer.applyJSONPatch(try JSONValue.parse(Array(bytes)), to: pod)
+        let patched = try KubeTestServer.applyJSONPatch(try JSONValue.parse(bytes), to: pod)
         return Outcome(pod: patched, allowed: true, message: nil, warnings: warnings)
     }
 }

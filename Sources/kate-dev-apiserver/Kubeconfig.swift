@@ -1,10 +1,11 @@
 import Foundation
+import KateNet
 import KubeTestServer
 
 /// The kubeconfig kubectl, the Python client and kate read to reach this server.
 enum Kubeconfig {
     static func write(to path: String, server: KubeTestServer) throws {
-        let ca = Data(server.caPEM.utf8).base64EncodedString()
+        let ca = Base64.encode(server.caPEM)
         let text = """
             apiVersion: v1
             kind: Config

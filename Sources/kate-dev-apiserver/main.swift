@@ -17,6 +17,7 @@ import Logging
 let usage = """
     usage: kate-dev-apiserver --kubeconfig FILE [--seed FILE]... [--controllers]
                               [--admission-webhook URL --webhook-ca FILE] [--ready-file FILE] [--log-level LEVEL]
+                              [--watch-bookmark-interval SECONDS] [--watch-history COUNT]
 
       --kubeconfig FILE         where to write a kubeconfig for this server (context kate-dev)
       --seed FILE               objects to store at start: JSON (an object, an array, or a List) or YAML (documents)
@@ -28,6 +29,9 @@ let usage = """
                                 (AdmissionReview v1, ?timeout=10s); its JSON patches are applied
       --webhook-ca FILE         the CA bundle that verifies the webhook's certificate (the only trust root)
       --ready-file FILE         written (with the URL) once serving, removed on exit
+      --watch-bookmark-interval SECONDS
+                                how often watches with allowWatchBookmarks=true get a BOOKMARK (default 60)
+      --watch-history COUNT     changes kept for watches (default 1000); a watch from before them gets 410
 
     SIGTERM or SIGINT stops it; SIGUSR1 expires every continue token issued so far (a compaction).
     """
@@ -40,6 +44,8 @@ struct Options {
     var webhookCA: String?
     var readyFile: String?
     var logLevel = Logger.Level.info
+    var watchBookmarkInterval: Double?
+    var watchHistory: Int?
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Options {
         var options = Options()
@@ -60,6 +66,14 @@ struct Options {
                 let text = try value(argument)
                 guard let level = Logger.Level(rawValue: text) else { throw UsageError(message: "--log-level \(text): use trace, debug, info, notice, warning or error") }
                 options.logLevel = level
+            case "--watch-bookmark-interval":
+                let text = try value(argument)
+                guard let seconds = Double(text), seconds > 0 else { throw UsageError(message: "--watch-bookmark-interval \(text): give seconds > 0") }
+                options.watchBookmarkInterval = seconds
+            case "--watch-history":
+                let text = try value(argument)
+                guard let count = Int(text), count > 0 else { throw UsageError(message: "--watch-history \(text): give a count > 0") }
+                options.watchHistory = count
             case "-h", "--help": throw UsageError(message: "")
             default: throw UsageError(message: "unknown argument \(argument)")
             }
@@ -124,6 +138,8 @@ Task {
     } catch {
         fail("cannot start the API server: \(error)")
     }
+    if let seconds = options.watchBookmarkInterval { server.setWatchBookmarkInterval(.milliseconds(Int(seconds * 1000))) }
+    if let count = options.watchHistory { server.setWatchHistoryLimit(count) }
     do {
         for seed in options.seeds { try SeedFile.load(seed, into: server) }
         try Kubeconfig.write(to: options.kubeconfig ?? "", server: server)

@@ -1,5 +1,7 @@
+import Foundation
 import ArgumentParser
 import KateAdmission
+import KateContract
 import KateKube
 import KateNet
 import KateRegistry
@@ -41,6 +43,18 @@ struct AdmissionOptions: ParsableArguments {
     @Option(help: "When the registry fails, pin the last known digest up to this old; 0 disables. [env: KATE_STALE_IF_ERROR]")
     var staleIfError: String = Environment.string("KATE_STALE_IF_ERROR") ?? "24h"
 
+    @Option(help: "Also pin pods whose controller is this operator kind, KIND or KIND.GROUP, e.g. Cluster.postgresql.cnpg.io (repeatable). By default pods of controllers other than ReplicaSet, StatefulSet, DaemonSet and Job are left unpinned; a namespace opts in with the label kate.dev/pin-operator-owned=true. [env: KATE_PIN_OPERATOR_OWNED]")
+    var pinOperatorOwned: [String] = Environment.list("KATE_PIN_OPERATOR_OWNED") ?? []
+
+    @Option(help: "Mutation-loop breaker: the CREATE of one pod name (namespace + name) within --loop-breaker-window that stops pinning its owner; 0 turns the breaker off. [env: KATE_LOOP_BREAKER_CREATES]")
+    var loopBreakerCreates: Int = Environment.int("KATE_LOOP_BREAKER_CREATES") ?? 3
+
+    @Option(help: "Mutation-loop breaker: the window in which --loop-breaker-creates CREATEs of one pod name trip it. [env: KATE_LOOP_BREAKER_WINDOW]")
+    var loopBreakerWindow: String = Environment.string("KATE_LOOP_BREAKER_WINDOW") ?? "10m"
+
+    @Option(help: "Mutation-loop breaker: how long the owner's pods are admitted unpinned after a trip. [env: KATE_LOOP_BREAKER_COOL_OFF]")
+    var loopBreakerCoolOff: String = Environment.string("KATE_LOOP_BREAKER_COOL_OFF") ?? "30m"
+
     @Option(help: "Read pods' imagePullSecrets and ServiceAccounts through the API: auto (when a cluster config exists), on, off. [env: KATE_PULL_SECRETS]")
     var pullSecrets: String = Environment.string("KATE_PULL_SECRETS") ?? "auto"
 
@@ -59,6 +73,17 @@ struct AdmissionOptions: ParsableArguments {
         for (flag, value) in [("--default-timeout", defaultTimeout), ("--timeout-margin", timeoutMargin), ("--stale-if-error", staleIfError)] {
             guard GoDuration.parse(value) != nil else { throw ValidationError("\(flag) must be a duration like 10s, 500ms or 24h (got \(value))") }
         }
+        for value in pinOperatorOwned where OwnerKindPattern(value) == nil {
+            throw ValidationError("--pin-operator-owned must be KIND or KIND.GROUP, e.g. Cluster.postgresql.cnpg.io (got \(value))")
+        }
+        guard loopBreakerCreates == 0 || loopBreakerCreates >= 2 else {
+            throw ValidationError("--loop-breaker-creates must be 0 (off) or at least 2 (got \(loopBreakerCreates))")
+        }
+        for (flag, value) in [("--loop-breaker-window", loopBreakerWindow), ("--loop-breaker-cool-off", loopBreakerCoolOff)] {
+            guard let duration = GoDuration.parse(value), duration > .zero else {
+                throw ValidationError("\(flag) must be a positive duration like 10m or 1h (got \(value))")
+            }
+        }
         guard let timeout = GoDuration.parse(defaultTimeout), timeout > .zero, timeout <= .seconds(30) else {
             throw ValidationError("--default-timeout must be between 0 and 30s, the apiserver's maximum (got \(defaultTimeout))")
         }
@@ -73,10 +98,13 @@ struct AdmissionOptions: ParsableArguments {
             failureMode: AdmissionConfiguration.FailureMode(rawValue: failureMode) ?? .open,
             policy: AdmissionPolicy(
                 skipNamespaces: skip, includeImages: includeImage.map(GlobPattern.init), excludeImages: excludeImage.map(GlobPattern.init),
-                excludeRegistries: Set(excludeRegistry)),
+                excludeRegistries: Set(excludeRegistry), pinOperatorOwnedKinds: pinOperatorOwned.compactMap(OwnerKindPattern.init)),
             defaultTimeout: GoDuration.parse(defaultTimeout) ?? .seconds(10),
             timeoutMargin: GoDuration.parse(timeoutMargin) ?? .seconds(1),
-            staleIfError: stale > .zero ? stale : nil)
+            staleIfError: stale > .zero ? stale : nil,
+            loopBreaker: loopBreakerCreates == 0 ? nil : MutationLoopBreaker.Settings(
+                creates: loopBreakerCreates, window: GoDuration.parse(loopBreakerWindow) ?? .seconds(600),
+                coolOff: GoDuration.parse(loopBreakerCoolOff) ?? .seconds(1800)))
     }
 
     /// Adds `POST /mutate` and `POST /validate` to the webhook's router.
@@ -86,21 +114,35 @@ struct AdmissionOptions: ParsableArguments {
         let node = (keyring: try registry.loadKeyring(), label: registry.dockerConfigLabel)
         let client = try makeKubeClient(logger: logger)
         let keyrings: any PodKeyringProviding =
-            client.map { PullSecretKeyrings(reader: $0, node: node.keyring, nodeLabel: node.label) } ?? StaticKeyringProvider(node: node.keyring, label: node.label)
+            client.map { PullSecretKeychain(reader: $0, node: node.keyring, nodeLabel: node.label) } ?? StaticKeyringProvider(node: node.keyring, label: node.label)
         let gate = platformGate ? client.map { PlatformGate(lister: resolver, nodes: NodePlatforms(client: $0)) } : nil
+        // One namespace-label cache answers the opt-out and the operator opt-in.
+        let namespaceLabels = client.map { NamespaceLabelOptOut(client: $0) }
         let pinner = PodPinner(
             configuration: configuration, resolver: resolver, keyrings: keyrings,
             memory: RevisionMemory(presence: danglingCheck ? resolver : nil),
-            namespaceOptOut: client.map { NamespaceLabelOptOut(client: $0) }, platformGate: gate)
+            namespaceOptOut: namespaceLabels, platformGate: gate)
+        let guards = PinningGuards(
+            policy: configuration.policy, namespaces: namespaceLabels, breaker: configuration.loopBreaker.map { MutationLoopBreaker(settings: $0) },
+            events: client, reportingInstance: Self.reportingInstance)
         let metrics = AdmissionMetrics()
-        router.add("POST", "/mutate", MutatingWebhook(pinner: pinner, metrics: metrics, logger: logger))
+        router.add("POST", "/mutate", MutatingWebhook(pinner: pinner, metrics: metrics, logger: logger, guards: guards))
         router.add("POST", "/validate", ValidatingWebhook(policy: configuration.policy, metrics: metrics, logger: logger))
         logger.info("admission ready", metadata: [
             "mode": "\(configuration.mode.rawValue)", "failureMode": "\(configuration.failureMode.rawValue)",
             "skipNamespaces": "\(configuration.policy.skipNamespaces.sorted().joined(separator: ","))",
             "pullSecrets": "\(client == nil ? "off" : "on")",
             "danglingCheck": "\(danglingCheck)", "platformGate": "\(gate != nil)",
+            "pinOperatorOwned": "\(configuration.policy.pinOperatorOwnedKinds.map(\.description).joined(separator: ","))",
+            "loopBreaker": "\(configuration.loopBreaker.map { "\($0.creates) creates/\(loopBreakerWindow), cool-off \(loopBreakerCoolOff)" } ?? "off")",
         ])
+    }
+
+    /// Which webhook replica reported an Event: the Pod name in a cluster (POD_NAME from the downward API, else the
+    /// HOSTNAME the kubelet sets to it), the host name elsewhere.
+    static var reportingInstance: String {
+        let environment = ProcessInfo.processInfo.environment
+        return environment["POD_NAME"] ?? environment["HOSTNAME"] ?? ProcessInfo.processInfo.hostName
     }
 
     /// The API client for pull secrets, or nil when `--pull-secrets` is off (or auto without a cluster).

@@ -49,6 +49,11 @@ struct SweepCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Before rolling onto a digest no pod of the tag runs yet, check its index lists every node platform; else verdict platform-gap, no roll. Needs nodes: list. [env: KATE_PLATFORM_GATE]")
     var platformGate: Bool = Environment.bool("KATE_PLATFORM_GATE") ?? true
 
+    @Option(help: ArgumentHelp(
+        "After restarting, re-read the restarted workloads for up to this long to verify each restart (generation observed, pods updated); one another field manager reverted falls back to paced evictions in this sweep. 0s: the next sweep verifies. [env: KATE_WAIT]",
+        valueName: "duration"))
+    var wait: String = Environment.string("KATE_WAIT") ?? "0s"
+
     @Option(help: "table or json. [env: KATE_OUTPUT]")
     var output: String = Environment.string("KATE_OUTPUT") ?? "table"
 
@@ -68,8 +73,11 @@ struct SweepCommand: AsyncParsableCommand {
         }
         guard ["table", "json"].contains(output) else { throw ValidationError("--output must be table or json (got \(output))") }
         if let maxActions = effectiveMaxActions, maxActions < 0 { throw ValidationError("--max-actions must be 0 or more (got \(maxActions))") }
-        guard let wait = GoDuration.parse(evictionWait), wait >= .zero else {
+        guard let evictionDuration = GoDuration.parse(evictionWait), evictionDuration >= .zero else {
             throw ValidationError("--eviction-wait must be a duration like 2m, 90s or 0s (got \(evictionWait))")
+        }
+        guard let restartWait = GoDuration.parse(wait), restartWait >= .zero else {
+            throw ValidationError("--wait must be a duration like 5m, 90s or 0s (got \(wait))")
         }
     }
 
@@ -78,7 +86,8 @@ struct SweepCommand: AsyncParsableCommand {
         KateMetrics.bootstrap()
         let policy = ActionPolicy(
             action: SweepAction(rawValue: action) ?? .rollout, dryRun: dryRun, maxActions: effectiveMaxActions,
-            evictionWait: GoDuration.parse(evictionWait) ?? ActionPolicy.defaultEvictionWait)
+            evictionWait: GoDuration.parse(evictionWait) ?? ActionPolicy.defaultEvictionWait,
+            restartWait: GoDuration.parse(wait).flatMap { $0 > .zero ? $0 : nil })
         let configuration = SweeperConfiguration(
             scope: CollectionScope(namespace: effectiveNamespace, labelSelector: effectiveSelector, excludedNamespaces: Set(excludeNamespace)),
             policy: policy, mountedKeyring: try registry.loadKeyring(), resolveConcurrency: registry.registryConcurrency,

@@ -98,7 +98,7 @@ struct LoggingHandlerTests {
         var log = logger(.json, clock: clock, sink: sink)
         log[metadataKey: "zeta"] = "handler"
         log.info("one", metadata: ["b": "2", "a": "1", "c": "3", "msg": "not the message"])
-        var other = logger(.json, clock: clock, sink: sink)
+        let other = logger(.json, clock: clock, sink: sink)
         other.info("one", metadata: ["c": "3", "msg": "not the message", "a": "1", "b": "2", "zeta": "handler"])
         let lines = sink.lines
         #expect(lines.count == 2)

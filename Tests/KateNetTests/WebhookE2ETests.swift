@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RegistryTestSupport
 @testable import KateNet
 
 /// Runs the real `kate webhook --self-signed` binary. Enabled when the `kate` executable sits next
@@ -7,15 +8,10 @@ import Testing
 /// module-only build (`KATE_ONLY=KateNetTests`) reports it as skipped, not passed.
 @Suite("kate webhook end to end (the built binary)")
 struct WebhookE2ETests {
-    static let binary: String? = {
-        if let given = ProcessInfo.processInfo.environment["KATE_BINARY"], FileManager.default.isExecutableFile(atPath: given) { return given }
-        let candidate = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kate").path
-        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
-    }()
+    static let binary = KateBinary.path
 
-    /// Whether the tests that run the binary run: when it is there, and always under CI (CI=true),
-    /// where a missing binary must fail them (`#require`), not skip them quietly.
-    static let runsBinary = binary != nil || ProcessInfo.processInfo.environment["CI"] == "true"
+    /// Whether the tests that run the binary run (see `KateBinary.testsRun`).
+    static let runsBinary = KateBinary.testsRun
 
     /// Starts `kate` with `arguments`, HOME in `directory`, stderr piped (the log) and stdout dropped.
     static func launch(_ arguments: [String], home directory: String) throws -> (Process, Pipe) {

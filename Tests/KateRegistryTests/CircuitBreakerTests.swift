@@ -43,6 +43,40 @@ struct CircuitBreakerTests {
         #expect(breaker.state == .open)
     }
 
+    @Test("a lookup's claim past the backoff makes it the probe in the same step: every later claim is rejected, and only its ticket's first request goes out")
+    func claimIsTheProbe() throws {
+        var breaker = CircuitBreaker(policy: policy)
+        _ = fail(&breaker, at: 0, timeout: true)
+        guard case .reject = breaker.claim(now: at(0.5)).0 else { Issue.record("claimed during the backoff"); return }
+        let (first, transition) = breaker.claim(now: at(1.0))
+        guard case .probe(let ticket) = first else { Issue.record("no probe after the backoff: \(first)"); return }
+        #expect(transition == .halfOpened)
+        #expect(breaker.state == .halfOpen)
+        for later in [1.0, 1.001, 5.0] {
+            guard case .reject = breaker.claim(now: at(later)).0 else { Issue.record("a second lookup claimed at \(later) s"); return }
+        }
+        #expect(isRejected(breaker.admit(now: at(1.01)).0), "a request without the ticket is not the probe")
+        #expect(isRejected(breaker.admit(now: at(1.01), ticket: ticket &+ 1).0), "nor one with another ticket")
+        #expect(breaker.admit(now: at(1.02), ticket: ticket).0 == .probe)
+        #expect(isRejected(breaker.admit(now: at(1.03), ticket: ticket).0), "the ticket admits one request")
+        #expect(fail(&breaker, at: 1.5) == .reopened)
+        breaker.release(ticket: ticket, now: at(1.6))
+        #expect(breaker.state == .open, "releasing a spent ticket changes nothing")
+    }
+
+    @Test("a claimed probe whose request never goes out is released: the next lookup may probe at once")
+    func unusedClaimIsReleased() throws {
+        var breaker = CircuitBreaker(policy: policy)
+        _ = fail(&breaker, at: 0, timeout: true)
+        guard case .probe(let ticket) = breaker.claim(now: at(1.0)).0 else { Issue.record("no probe"); return }
+        breaker.release(ticket: ticket, now: at(1.1))
+        #expect(breaker.state == .open)
+        guard case .probe(let next) = breaker.claim(now: at(1.1)).0 else { Issue.record("the released probe was not offered again"); return }
+        #expect(next != ticket)
+        breaker.release(ticket: ticket, now: at(1.2))
+        #expect(breaker.state == .halfOpen, "a stale ticket cannot release the current probe")
+    }
+
     @Test("open rejects until the backoff, then admits exactly one probe; the others are rejected while it runs")
     func halfOpenProbe() throws {
         var breaker = CircuitBreaker(policy: policy)

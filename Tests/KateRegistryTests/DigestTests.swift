@@ -17,4 +17,10 @@ struct DigestTests {
         #expect(ManifestFetcher.validDigest(" " + Digest.sha256([]) + " ") == Digest.sha256([]))
         #expect(ManifestFetcher.validDigest("sha256:abc") == nil)
     }
+
+    @Test("the short form the webhook's warnings and the sweeper's table show")
+    func short() {
+        #expect(Digest.short("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == "sha256:ba7816bf8f01")
+        #expect(Digest.short("md5:abc") == "md5:abc")
+    }
 }

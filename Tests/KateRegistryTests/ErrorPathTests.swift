@@ -133,13 +133,26 @@ struct ErrorPathTests {
         }
     }
 
-    @Test("Docker Hub's ratelimit-remaining is exported as a gauge")
+    @Test("Docker Hub's ratelimit-remaining and ratelimit-limit are exported as gauges")
     func rateLimitGauge() async throws {
-        try await ScriptedHTTPServer.withRunning({ _, _, _ in ok([("Docker-Content-Digest", manifestDigest), ("ratelimit-remaining", "42;w=21600")]) }) {
+        let headers = [("Docker-Content-Digest", manifestDigest), ("ratelimit-limit", "100;w=21600"), ("ratelimit-remaining", "42;w=21600")]
+        try await ScriptedHTTPServer.withRunning({ _, _, _ in ok(headers) }) {
             server in
             let metrics = TestMetrics()
             _ = try await makeResolver(scripted: [server.host], metrics: metrics).resolve(ImageReference.parse("\(server.host)/app:v1"), deadline: soon())
             #expect(try metrics.expectGauge("kate_registry_ratelimit_remaining", [("registry", server.host)]).lastValue == 42)
+            #expect(try metrics.expectGauge("kate_registry_ratelimit_limit", [("registry", server.host)]).lastValue == 100)
+        }
+    }
+
+    @Test("a registry that sends no ratelimit-limit exports no limit gauge")
+    func rateLimitWithoutLimit() async throws {
+        try await ScriptedHTTPServer.withRunning({ _, _, _ in ok([("Docker-Content-Digest", manifestDigest), ("ratelimit-remaining", "7")]) }) {
+            server in
+            let metrics = TestMetrics()
+            _ = try await makeResolver(scripted: [server.host], metrics: metrics).resolve(ImageReference.parse("\(server.host)/app:v1"), deadline: soon())
+            #expect(try metrics.expectGauge("kate_registry_ratelimit_remaining", [("registry", server.host)]).lastValue == 7)
+            #expect(throws: (any Error).self) { try metrics.expectGauge("kate_registry_ratelimit_limit", [("registry", server.host)]) }
         }
     }
 

@@ -123,6 +123,43 @@ struct OutageTests {
         await dead.release()
     }
 
+    @Test("when the backoff runs out, of 16 lookups of one tag arriving together exactly one is the probe (its caller waits probePatience, not the timeout); the other 15 answer at once")
+    func simultaneousLookupsAtBackoffExpiry() async throws {
+        let dead = try await DeadRegistry.start(.hung)
+        let resolver = resolver(dead.host, metrics: TestMetrics())
+        await #expect(throws: RegistryError.self) {
+            try await resolver.resolve(ImageReference.parse("\(dead.host)/app:detect"), deadline: .now + .seconds(30))
+        }
+        for _ in 0..<100 where resolver.circuitState(host: dead.host) != .open { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(resolver.circuitState(host: dead.host) == .open)
+        try await Task.sleep(for: Self.backoff + .milliseconds(100))
+        // Nobody has turned the circuit half-open yet: all 16 find it open with its backoff spent.
+        let tag = try ImageReference.parse("\(dead.host)/app:together")
+        let latencies = try await withThrowingTaskGroup(of: Duration.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    let begin = ContinuousClock.now
+                    _ = try? await resolver.resolve(tag, deadline: .now + .seconds(30))
+                    return ContinuousClock.now - begin
+                }
+            }
+            var all: [Duration] = []
+            for try await latency in group { all.append(latency) }
+            return all.sorted()
+        }
+        #expect(latencies.count == 16)
+        // The probe's caller waits `probePatience` (1 s), not the request timeout (2 s); the probe runs on.
+        let patience = CircuitBreakerPolicy().probePatience
+        #expect(latencies.filter { $0 >= patience - .milliseconds(100) }.count == 1, "exactly one lookup waits for the probe: \(latencies)")
+        #expect((latencies.last ?? .zero) < Self.timeout - .milliseconds(300), "the probe's caller waited out the registry timeout: \(latencies)")
+        #expect(latencies.dropLast().allSatisfy { $0 < .milliseconds(250) }, "the others answer at once: \(latencies)")
+        #expect(resolver.circuitState(host: dead.host) == .halfOpen, "the probe is still out after its caller was answered")
+        for _ in 0..<300 where resolver.circuitState(host: dead.host) != .open { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(resolver.circuitState(host: dead.host) == .open, "the probe timed out and reopened the circuit")
+        await resolver.shutdown()
+        await dead.release()
+    }
+
     @Test("with the circuit open, a tag with a last known digest is answered from it at once (stale-if-error)")
     func staleWhileOpen() async throws {
         let metrics = TestMetrics()

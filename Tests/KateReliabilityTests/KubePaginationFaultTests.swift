@@ -1,5 +1,7 @@
 import Foundation
+import KateContract
 import KateKube
+import KateRegistry
 import KateSweeper
 import KubeTestServer
 import Testing
@@ -273,10 +275,12 @@ extension Reliability {
 
             func optedOutNamespaces() async throws -> Set<String> { try await client.optedOutNamespaces() }
             func workload(_ reference: WorkloadReference) async throws -> WorkloadState? { try await client.workload(reference) }
-            func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String] {
+            func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String]? {
                 try await client.serviceAccountPullSecrets(namespace: namespace, name: name)
             }
-            func pullSecret(namespace: String, name: String) async throws -> PullSecretData? { try await client.pullSecret(namespace: namespace, name: name) }
+            func pullSecretConfig(namespace: String, name: String) async throws -> DockerConfig? {
+                try await client.pullSecretConfig(namespace: namespace, name: name)
+            }
             func rolloutRestart(_ workload: WorkloadReference, at: Date) async throws { try await client.rolloutRestart(workload, at: at) }
             func evict(namespace: String, pod: String) async throws -> EvictionOutcome { try await client.evict(namespace: namespace, pod: pod) }
             func deletePod(namespace: String, name: String, uid: String) async throws { try await client.deletePod(namespace: namespace, name: name, uid: uid) }

@@ -1,5 +1,6 @@
 import Foundation
 import KateAdmission
+import KateContract
 import KateKube
 import KubeTestServer
 import Testing
@@ -28,7 +29,7 @@ extension Reliability {
             }
             let client = KubeClient(configuration: kube.clientConfiguration, fieldManager: "kate", logger: Reliability.quietLogger)
             var rig = AdmissionRig(plainHTTP: [registry.host])
-            rig.keyrings = PullSecretKeyrings(reader: client, node: .empty)
+            rig.keyrings = PullSecretKeychain(reader: client, node: .empty)
 
             let outcome = try await rig.pin(Reviews.podCreate(registry: registry.host), budget: .seconds(2))
             #expect(outcome.report.outcome == .pinned, "\(outcome.report.failures)")

@@ -85,7 +85,7 @@ extension Reliability {
             registry.setSteady(.tooManyRequests(retryAfterSeconds: 30))
             let outcome = try await rig.pin(Reviews.podCreate(registry: registry.host), budget: .seconds(2))
             #expect(outcome.report.outcome == .failedOpen)
-            #expect(outcome.report.failures.allSatisfy { $0.kind == .rateLimited }, "\(outcome.report.failures)")
+            #expect(outcome.report.failures.allSatisfy { $0.kind == .ratelimited }, "\(outcome.report.failures)")
             #expect(outcome.elapsed < .seconds(1), "waited \(outcome.elapsed) for a Retry-After it could never honour")
             await rig.shutdown()
             await registry.stop()

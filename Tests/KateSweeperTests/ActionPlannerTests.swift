@@ -154,6 +154,7 @@ struct ActionPlannerTests {
             operation: .rolloutRestart(Self.ref(.daemonSet, "agent")),
             subject: EventSubject(apiVersion: "apps/v1", kind: "DaemonSet", namespace: "ns", name: "agent", uid: "u"),
             pods: [PodKey(namespace: "ns", name: "agent-2")], evidence: [finding])
-        #expect(EventNote.note(for: action) == "kate sweep (1 pod): container agent tag app:1 node-mismatch: \(Fixtures.digest("0")) -> \(Fixtures.digest("1"))")
+        // The class and the three digests, short: what the tag means now, what the node runs, what the pod pins.
+        #expect(EventNote.note(for: action) == "kate sweep: restarted (1 pod: agent-2): container agent app:1 node-mismatch: tag sha256:111111111111, running sha256:000000000000, pinned sha256:111111111111")
     }
 }

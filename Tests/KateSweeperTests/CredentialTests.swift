@@ -35,7 +35,8 @@ struct CredentialTests {
         #expect(report.podCount == 8 && report.stalePods == 0)
         #expect(cluster.state.withLock { ($0.accountReads, $0.secretReads) } == (2, 1))
         // team-a resolves with its secret, team-b with the mounted config only: two questions, not eight.
-        #expect(Set(resolver.keyrings.withLock { $0 }) == [["imagePullSecret team-a/regcred"], []])
+        // The label is KateContract's keychain's, the webhook's too: the secret came through the ServiceAccount.
+        #expect(Set(resolver.keyrings.withLock { $0 }) == [["ServiceAccount builder imagePullSecret team-a/regcred"], []])
     }
 
     @Test func labelledNamespaceIsSkipped() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import KateContract
 import KateKube
 import KateRegistry
 import Logging
@@ -49,8 +50,8 @@ struct SafetyChecksTests {
         func listPods(namespace: String?, labelSelector: String?) async throws -> [Pod] { try await inner.listPods(namespace: namespace, labelSelector: labelSelector) }
         func optedOutNamespaces() async throws -> Set<String> { try await inner.optedOutNamespaces() }
         func workload(_ reference: WorkloadReference) async throws -> WorkloadState? { try await inner.workload(reference) }
-        func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String] { try await inner.serviceAccountPullSecrets(namespace: namespace, name: name) }
-        func pullSecret(namespace: String, name: String) async throws -> PullSecretData? { try await inner.pullSecret(namespace: namespace, name: name) }
+        func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String]? { try await inner.serviceAccountPullSecrets(namespace: namespace, name: name) }
+        func pullSecretConfig(namespace: String, name: String) async throws -> DockerConfig? { try await inner.pullSecretConfig(namespace: namespace, name: name) }
         func rolloutRestart(_ workload: WorkloadReference, at: Date) async throws { try await inner.rolloutRestart(workload, at: at) }
         func evict(namespace: String, pod: String) async throws -> EvictionOutcome { try await inner.evict(namespace: namespace, pod: pod) }
         func deletePod(namespace: String, name: String, uid: String) async throws { try await inner.deletePod(namespace: namespace, name: name, uid: uid) }

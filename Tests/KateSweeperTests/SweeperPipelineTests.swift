@@ -49,7 +49,7 @@ struct SweeperPipelineTests {
         let event = try #require(cluster.events.first)
         #expect(event.reason == "StaleImageRestarted")
         #expect(event.regarding.kind == "Deployment" && event.regarding.uid == "dep-uid")
-        #expect(event.note.contains("registry.local/web:1") && event.note.contains(Self.old) && event.note.contains(Self.new))
+        #expect(event.note.contains("registry.local/web:1") && event.note.contains("running \(ImageDigest.short(Self.old))") && event.note.contains("tag \(ImageDigest.short(Self.new))"))
         #expect(Set(ReportRow.rows(of: report).map(\.action)) == ["restarted Deployment/web"])
     }
 
@@ -79,6 +79,9 @@ struct SweeperPipelineTests {
         let report = try await Self.sweeper(cluster, Self.resolver, policy: ActionPolicy(maxActions: 2)).run()
         #expect(cluster.writes == ["evict default/solo-1", "evict default/solo-2"])
         #expect(report.actionText(for: PodKey(namespace: "default", name: "solo-3")).hasPrefix("deferred: --max-actions 2"))
+        // What was not done is said where `kubectl describe` shows it.
+        let deferred = try #require(cluster.events.first { $0.reason == "StaleImageDeferred" })
+        #expect(deferred.regarding.name == "solo-3" && deferred.note.hasPrefix("kate sweep: not evicted: --max-actions 2 reached"))
     }
 
     @Test func secondSweepSeesRolloutInProgress() async throws {
@@ -103,7 +106,10 @@ struct SweeperPipelineTests {
     @Test func metricsCountPodsAndActions() async throws {
         let metrics = TestMetrics()
         let cluster = InMemoryCluster(pods: try Self.webPods(), workloads: Self.workloads)
+        let before = Date().timeIntervalSince1970
         _ = try await Self.sweeper(cluster, Self.resolver, metrics: metrics).run()
+        let lastSuccess = try #require(try metrics.expectGauge("kate_sweep_last_success_timestamp_seconds").lastValue)
+        #expect(lastSuccess >= before && lastSuccess <= Date().timeIntervalSince1970)
         #expect(try metrics.expectGauge("kate_sweep_stale_pods").lastValue == 5)
         #expect(try metrics.expectCounter("kate_sweep_actions_total", [("action", "restart"), ("outcome", "ok")]).totalValue == 1)
         #expect(try metrics.expectTimer("kate_sweep_duration_seconds").values.count == 1)

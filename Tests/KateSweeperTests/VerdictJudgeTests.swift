@@ -68,7 +68,7 @@ struct VerdictJudgeTests {
     }
 
     @Test func staleOrdering() {
-        #expect(Verdict.allCases.filter(\.isStale) == [.tagMoved, .nodeMismatch, .split, .dangling])
+        #expect(Verdict.allCases.filter(\.isStale) == [.tagMoved, .nodeMismatch, .split, .dangling, .restartReverted])
         #expect(max(Verdict.current, .unknown, .tagMoved) == .tagMoved)
         // A dangling pin is the worst a pod can have; a platform gap is held, below any stale verdict.
         #expect(max(Verdict.nodeMismatch, .dangling, .tagMoved) == .dangling)

@@ -20,7 +20,7 @@ ROOT = HERE.parents[1]
 
 
 class DevAPIServer:
-    def __init__(self, directory: pathlib.Path):
+    def __init__(self, directory: pathlib.Path, extra_args: tuple[str, ...] = ()):
         binary = os.environ.get("KATE_DEV_APISERVER_BIN", str(ROOT / ".build/debug/kate-dev-apiserver"))
         self.kubeconfig = directory / "kubeconfig"
         self.ready = directory / "ready"
@@ -28,7 +28,7 @@ class DevAPIServer:
         self.cache = directory / "kube-cache"
         self.process = subprocess.Popen(
             [binary, "--kubeconfig", str(self.kubeconfig), "--seed", str(HERE / "seed.yaml"), "--seed", str(HERE / "pods.json"),
-             "--controllers", "--ready-file", str(self.ready)],
+             "--controllers", "--ready-file", str(self.ready), *extra_args],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while not self.ready.exists():

@@ -21,7 +21,8 @@ WEBHOOK_FLAGS = {"--listen", "--health-listen", "--tls-cert", "--tls-key", "--se
                  "--handler-timeout", "--grace-period"}
 ADMISSION_FLAGS = {"--mode", "--failure-mode", "--skip-namespace", "--own-namespace", "--include-image",
                    "--exclude-image", "--exclude-registry", "--default-timeout", "--timeout-margin",
-                   "--stale-if-error", "--pull-secrets"}
+                   "--stale-if-error", "--pull-secrets", "--pin-operator-owned", "--loop-breaker-creates",
+                   "--loop-breaker-window", "--loop-breaker-cool-off"}
 SWEEP_FLAGS = {"--namespace", "--selector", "--exclude-namespace", "--action", "--dry-run", "--max-actions",
                "--eviction-wait", "--output", "--metrics-file"}
 ALLOWED_FLAGS = {
@@ -29,7 +30,7 @@ ALLOWED_FLAGS = {
     "sweep": GLOBAL_FLAGS | SWEEP_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,
 }
 INTEGER_FLAGS = {"--max-header-bytes", "--max-body-bytes", "--max-connections", "--registry-concurrency",
-                 "--max-actions"}
+                 "--max-actions", "--loop-breaker-creates"}
 ENUMS = {"--mode": {"pin", "warn"}, "--failure-mode": {"open", "deny"}, "--pull-secrets": {"auto", "on", "off"},
          "--action": {"rollout", "report", "delete"}, "--output": {"table", "json"},
          "--log-format": {"text", "json"},

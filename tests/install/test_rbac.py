@@ -22,11 +22,14 @@ def grants(role: dict) -> set[tuple[str, str, str]]:
     return out
 
 
-WEBHOOK = {("", "serviceaccounts", "get"), ("", "secrets", "get"), ("", "namespaces", "get")}
+WEBHOOK = {("", "serviceaccounts", "get"), ("", "secrets", "get"), ("", "namespaces", "get"),
+           ("events.k8s.io", "events", "create")}  # the mutation-loop breaker's one Event per trip
 SWEEP_READ = {("", "pods", "list"), ("apps", "replicasets", "get"), ("batch", "jobs", "get"),
-              ("apps", "deployments", "get"), ("apps", "statefulsets", "get"), ("apps", "daemonsets", "get")}
+              ("apps", "deployments", "get"), ("apps", "statefulsets", "get"), ("apps", "daemonsets", "get"),
+              ("argoproj.io", "rollouts", "get")}
 SWEEP_WRITE = {("apps", "deployments", "patch"), ("apps", "statefulsets", "patch"), ("apps", "daemonsets", "patch"),
-               ("", "pods/eviction", "create"), ("events.k8s.io", "events", "create")}
+               ("argoproj.io", "rollouts", "patch"), ("", "pods/eviction", "create"), ("events.k8s.io", "events", "create"),
+               ("events.k8s.io", "events", "patch")}
 PULL_SECRETS = {("", "serviceaccounts", "get"), ("", "secrets", "get")}
 DELETE_PODS = ("", "pods", "delete")
 # The namespace opt-out label is read with a cluster-wide list; a namespaced sweeper (a Role) cannot have it.

@@ -66,7 +66,7 @@ def test_args_use_only_known_flags_with_valid_values(render, variant):
             else:
                 assert value, f"{name} without a value"
         singles = [n for n, _ in flags(args) if n not in
-                   {"--skip-namespace", "--include-image", "--exclude-image", "--exclude-registry",
+                   {"--skip-namespace", "--include-image", "--exclude-image", "--exclude-registry", "--pin-operator-owned",
                     "--exclude-namespace", "--dns-name"}]
         assert len(singles) == len(set(singles)), f"a flag given twice: {singles}"
 

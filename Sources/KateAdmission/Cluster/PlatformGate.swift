@@ -89,11 +89,11 @@ enum PlatformGateStep {
                 reference, digest: resolution.digest, keyring: keyring, selection: selection, deadline: deadline, record: record, logger: logger)
             guard case .keep(let previous, let missing) = decision else { continue }
             let names = missing.map(\.description).joined(separator: ", ")
-            let new = PodPinner.short(resolution.digest)
+            let new = Digest.short(resolution.digest)
             if let previous {
                 results[reference] = .success(DigestResolution(digest: previous, resolvedAt: resolution.resolvedAt, source: .cache))
                 warnings.append(WarningText.compose(
-                    image: reference.original, "kept \(PodPinner.short(previous)): new \(new) lacks \(names) (platform gate)"))
+                    image: reference.original, "kept \(Digest.short(previous)): new \(new) lacks \(names) (platform gate)"))
             } else {
                 // Nothing to keep: the kubelet would pull this index by tag anyway, so it is pinned, with the warning.
                 warnings.append(WarningText.compose(image: reference.original, "\(new) lacks \(names) (platform gate)"))

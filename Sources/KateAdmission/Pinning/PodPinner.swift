@@ -77,8 +77,11 @@ public final class PodPinner: Sendable {
     private func select(_ slots: [ContainerSlot]) -> Selection {
         var selection = Selection()
         for slot in slots {
-            guard let reference = parse(slot.image) else {
-                selection.warnings.append(WarningText.compose(image: slot.image, "not a valid image reference; left as is"))
+            let reference: ImageReference
+            switch parse(slot.image) {
+            case .success(let parsed): reference = parsed
+            case .failure(let why):
+                selection.warnings.append(WarningText.compose(image: slot.image, "not a valid image reference (\(why.reason)); left as is"))
                 continue
             }
             if reference.isPinned {
@@ -156,7 +159,7 @@ public final class PodPinner: Sendable {
                 let pinned = reference.pinned(to: resolution.digest)
                 images.append(ImageOutcome(container: slot.key, image: pinned, source: resolution.source))
                 if configuration.mode == .warn {
-                    warnings.append(WarningText.compose(image: slot.image, "would pin to \(Self.short(resolution.digest)) (mode warn)"))
+                    warnings.append(WarningText.compose(image: slot.image, "would pin to \(Digest.short(resolution.digest)) (mode warn)"))
                 } else {
                     operations.append(.replace(slot.imagePath, .string(pinned)))
                     originals[slot.key] = slot.image
@@ -168,7 +171,7 @@ public final class PodPinner: Sendable {
                 }
             case .failure(var failure):
                 // The registry lists the credentials it tried; only kate knows which named ones were missing.
-                if failure.kind == .unauthorized, let problems = credentials?.problems, !problems.isEmpty {
+                if failure.kind.isCredentialProblem, let problems = credentials?.problems, !problems.isEmpty {
                     failure.detail += "; also: " + problems.joined(separator: "; ")
                 }
                 images.append(ImageOutcome(container: slot.key, image: slot.image, failure: failure.reason))
@@ -223,15 +226,26 @@ public final class PodPinner: Sendable {
             request.uid, code: transient ? 503 : 403, reason: transient ? "ServiceUnavailable" : "Forbidden", message: message)
     }
 
-    private func parse(_ image: String) -> ImageReference? {
-        if let cached = references.value(for: image) { return cached }
-        guard let reference = try? ImageReference.parse(image) else { return nil }
+    /// The reference, or why it is invalid (the warning names the offending part).
+    private func parse(_ image: String) -> Result<ImageReference, ReferenceProblem> {
+        if let cached = references.value(for: image) { return .success(cached) }
+        let reference: ImageReference
+        do {
+            reference = try ImageReference.parse(image)
+        } catch {
+            return .failure(ReferenceProblem(error))
+        }
         references.set(reference, for: image)
-        return reference
+        return .success(reference)
     }
+}
 
-    static func short(_ digest: String) -> String {
-        let hex = digest.split(separator: ":").last.map(String.init) ?? digest
-        return "sha256:" + hex.prefix(12)
+/// Why an image string was not parsed: `ImageReferenceError`'s one-phrase reason ("tag longer than
+/// 128 characters"), the form warnings and denials quote.
+struct ReferenceProblem: Error {
+    let reason: String
+
+    init(_ error: any Error) {
+        reason = (error as? ImageReferenceError)?.reason ?? "\(error)"
     }
 }

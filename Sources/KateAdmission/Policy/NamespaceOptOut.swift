@@ -11,6 +11,14 @@ import Synchronization
 /// turns it off) and a failed read counts as "not opted out": pinning is the safe default.
 public protocol NamespaceOptOutChecking: Sendable {
     func isOptedOut(namespace: String, logger: Logger) async -> Bool
+    /// Whether the namespace opted its operator-owned pods in (`kate.dev/pin-operator-owned=true`). Asked only for
+    /// pods whose controller is an operator kind not opted in by flag.
+    func pinsOperatorOwned(namespace: String, logger: Logger) async -> Bool
+}
+
+extension NamespaceOptOutChecking {
+    /// A checker that reads no such label: operator-owned pods stay unpinned unless their kind is opted in.
+    public func pinsOperatorOwned(namespace: String, logger: Logger) async -> Bool { false }
 }
 
 public final class NamespaceLabelOptOut: NamespaceOptOutChecking {
@@ -18,7 +26,13 @@ public final class NamespaceLabelOptOut: NamespaceOptOutChecking {
 
     private let read: LabelReader
     private let isPermanent: @Sendable (any Error) -> Bool
-    private let cache: ExpiringCache<String, Bool>
+    /// What a namespace's labels say, read once per TTL for both questions.
+    private struct Flags: Sendable {
+        var optedOut: Bool
+        var pinsOperatorOwned: Bool
+    }
+
+    private let cache: ExpiringCache<String, Flags>
     /// Set after a permanent failure (RBAC forbids reading namespaces): asking again per
     /// namespace per minute would only add latency and noise.
     private let disabled = Mutex(false)
@@ -31,13 +45,23 @@ public final class NamespaceLabelOptOut: NamespaceOptOutChecking {
     }
 
     public func isOptedOut(namespace: String, logger: Logger) async -> Bool {
-        if disabled.withLock({ $0 }) { return false }
+        await flags(namespace: namespace, logger: logger).optedOut
+    }
+
+    public func pinsOperatorOwned(namespace: String, logger: Logger) async -> Bool {
+        await flags(namespace: namespace, logger: logger).pinsOperatorOwned
+    }
+
+    /// A failed read answers "not opted out, not opted in": pin, except operator-owned pods.
+    private func flags(namespace: String, logger: Logger) async -> Flags {
+        let unknown = Flags(optedOut: false, pinsOperatorOwned: false)
+        if disabled.withLock({ $0 }) { return unknown }
         if let cached = cache.value(for: namespace) { return cached }
         do {
             let labels = try await read(namespace)
-            let optedOut = OptOut.isOptedOut(labels)
-            cache.set(optedOut, for: namespace)
-            return optedOut
+            let flags = Flags(optedOut: OptOut.isOptedOut(labels), pinsOperatorOwned: OperatorOwnership.namespaceOptsIn(labels))
+            cache.set(flags, for: namespace)
+            return flags
         } catch {
             if isPermanent(error) {
                 let first = disabled.withLock { wasDisabled in
@@ -46,15 +70,15 @@ public final class NamespaceLabelOptOut: NamespaceOptOutChecking {
                 }
                 if first {
                     logger.notice(
-                        "namespace label check off: cannot read namespaces; the webhook's namespaceSelector still enforces \(KateAnnotations.skip)=true",
+                        "namespace label check off: cannot read namespaces; the webhook's namespaceSelector still enforces \(KateAnnotations.skip)=true, and \(KateAnnotations.pinOperatorOwned)=true is not seen",
                         metadata: ["error": "\(error)"])
                 }
             } else {
                 logger.debug("namespace label lookup failed; treating as not opted out", metadata: ["namespace": "\(namespace)", "error": "\(error)"])
                 // Remembered like an answer, so a struggling API server is asked once per TTL, not per review.
-                cache.set(false, for: namespace)
+                cache.set(unknown, for: namespace)
             }
-            return false
+            return unknown
         }
     }
 }

@@ -23,10 +23,13 @@ public struct AdmissionConfiguration: Sendable {
     public var timeoutMargin: Duration
     /// Pin the last known digest when the registry fails, if it is at most this old; nil turns it off.
     public var staleIfError: Duration?
+    /// The mutation-loop breaker's thresholds; nil turns it off (`--loop-breaker-creates 0`).
+    public var loopBreaker: MutationLoopBreaker.Settings?
 
     public init(
         mode: Mode = .pin, failureMode: FailureMode = .open, policy: AdmissionPolicy = .init(),
-        defaultTimeout: Duration = .seconds(10), timeoutMargin: Duration = .seconds(1), staleIfError: Duration? = .seconds(24 * 3600)
+        defaultTimeout: Duration = .seconds(10), timeoutMargin: Duration = .seconds(1), staleIfError: Duration? = .seconds(24 * 3600),
+        loopBreaker: MutationLoopBreaker.Settings? = .init()
     ) {
         self.mode = mode
         self.failureMode = failureMode
@@ -34,6 +37,7 @@ public struct AdmissionConfiguration: Sendable {
         self.defaultTimeout = defaultTimeout
         self.timeoutMargin = timeoutMargin
         self.staleIfError = staleIfError
+        self.loopBreaker = loopBreaker
     }
 }
 

@@ -1,3 +1,4 @@
+import KateRegistry
 import Metrics
 
 /// kate_admission_* metrics. Handles are created once (the factory lookups are not free) and
@@ -10,6 +11,8 @@ public struct AdmissionMetrics: Sendable {
     private let invalidReviews: Counter
     private let validationsAllowed: Counter
     private let validationsDenied: Counter
+    private let guardSkips: [PinningGuards.SkipReason: Counter]
+    private let loopBreakerTrips: Counter
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         var reviews: [AdmissionOutcome: Counter] = [:]
@@ -20,13 +23,25 @@ public struct AdmissionMetrics: Sendable {
         imagesPinned = Counter(label: "kate_admission_images_pinned_total", factory: factory)
         duration = Metrics.Timer(label: "kate_admission_duration_seconds", factory: factory)
         var failures: [ResolutionFailure.Kind: Counter] = [:]
-        for kind in [ResolutionFailure.Kind.timeout, .unauthorized, .notFound, .unavailable, .rateLimited, .invalid] {
-            failures[kind] = Counter(label: "kate_admission_resolve_failures_total", dimensions: [("reason", kind.rawValue)], factory: factory)
+        for kind in FailureClass.allCases {
+            failures[kind] = Counter(label: "kate_admission_resolve_failures_total", dimensions: [("class", kind.rawValue)], factory: factory)
         }
         self.failures = failures
         invalidReviews = Counter(label: "kate_admission_invalid_reviews_total", factory: factory)
         validationsAllowed = Counter(label: "kate_admission_validations_total", dimensions: [("result", "allowed")], factory: factory)
         validationsDenied = Counter(label: "kate_admission_validations_total", dimensions: [("result", "denied")], factory: factory)
+        var guardSkips: [PinningGuards.SkipReason: Counter] = [:]
+        for reason in PinningGuards.SkipReason.allCases {
+            guardSkips[reason] = Counter(label: "kate_admission_skipped_total", dimensions: [("reason", reason.rawValue)], factory: factory)
+        }
+        self.guardSkips = guardSkips
+        loopBreakerTrips = Counter(label: "kate_mutation_loop_breaker_total", factory: factory)
+    }
+
+    /// A pod a guard left unpinned (also counted as `kate_admission_reviews_total{result="skipped"}`).
+    func recordGuardSkip(_ reason: PinningGuards.SkipReason, tripped: Bool) {
+        guardSkips[reason]?.increment()
+        if tripped { loopBreakerTrips.increment() }
     }
 
     func record(_ report: PinReport, elapsed: Duration) {

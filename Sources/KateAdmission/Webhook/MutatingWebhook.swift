@@ -11,12 +11,15 @@ public struct MutatingWebhook: HTTPResponder {
     private let metrics: AdmissionMetrics
     private let logger: Logger
     private let summary: AdmissionSummary
+    /// Operator scope and the mutation-loop breaker; nil: every pod the policy allows is pinned.
+    private let guards: PinningGuards?
 
     public init(
         pinner: PodPinner, metrics: AdmissionMetrics = AdmissionMetrics(), logger: Logger,
-        summary: AdmissionSummary = AdmissionSummary()
+        summary: AdmissionSummary = AdmissionSummary(), guards: PinningGuards? = nil
     ) {
         self.pinner = pinner
+        self.guards = guards
         self.metrics = metrics
         self.logger = logger
         self.summary = summary
@@ -36,7 +39,16 @@ public struct MutatingWebhook: HTTPResponder {
         let deadline = AdmissionDeadline.compute(
             timeoutQuery: request.queryParameter("timeout"), defaultTimeout: configuration.defaultTimeout,
             margin: configuration.timeoutMargin, now: started, serverDeadline: context.deadline)
-        let report = await pinner.pin(review.request, deadline: deadline, logger: logger)
+        let report: PinReport
+        switch await guards?.screen(review.request, deadline: deadline, logger: logger) ?? .pin(nil) {
+        case .pin(let ticket):
+            report = await pinner.pin(review.request, deadline: deadline, logger: logger)
+            guards?.settle(ticket, report)
+        case .skip(let reason, let note, let tripped):
+            metrics.recordGuardSkip(reason, tripped: tripped)
+            report = PinReport(
+                response: .allow(review.request.uid), outcome: .skipped, images: [], pinnedImages: 0, failures: [], note: note)
+        }
         let finished = ContinuousClock.now
         let elapsed = finished - started
         metrics.record(report, elapsed: elapsed)
@@ -70,7 +82,7 @@ public struct MutatingWebhook: HTTPResponder {
         if let note = report.note { metadata["note"] = "\(note)" }
         if request.dryRun { metadata["dryRun"] = "true" }
         if !report.failures.isEmpty {
-            metadata["errors"] = .array(report.failures.map { .string("\($0.image): \($0.detail)") })
+            metadata["errors"] = .array(report.failures.map { .string("\($0.image): [\($0.kind)] \($0.detail)") })
         }
         logger.log(level: level, "admission review", metadata: metadata)
     }

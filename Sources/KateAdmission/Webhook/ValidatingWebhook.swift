@@ -51,10 +51,15 @@ public struct ValidatingWebhook: HTTPResponder {
         guard request.isPod, let pod = request.object else { return .allow(request.uid) }
         let namespace = request.namespace ?? pod.metadata.namespace ?? ""
         if policy.podSkipReason(namespace: namespace, pod: pod) != nil { return .allow(request.uid) }
+        // Left unpinned by the mutating webhook's operator scope (PinningGuards): not the user's fault.
+        if policy.unpinnedOperator(of: pod) != nil { return .allow(request.uid) }
         var offenders: [String] = []
         for slot in Self.introducedSlots(request) {
-            guard let reference = try? ImageReference.parse(slot.image) else {
-                offenders.append("\(slot.list.noun) \(slot.name) (\(slot.image): not a valid image reference)")
+            let reference: ImageReference
+            do {
+                reference = try ImageReference.parse(slot.image)
+            } catch {
+                offenders.append("\(slot.list.noun) \(slot.name) (\(slot.image): not a valid image reference: \(ReferenceProblem(error).reason))")
                 continue
             }
             if reference.isPinned || policy.imageSkipReason(reference) != nil { continue }

@@ -150,17 +150,7 @@ extension KubeClient {
     /// The changed template makes the controller roll every Pod (and admission re-pins the images).
     /// kubectl refuses a paused Deployment; callers check `Deployment.isPaused` first.
     public func rolloutRestart(_ kind: WorkloadKind, namespace: String, name: String, at: Date) async throws {
-        guard kind.supportsRolloutRestart else {
-            throw KubeError(
-                code: 0, reason: "NotSupported", message: "restarting a \(kind.rawValue) is not supported (only Deployment, StatefulSet, DaemonSet)",
-                verb: "patch", resource: kind.resource, namespace: namespace, name: name, server: configuration.server
-            )
-        }
-        try await patch(kind, namespace: namespace, name: name, body: Self.restartPatch(at: at), contentType: .strategicMerge)
-    }
-
-    static func restartPatch(at date: Date) -> [UInt8] {
-        Array(#"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"\#(RFC3339.format(date))"}}}}}"#.utf8)
+        try await rolloutRestart(kind, namespace: namespace, name: name, at: at, annotating: [:])
     }
 
     /// PATCH a workload with kate's field manager.

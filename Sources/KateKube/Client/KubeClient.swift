@@ -45,7 +45,7 @@ public final class KubeClient: Sendable {
         return HTTPClient.Configuration(tls: tls, connectTimeout: .seconds(10), proxy: proxy, maxResponseBodyBytes: 256 << 20)
     }
 
-    private func client(for credentials: CredentialProvider.Credentials) -> HTTPClient {
+    func client(for credentials: CredentialProvider.Credentials) -> HTTPClient {
         guard let pair = credentials.clientCertificate else { return http }
         let key = pair.certificate + pair.key
         return execCertificateClient.withLock { cached in
@@ -92,18 +92,9 @@ public final class KubeClient: Sendable {
             attempt += 1
             try Task.checkCancellation()
             let started = ContinuousClock.now
-            let creds: CredentialProvider.Credentials
-            do {
-                creds = try await credentials.current(forceRefresh: refreshCredentials)
-            } catch let error as KubeError {
-                throw contextualise(error, call)
-            }
+            let creds = try await credentials(for: call, refresh: refreshCredentials)
             refreshCredentials = false
-            // `kate/0.1.0 (kate-webhook)`: the API server's audit log then names kate, its version and which component.
-            var headers: HTTPHeaders = ["Accept": "application/json", "User-Agent": "\(KateVersion.userAgent) (\(fieldManager))"]
-            if let authorization = creds.authorization { headers.add(name: "Authorization", value: authorization) }
-            if let contentType = call.contentType { headers.add(name: "Content-Type", value: contentType) }
-            let request = HTTPClientRequest(method: call.method, url: configuration.server + call.url, headers: headers, body: call.body)
+            let request = self.request(call, creds)
             let response: HTTPClientResponse
             do {
                 response = try await client(for: creds).execute(request, deadline: .now + configuration.requestTimeout)
@@ -137,11 +128,29 @@ public final class KubeClient: Sendable {
         }
     }
 
-    private func contextualise(_ error: KubeError, _ call: Call) -> KubeError {
+    /// The credentials to send `call` with (read again when `refresh`); a failure names the call.
+    func credentials(for call: Call, refresh: Bool) async throws -> CredentialProvider.Credentials {
+        do {
+            return try await credentials.current(forceRefresh: refresh)
+        } catch let error as KubeError {
+            throw contextualise(error, call)
+        }
+    }
+
+    /// `call` as an HTTP request with `creds`.
+    func request(_ call: Call, _ creds: CredentialProvider.Credentials) -> HTTPClientRequest {
+        // `kate/0.1.0 (kate-webhook)`: the API server's audit log then names kate, its version and which component.
+        var headers: HTTPHeaders = ["Accept": "application/json", "User-Agent": "\(KateVersion.userAgent) (\(fieldManager))"]
+        if let authorization = creds.authorization { headers.add(name: "Authorization", value: authorization) }
+        if let contentType = call.contentType { headers.add(name: "Content-Type", value: contentType) }
+        return HTTPClientRequest(method: call.method, url: configuration.server + call.url, headers: headers, body: call.body)
+    }
+
+    func contextualise(_ error: KubeError, _ call: Call) -> KubeError {
         error.with(verb: call.verb, resource: call.resource, namespace: call.namespace, name: call.name, server: configuration.server)
     }
 
-    private func record(_ call: Call, code: String, since start: ContinuousClock.Instant) {
+    func record(_ call: Call, code: String, since start: ContinuousClock.Instant) {
         let dimensions = [("verb", call.verb), ("resource", call.resource), ("code", code)]
         Counter(label: "kate_kube_requests_total", dimensions: dimensions).increment()
         Metrics.Timer(label: "kate_kube_request_duration_seconds", dimensions: [("verb", call.verb)], preferredDisplayUnit: .seconds)

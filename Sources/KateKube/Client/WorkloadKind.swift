@@ -30,9 +30,19 @@ public enum PatchType: String, Sendable {
 }
 
 /// Where a kind lives in the API: `/api/v1` or `/apis/<group>/<version>`, and its plural.
-struct ResourcePath: Sendable {
-    var prefix: String
-    var resource: String
+public struct ResourcePath: Sendable, Equatable {
+    public var prefix: String
+    public var resource: String
+
+    public init(prefix: String, resource: String) {
+        self.prefix = prefix
+        self.resource = resource
+    }
+
+    /// `/apis/<group>/<version>` (`/api/v1` for the core group "").
+    public init(group: String, version: String, resource: String) {
+        self.init(prefix: group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)", resource: resource)
+    }
 
     static let pods = ResourcePath(prefix: "/api/v1", resource: "pods")
     static let namespaces = ResourcePath(prefix: "/api/v1", resource: "namespaces")
@@ -43,7 +53,7 @@ struct ResourcePath: Sendable {
     static func workload(_ kind: WorkloadKind) -> ResourcePath { ResourcePath(prefix: "/apis/apps/v1", resource: kind.resource) }
 
     /// `/apis/apps/v1/namespaces/shop/deployments/web`, or the cluster-wide list path without a namespace.
-    func path(namespace: String?, name: String? = nil, subresource: String? = nil) -> String {
+    public func path(namespace: String?, name: String? = nil, subresource: String? = nil) -> String {
         var path = prefix
         if let namespace { path += "/namespaces/" + PercentEncoding.pathSegment(namespace) }
         path += "/" + resource

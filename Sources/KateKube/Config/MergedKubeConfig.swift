@@ -119,7 +119,7 @@ private struct ContextBuilder {
             tls.additionalTrustRoots = [.file(caFile)]
             tls.useSystemTrustStore = false
         }
-        let auth = try userAuth(tls: &tls, server: server, caData: caData ?? caFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }.map { Data($0.utf8).base64EncodedString() })
+        let auth = try userAuth(tls: &tls, server: server, caData: caData ?? caFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }.map { Base64.encode($0) })
         return KubeClientConfiguration(
             server: server, tls: tls, auth: auth, proxyURL: c.proxyURL.flatMap { $0.isEmpty ? nil : $0 }
         )
@@ -196,7 +196,7 @@ private struct ContextBuilder {
 
     private func decodePEM(_ base64: String, field: String, inCluster: Bool = false) throws -> String {
         let compact = base64.filter { !$0.isWhitespace }
-        guard let data = Data(base64Encoded: compact), let pem = String(data: data, encoding: .utf8), pem.contains("-----BEGIN") else {
+        guard let pem = Base64.decodeUTF8(compact), pem.contains("-----BEGIN") else {
             let message = "\(field) is not base64-encoded PEM"
             throw inCluster ? clusterError(.invalidField, message, field: field) : userError(.invalidField, message, field: field)
         }

@@ -81,11 +81,19 @@ public final class HTTPClient: Sendable {
         return pool.count(poolKey(parsed, route: route))
     }
 
-    private func send(_ request: HTTPClientRequest, deadline: ContinuousClock.Instant) async throws(HTTPClientError) -> HTTPClientResponse {
+    /// A request made ready for the wire: where it goes (direct or through a proxy) and its bytes.
+    struct Prepared {
+        let url: ClientURL
+        let method: String
+        let route: ClientConnector.Route
+        let poolKey: String
+        let bytes: [UInt8]
+    }
+
+    func prepare(_ request: HTTPClientRequest) throws(HTTPClientError) -> Prepared {
         let url = try ClientURL(parsing: request.url)
         let method = request.method.uppercased()
         let route = try route(for: url)
-        let key = poolKey(url, route: route)
         let target: String
         if case .forwardProxy = route { target = "http://\(url.hostHeader)\(url.target)" } else { target = url.target }
         var headers = request.headers
@@ -93,6 +101,12 @@ public final class HTTPClient: Sendable {
             headers.add(name: "Proxy-Authorization", value: HTTPAuthorization.basic(credentials: credentials))
         }
         let bytes = HTTPSerializer.request(method: method, target: target, host: url.hostHeader, headers: headers, body: request.body)
+        return Prepared(url: url, method: method, route: route, poolKey: poolKey(url, route: route), bytes: bytes)
+    }
+
+    private func send(_ request: HTTPClientRequest, deadline: ContinuousClock.Instant) async throws(HTTPClientError) -> HTTPClientResponse {
+        let prepared = try prepare(request)
+        let (url, method, route, key, bytes) = (prepared.url, prepared.method, prepared.route, prepared.poolKey, prepared.bytes)
 
         var pooled = await checkoutLive(key)
         while true {

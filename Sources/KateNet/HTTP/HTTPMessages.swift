@@ -59,6 +59,8 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// Set (by `HTTPResponse.streaming`), the body is produced after the head is sent, chunked; `body` is ignored.
+    public var streamingBody: HTTPStreamingBody?
 
     public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.status = status

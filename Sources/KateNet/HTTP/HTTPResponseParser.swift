@@ -7,6 +7,8 @@ struct HTTPResponseParser: Sendable {
         case body(Head, remaining: Int)
         case chunked(Head, ChunkedDecoder)
         case untilClose(Head)
+        /// The body is complete; `next()` has not handed the response out yet.
+        case ended(Head)
         case done
     }
 
@@ -43,41 +45,80 @@ struct HTTPResponseParser: Sendable {
 
     /// The complete response and whether the connection may be reused, or nil if more bytes are needed.
     mutating func next() throws(HTTPParseError) -> (HTTPClientResponse, keepAlive: Bool)? {
+        if case .head = state, try nextHead() == nil { return nil }
+        guard let head = try readBody() else { return nil }
+        return finish(head, keepAlive: head.keepAlive)
+    }
+
+    /// The response head once it is complete (interim 1xx skipped), with the body's framing
+    /// chosen; nil while more bytes are needed. The body follows through `next()` or, for a
+    /// streamed response, `takeBodyBytes()`.
+    mutating func nextHead() throws(HTTPParseError) -> Head? {
+        while case .head = state {
+            guard let headLength = try scanner.scan(&queue, limit: maxHeaderBytes) else { return nil }
+            let head = try parseHead()
+            queue.consume(headLength)
+            scanner.reset()
+            if (100..<200).contains(head.status), head.status != 101 { continue }
+            if isHeadRequest || head.status < 200 || head.status == 204 || head.status == 304
+                || (isConnectRequest && (200..<300).contains(head.status))
+            {
+                state = .ended(head)
+                return head
+            }
+            switch try MessageFraming.framing(of: head.headers, maxBodyBytes: maxBodyBytes, isRequest: false) {
+            case .none, .length(0): state = .ended(head)
+            case .length(let n): state = .body(head, remaining: n)
+            case .chunked: state = .chunked(head, ChunkedDecoder(maxBodyBytes: maxBodyBytes, maxTrailerBytes: maxHeaderBytes))
+            case .untilClose: state = .untilClose(head)
+            }
+            return head
+        }
+        return nil
+    }
+
+    /// Streaming: the body bytes decoded since the last call, and whether the body is complete.
+    /// The limit then applies to each chunk (and to a declared Content-Length), not to the sum:
+    /// a watch runs for an hour.
+    mutating func takeBodyBytes() throws(HTTPParseError) -> (bytes: [UInt8], complete: Bool) {
+        let complete = try readBody() != nil
+        defer { body = [] }
+        return (body, complete)
+    }
+
+    /// Streaming, at EOF: a read-until-close body ends here; any other body was cut short.
+    mutating func takeBodyBytesAtEOF() throws(HTTPParseError) -> [UInt8] {
+        let (bytes, complete) = try takeBodyBytes()
+        if complete { return bytes }
+        if case .untilClose = state {
+            state = .done
+            return bytes
+        }
+        if case .body(_, let remaining) = state { throw .badRequest("connection closed with \(remaining) body bytes still expected") }
+        throw .badRequest("connection closed inside a chunked body")
+    }
+
+    /// Moves received body bytes into `body`; the head once the body is complete, else nil.
+    private mutating func readBody() throws(HTTPParseError) -> Head? {
         while true {
             switch state {
-            case .head:
-                guard let headLength = try scanner.scan(&queue, limit: maxHeaderBytes) else { return nil }
-                let head = try parseHead()
-                queue.consume(headLength)
-                scanner.reset()
-                if (100..<200).contains(head.status), head.status != 101 { continue }
-                if isHeadRequest || head.status < 200 || head.status == 204 || head.status == 304
-                    || (isConnectRequest && (200..<300).contains(head.status))
-                {
-                    return finish(head, keepAlive: head.keepAlive)
-                }
-                switch try MessageFraming.framing(of: head.headers, maxBodyBytes: maxBodyBytes, isRequest: false) {
-                case .none, .length(0): return finish(head, keepAlive: head.keepAlive)
-                case .length(let n): state = .body(head, remaining: n)
-                case .chunked: state = .chunked(head, ChunkedDecoder(maxBodyBytes: maxBodyBytes, maxTrailerBytes: maxHeaderBytes))
-                case .untilClose: state = .untilClose(head)
-                }
+            case .head, .done:
+                return nil
+            case .ended(let head):
+                return head
             case .body(let head, let remaining):
                 guard !queue.isEmpty else { return nil }
                 let n = min(remaining, queue.count)
                 body.append(contentsOf: queue.take(n))
-                if n == remaining { return finish(head, keepAlive: head.keepAlive) }
-                state = .body(head, remaining: remaining - n)
-                return nil
+                state = n == remaining ? .ended(head) : .body(head, remaining: remaining - n)
+                if n < remaining { return nil }
             case .chunked(let head, var decoder):
                 let done = try decoder.decode(&queue, into: &body)
-                state = .chunked(head, decoder)
-                return done ? finish(head, keepAlive: head.keepAlive) : nil
+                state = done ? .ended(head) : .chunked(head, decoder)
+                if !done { return nil }
             case .untilClose:
                 if queue.count > maxBodyBytes - body.count { throw .bodyTooLarge(limit: maxBodyBytes) }
                 body.append(contentsOf: queue.take(queue.count))
-                return nil
-            case .done:
                 return nil
             }
         }
@@ -98,7 +139,7 @@ struct HTTPResponseParser: Sendable {
             throw .badRequest("connection closed with \(remaining) body bytes still expected")
         case .chunked:
             throw .badRequest("connection closed inside a chunked body")
-        case .done:
+        case .ended, .done:
             throw .badRequest("connection closed after the response")
         }
     }

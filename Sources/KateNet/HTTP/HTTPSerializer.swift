@@ -25,10 +25,13 @@ public enum HTTPSerializer {
         appendASCII(&out, "HTTP/1.1 \(status) \(HTTPStatus.reasonPhrase(status))\r\nServer: kate\r\nDate: ")
         appendASCII(&out, HTTPDate.now())
         let bodyless = status < 200 || status == 204 || status == 304
-        if !bodyless {
+        if !bodyless, response.streamingBody != nil {
+            // HTTP/1.0 has no chunked coding: there the end of the connection ends the body.
+            if version.minor >= 1 { appendASCII(&out, "\r\nTransfer-Encoding: chunked") }
+        } else if !bodyless {
             appendASCII(&out, "\r\nContent-Length: \(response.body.count)")
         }
-        if !keepAlive {
+        if !keepAlive || (response.streamingBody != nil && version.minor == 0) {
             appendASCII(&out, "\r\nConnection: close")
         } else if version.minor == 0 {
             appendASCII(&out, "\r\nConnection: keep-alive")

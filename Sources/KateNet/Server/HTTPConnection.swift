@@ -160,14 +160,31 @@ struct HTTPConnection: Sendable {
         }
         // The watchdog answered 503 for this request already and the connection is closing.
         guard deadlines.finish(sequence) else { throw .silently }
-        let keep = keepAlive && !registry.isDraining && !probesOnly
+        var keep = keepAlive && !registry.isDraining && !probesOnly
         let bytes = HTTPSerializer.response(response, version: request.version, keepAlive: keep, headOnly: request.method == "HEAD")
-        let written = (try? await stream.write(bytes, deadline: .now + configuration.writeTimeout)) != nil
+        var written = (try? await stream.write(bytes, deadline: .now + configuration.writeTimeout)) != nil
+        if written, let streaming = response.streamingBody, request.method != "HEAD" {
+            written = await stream(streaming, version: request.version)
+            keep = keep && request.version.minor >= 1 && !registry.isDraining
+        }
         let duration = ContinuousClock.now - started
         metrics.requestCompleted(path: request.path, status: response.status, duration: duration)
         logger.debug("\(request.method) \(request.target) → \(response.status)", metadata: ["duration_ms": "\(duration.seconds * 1000)"])
         guard written else { throw .silently }
         return keep
+    }
+
+    /// Runs a streamed body's producer and ends the body; false when it failed (the connection then closes).
+    private func stream(_ body: HTTPStreamingBody, version: HTTPVersion) async -> Bool {
+        let writer = HTTPBodyWriter(stream: stream, chunked: version.minor >= 1, writeTimeout: configuration.writeTimeout)
+        do {
+            try await body.produce(writer)
+            try await writer.end()
+            return version.minor >= 1
+        } catch {
+            logger.debug("streamed response ended early: \(error)")
+            return false
+        }
     }
 
     /// Sleeps until the running handler's deadline (or a handler timeout ahead when none runs: a

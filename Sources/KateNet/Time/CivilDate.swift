@@ -15,6 +15,17 @@ public enum CivilDate {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
+    /// The inverse: days after 1970-01-01 of a proleptic Gregorian date (Hinnant's `days_from_civil`),
+    /// for parsing RFC 3339 stamps without a formatter (Foundation's costs ~0.3 ms a parse on Linux).
+    public static func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
     /// The day count and the second of that day of a Unix time in seconds (floored, also before 1970).
     public static func split(unixSeconds seconds: Int64) -> (days: Int64, secondOfDay: Int64) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400

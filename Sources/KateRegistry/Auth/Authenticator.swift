@@ -138,7 +138,11 @@ final class Authenticator: Sendable {
             // A registry token is already a bearer token for this registry: no exchange needed.
             if let registryToken = credential?.registryToken { return "Bearer " + registryToken }
             guard let key = tokenKey(challenge, repository: repository, credential: credential) else { return nil }
-            if let cached = tokens.value(for: key) { return "Bearer " + cached }
+            if let cached = tokens.value(for: key) {
+                ResolutionTrace.record(.token(
+                    realm: key.realm, service: challenge.service, scope: key.scope, credential: credential?.label ?? "anonymous", status: nil, cached: true))
+                return "Bearer " + cached
+            }
             let token = try await tokenFlights.run(key, deadline: deadline) { [self] in
                 let response = try await fetchToken(key: key, endpoint: endpoint, credential: credential, deadline: deadline)
                 tokens.set(response.token, for: key, ttl: response.cacheLifetime)
@@ -184,10 +188,13 @@ final class Authenticator: Sendable {
         let realmEndpoint = RegistryEndpoint(registry: endpoint.registry, host: realm.authority, scheme: realm.scheme, tls: endpoint.tls, isMirror: false)
         let response: HTTPClientResponse
         do {
-            response = try await transport.send(request, endpoint: realmEndpoint, deadline: deadline)
+            response = try await transport.tracedSend(request, endpoint: realmEndpoint, deadline: deadline)
         } catch let failure as TransportFailure {
             throw AuthFailure.transport(failure)
         }
+        ResolutionTrace.record(.token(
+            realm: key.realm, service: key.service.isEmpty ? nil : key.service, scope: key.scope,
+            credential: sendCredentials ? credential?.label ?? "anonymous" : "anonymous", status: response.status, cached: false))
         switch response.status {
         case 200:
             guard let token = TokenResponse.parse(response.body) else {

@@ -6,8 +6,10 @@ import Synchronization
 ///
 /// The shared work runs in an unstructured task so one caller giving up (its own deadline, its
 /// task cancelled) does not fail the others; each caller still stops waiting at its own deadline.
-final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+package final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private let flights = Mutex<[Key: Flight<Value>]>([:])
+
+    package init() {}
 
     /// Number of flights in progress (for tests and debugging).
     var inFlight: Int { flights.withLock { $0.count } }
@@ -15,7 +17,7 @@ final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// How many callers wait on the flight for `key` (0 when none is running).
     func callers(for key: Key) -> Int { flights.withLock { $0[key]?.callers ?? 0 } }
 
-    func run(_ key: Key, deadline: ContinuousClock.Instant, _ work: @escaping @Sendable () async throws -> Value) async throws -> Value {
+    package func run(_ key: Key, deadline: ContinuousClock.Instant, _ work: @escaping @Sendable () async throws -> Value) async throws -> Value {
         let (flight, isNew) = flights.withLock { map -> (Flight<Value>, Bool) in
             if let existing = map[key] {
                 existing.join()

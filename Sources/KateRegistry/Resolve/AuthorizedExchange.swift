@@ -27,6 +27,8 @@ final class AuthorizedExchange: Sendable {
     struct Unauthorized: Error, Sendable {
         let status: Int
         let detail: String
+        /// A credential's token was refused for lacking the scope (`insufficient_scope`): authz, not auth.
+        var scopeDenied = false
     }
 
     func send(
@@ -36,10 +38,12 @@ final class AuthorizedExchange: Sendable {
         var request = HTTPClientRequest(method: method, url: url)
         request.headers.add(name: "Accept", value: ManifestMediaType.accept)
         var lastStatus = 401
+        var scopeDenied = false
         var notes: [String] = []
         var first = true
         for credential in ordered(credentials, endpoint: endpoint, repository: repository) as [Credential?] {
             let who = credential?.label ?? "anonymous"
+            ResolutionTrace.record(.attempt(endpoint: endpoint.host, credential: who))
             var authorization: String?
             // With credentials, only the first request to a host finds out how it authenticates;
             // concurrent ones wait for its answer rather than each paying an unauthenticated 401
@@ -56,13 +60,14 @@ final class AuthorizedExchange: Sendable {
                 known = authenticator.knownChallenge(host: endpoint.host)
             }
             first = false
+            if discoverer { ResolutionTrace.record(.note("first request to \(endpoint.host): sent without credentials to learn how it authenticates")) }
             if let known {
                 authorization = try await authorize(known, endpoint, repository, credential, deadline, notes: &notes, who: who)
                 if authorization == nil, credential != nil, known.scheme == "bearer" { continue }
             }
             var response: HTTPClientResponse
             do {
-                response = try await transport.send(with(request, authorization), endpoint: endpoint, deadline: deadline)
+                response = try await transport.tracedSend(with(request, authorization), endpoint: endpoint, deadline: deadline)
             } catch {
                 if discoverer { authenticator.discovered(host: endpoint.host, status: nil) }
                 throw error
@@ -70,7 +75,11 @@ final class AuthorizedExchange: Sendable {
             if discoverer, response.status != 401 { authenticator.discovered(host: endpoint.host, status: response.status) }
             if response.status == 401 {
                 let offered = AuthChallenge.parse(headerValues: response.headers.values(for: "WWW-Authenticate"))
-                guard let fresh = authenticator.remember(offered, host: endpoint.host) else {
+                let chosen = authenticator.remember(offered, host: endpoint.host)
+                ResolutionTrace.record(.challenge(
+                    scheme: chosen?.scheme ?? offered.first?.scheme ?? "none", realm: chosen?.realm, service: chosen?.service,
+                    error: chosen?.parameters["error"]))
+                guard let fresh = chosen else {
                     if discoverer { authenticator.discovered(host: endpoint.host, status: 401) }
                     throw Unauthorized(status: 401, detail: "answered 401 without a usable WWW-Authenticate challenge")
                 }
@@ -81,11 +90,14 @@ final class AuthorizedExchange: Sendable {
                     continue
                 }
                 authorization = retry
-                response = try await transport.send(with(request, retry), endpoint: endpoint, deadline: deadline)
+                response = try await transport.tracedSend(with(request, retry), endpoint: endpoint, deadline: deadline)
             }
             if response.status == 401 || response.status == 403 {
                 lastStatus = response.status
-                notes.append("\(who): registry answered \(response.status)")
+                let insufficientScope = credential != nil && authorization != nil
+                    && AuthChallenge.parse(headerValues: response.headers.values(for: "WWW-Authenticate")).contains { $0.parameters["error"] == "insufficient_scope" }
+                scopeDenied = scopeDenied || insufficientScope
+                notes.append("\(who): registry answered \(response.status)" + (insufficientScope ? " insufficient_scope" : ""))
                 logger.debug("credential not accepted, trying the next", metadata: ["host": "\(endpoint.host)", "repository": "\(repository)", "credential": "\(who)"])
                 continue
             }
@@ -94,7 +106,7 @@ final class AuthorizedExchange: Sendable {
             return Outcome(response: response, credential: used)
         }
         let detail = "answered \(lastStatus)" + (notes.isEmpty ? "" : " (" + notes.joined(separator: "; ") + ")")
-        throw Unauthorized(status: lastStatus, detail: detail)
+        throw Unauthorized(status: lastStatus, detail: detail, scopeDenied: scopeDenied)
     }
 
     private func remember(_ credential: Credential, endpoint: RegistryEndpoint, repository: String) {

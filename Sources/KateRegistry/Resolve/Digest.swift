@@ -13,4 +13,10 @@ public enum Digest {
         let hex = value.utf8.dropFirst(7)
         return hex.count == 64 && hex.allSatisfy(ReferenceGrammar.isLowerHex)
     }
+
+    /// `sha256:0123456789ab`: enough to tell digests apart in a warning or a table column (JSON
+    /// output keeps the full digest); a value of another form is returned as is.
+    public static func short(_ value: String) -> String {
+        value.hasPrefix("sha256:") ? String(value.prefix(7 + 12)) : value
+    }
 }

@@ -14,7 +14,7 @@ struct ErrorMapping {
             return e
         case let e as AuthorizedExchange.Unauthorized:
             let detail = credentials.isEmpty ? "\(host) \(e.detail); no credentials matched this image" : "\(host) \(e.detail)"
-            return make(.unauthorized, detail, status: e.status, checked: keyring.labels.isEmpty ? [] : keyring.labels)
+            return make(.unauthorized, detail, status: e.status, checked: keyring.labels.isEmpty ? [] : keyring.labels, scopeDenied: e.scopeDenied)
         case let e as ManifestFailure:
             return map(e, host: host)
         case let e as TransportFailure:
@@ -96,11 +96,14 @@ struct ErrorMapping {
 
     private func make(
         _ kind: RegistryError.Kind, _ detail: String, status: Int? = nil, checked: [String] = [], retryAfter: Duration? = nil,
-        transport: Bool = false, remedy: String? = nil
+        transport: Bool = false, remedy: String? = nil, scopeDenied: Bool = false
     ) -> RegistryError {
-        RegistryError(
+        // The credentials that were sent, named in the advice of a credential failure.
+        var matched: [String] = []
+        if kind == .unauthorized { for credential in credentials where !matched.contains(credential.label) { matched.append(credential.label) } }
+        return RegistryError(
             kind, registry: reference.registry, repository: reference.repository, tag: reference.trackedTag,
             detail: detail, checkedSources: checked, status: status, retryAfter: retryAfter, unreachableSince: nil, remedy: remedy,
-            transportFailure: transport)
+            transportFailure: transport, matchedSources: matched, scopeDenied: scopeDenied)
     }
 }

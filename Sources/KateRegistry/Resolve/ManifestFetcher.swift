@@ -22,6 +22,7 @@ struct ManifestFetcher: Sendable {
         }
         // A GET now would count against the same exhausted quota.
         if response.status == 429 { throw ManifestFailure.status(response) }
+        ResolutionTrace.record(.note("HEAD answered \(response.status)\((200...299).contains(response.status) ? " without a Docker-Content-Digest" : ""): GET the manifest and hash it"))
         // Everything else falls back to GET: no digest header (some registries omit it on HEAD),
         // HEAD not allowed, a failing HEAD — and 404, because HEAD has no body to say whether the
         // tag or the whole repository is missing; the GET's error code does.
@@ -44,6 +45,7 @@ struct ManifestFetcher: Sendable {
         }
         let mediaType = ManifestMediaType.strip(response.headers["Content-Type"]).flatMap { $0 == "application/json" ? nil : $0 }
             ?? ManifestDocument.mediaType(of: response.body)
+        ResolutionTrace.record(.note("manifest body (\(response.body.count) bytes) hashes to \(computed)"))
         return Result(digest: computed, mediaType: mediaType, body: response.body, credential: get.credential)
     }
 

@@ -12,6 +12,7 @@ struct RegistryMetrics: Sendable {
     private let misses: Counter
     private let staleHits: Counter
     private let resolveTimer: Timer
+    private let failures: [FailureClass: Counter]
 
     init(factory: (any MetricsFactory)?) {
         let factory = factory ?? MetricsSystem.factory
@@ -23,14 +24,28 @@ struct RegistryMetrics: Sendable {
         self.misses = cacheCounter(.miss)
         self.staleHits = cacheCounter(.stale)
         self.resolveTimer = Timer(label: "kate_registry_resolve_duration_seconds", factory: factory)
+        var failures: [FailureClass: Counter] = [:]
+        for failureClass in FailureClass.allCases {
+            failures[failureClass] = Counter(label: "kate_registry_resolve_failures_total", dimensions: [("class", failureClass.rawValue)], factory: factory)
+        }
+        self.failures = failures
     }
 
     enum CacheResult: String { case hit, miss, stale }
 
-    /// `kate_registry_requests_total{registry,method,code}`; code is the HTTP status or `error`.
+    /// `kate_registry_requests_total{registry,method,code,class}`; code is the HTTP status or `error`,
+    /// class the failure class of the answer (`ok` for 2xx/3xx).
     func request(registry: String, method: String, code: String) {
-        Counter(label: "kate_registry_requests_total", dimensions: [("registry", registry), ("method", method), ("code", code)], factory: factory)
-            .increment()
+        let failureClass = FailureClass.of(code: code)?.rawValue ?? "ok"
+        Counter(
+            label: "kate_registry_requests_total", dimensions: [("registry", registry), ("method", method), ("code", code), ("class", failureClass)],
+            factory: factory
+        ).increment()
+    }
+
+    /// `kate_registry_resolve_failures_total{class}`: lookups that ended in a failure, by class.
+    func resolveFailure(_ failureClass: FailureClass) {
+        failures[failureClass]?.increment()
     }
 
     /// `kate_registry_cache_total{result}`.
@@ -45,6 +60,12 @@ struct RegistryMetrics: Sendable {
     /// `kate_registry_ratelimit_remaining{registry}` from Docker Hub's `ratelimit-remaining`.
     func rateLimitRemaining(registry: String, _ value: Int) {
         Gauge(label: "kate_registry_ratelimit_remaining", dimensions: [("registry", registry)], factory: factory).record(value)
+    }
+
+    /// `kate_registry_ratelimit_limit{registry}` from Docker Hub's `ratelimit-limit` (pulls per window),
+    /// so an alert can compare the remaining pulls with the quota instead of a fixed number.
+    func rateLimitLimit(registry: String, _ value: Int) {
+        Gauge(label: "kate_registry_ratelimit_limit", dimensions: [("registry", registry)], factory: factory).record(value)
     }
 
     /// `kate_registry_circuit_state{registry}`: 0 closed, 1 half-open, 2 open, per host dialled.

@@ -27,7 +27,8 @@ public final class Resolver: Sendable {
     private let metrics: RegistryMetrics
     private let transport: RegistryTransport
     let fetcher: ManifestFetcher
-    private let positive: ExpiringCache<CacheKey, ResolvedImage>
+    /// Fresh answers, by tag, each with the credential that learned it: a hit is one probe.
+    private let positive: ExpiringCache<TagKey, TagAnswers>
     private let negative: ExpiringCache<FlightKey, RegistryError>
     /// Tags whose last lookup failed in transport (no HTTP answer), for `transportFailureCacheTTL`.
     private let unreachable: ExpiringCache<FlightKey, RegistryError>
@@ -88,39 +89,81 @@ public final class Resolver: Sendable {
         defer { metrics.resolveDuration(ContinuousClock.now - started) }
         if let digest = reference.digest { return Self.given(digest) }
         let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
-        if let hit = freshHit(reference, credentials: credentials) { return hit }
+        // Read once (a task-local read is ~15 ns); nil outside `kate resolve --explain`, and then no step is built.
+        let trace = ResolutionTrace.current
+        trace?.record(.reference(
+            original: reference.original, normalized: reference.description,
+            endpoints: configuration.endpoints(for: reference.registry).map { $0.baseURL + ($0.isMirror ? " (mirror)" : "") }))
+        trace?.record(.credentials(sources: keyring.matches(registry: reference.registry, repository: reference.repository)))
+        if let hit = freshHit(reference, credentials: credentials) {
+            trace?.record(.cache(state: .hit, detail: nil))
+            return hit
+        }
         let tag = reference.trackedTag
         let flightKey = FlightKey(registry: reference.registry, repository: reference.repository, tag: tag, identities: credentials.map(\.identity).joined(separator: ","))
         if let cachedFailure = negative.value(for: flightKey) ?? unreachable.value(for: flightKey) {
             metrics.cache(.hit)
+            trace?.record(.cache(state: cachedFailure.isTransportFailure ? .unreachable : .negative, detail: cachedFailure.detail))
+            metrics.resolveFailure(cachedFailure.failureClass)
             throw cachedFailure
         }
         metrics.cache(.miss)
+        trace?.record(.cache(state: .miss, detail: nil))
         let mapping = ErrorMapping(reference: reference, keyring: keyring, credentials: credentials)
         // While every endpoint's circuit is open, or its one half-open probe is out, answer at once. Joining the
         // probe's lookup for the same tag (single flight) would make every caller wait out the probe: behind a
         // hung registry, a full timeout per review while the webhook is meant to be failing open at once.
-        if let outage = circuitRejection(for: reference.registry) {
-            throw mapping.map(TransportFailure.circuitOpen(host: outage.host, outage.outage), host: reference.registry)
+        let tickets: [String: UInt64]
+        switch claimEndpoints(of: reference.registry) {
+        case .rejected(let host, let outage):
+            trace?.record(.cache(state: .circuitOpen, detail: "\(host): \(outage.lastFailure)"))
+            metrics.resolveFailure(.unavailable)
+            throw mapping.map(TransportFailure.circuitOpen(host: host, outage), host: reference.registry)
+        case .admitted(let claimed):
+            tickets = claimed
         }
+        defer { for (host, ticket) in tickets { transport.circuits.release(host: host, ticket: ticket) } }
         let deadline = min(deadline, started + configuration.requestTimeout)
+        // The probe's caller waits at most `probePatience`; the probe runs on in its flight to `deadline`.
+        let waitDeadline = tickets.isEmpty ? deadline : min(deadline, .now + configuration.circuitBreaker.probePatience)
         do {
-            return try await flights.run(flightKey, deadline: deadline) { [self] in
-                try await lookup(reference, keyring: keyring, credentials: credentials, flightKey: flightKey, deadline: deadline)
+            return try await ProbeTickets.$current.withValue(tickets) {
+                try await flights.run(flightKey, deadline: waitDeadline) { [self] in
+                    try await lookup(reference, keyring: keyring, credentials: credentials, flightKey: flightKey, deadline: deadline)
+                }
             }
         } catch {
-            throw mapping.map(error, host: reference.registry)
+            let mapped = mapping.map(error, host: reference.registry)
+            metrics.resolveFailure(mapped.failureClass)
+            throw mapped
         }
     }
 
-    /// The last endpoint's outage when every endpoint of `registry` (mirrors, then upstream) would refuse a request.
-    private func circuitRejection(for registry: String) -> (host: String, outage: CircuitBreaker.Outage)? {
+    private enum EndpointClaims {
+        /// Every endpoint refuses; the last one's outage.
+        case rejected(host: String, CircuitBreaker.Outage)
+        /// Go ahead, holding these probe tickets (host → ticket).
+        case admitted([String: UInt64])
+    }
+
+    /// Claims the endpoints of `registry` in the order the lookup tries them (mirrors, then upstream) up to the first
+    /// one that is healthy: a probe ticket for each whose backoff ran out, so the lookup probes them and no other
+    /// caller does.
+    private func claimEndpoints(of registry: String) -> EndpointClaims {
+        var tickets: [String: UInt64] = [:]
         var last: (host: String, outage: CircuitBreaker.Outage)?
         for endpoint in configuration.endpoints(for: registry) {
-            guard let outage = transport.circuits.rejection(host: endpoint.host) else { return nil }
-            last = (endpoint.host, outage)
+            switch transport.circuits.claim(host: endpoint.host) {
+            case .proceed:
+                return .admitted(tickets)
+            case .probe(let ticket):
+                tickets[endpoint.host] = ticket
+            case .reject(let outage):
+                last = (endpoint.host, outage)
+            }
         }
-        return last
+        if tickets.isEmpty, let last { return .rejected(host: last.host, last.outage) }
+        return .admitted(tickets)
     }
 
     /// The answer `resolve` would give from its fresh cache, without suspending: nil on a miss.
@@ -138,19 +181,24 @@ public final class Resolver: Sendable {
         ResolvedImage(digest: digest, mediaType: nil, resolvedAt: Date(), source: .cache)
     }
 
-    /// Probes the keys in `cacheKeys` order, computing `credentials` only if the anonymous key misses.
+    /// One cache probe per image, whatever the keyring: the tag's answers come back together and are
+    /// matched in `cacheKeys` order (anonymous, then each credential); `credentials` is computed only
+    /// when the tag was learned with a credential.
     private func freshHit(_ reference: ImageReference, credentials: @autoclosure () -> [Credential]) -> ResolvedImage? {
-        func probe(_ identity: String) -> ResolvedImage? {
-            let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: identity)
-            guard let hit = positive.value(for: key) else { return nil }
-            metrics.cache(.hit)
-            return hit.with(source: .cache)
-        }
-        if let hit = probe(CacheKey.anonymous) { return hit }
-        for credential in credentials() {
-            if let hit = probe(credential.identity) { return hit }
-        }
-        return nil
+        ResolverInstrumentation.current?.countProbe()
+        let key = TagKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag)
+        guard let answers = positive.value(for: key), let hit = answers.fresh(credentials: credentials) else { return nil }
+        metrics.cache(.hit)
+        return hit.with(source: .cache)
+    }
+
+    /// Adds an answer to its tag's entry (read, then write: two lookups of one tag finishing at
+    /// the same moment may keep only one answer, which costs the other one lookup later).
+    private func remember(_ image: ResolvedImage, for key: CacheKey) {
+        let tag = TagKey(registry: key.registry, repository: key.repository, tag: key.tag)
+        var answers = positive.value(for: tag) ?? TagAnswers()
+        answers.add(image, identity: key.identity, expires: .now + configuration.cacheTTL)
+        positive.set(answers, for: tag, ttl: configuration.cacheTTL)
     }
 
     /// Where an answer for `reference` may be cached: anonymous first, then each credential identity.
@@ -170,6 +218,7 @@ public final class Resolver: Sendable {
             for key in cacheKeys(reference, credentials: credentials) {
                 guard let last = lastKnown.value(for: key), Date().timeIntervalSince(last.resolvedAt) <= maxAge.timeInterval else { continue }
                 metrics.cache(.stale)
+                ResolutionTrace.record(.cache(state: .stale, detail: "\(error.failureClass): \(error.detail)"))
                 // Per lookup, so debug: the circuit's transition is the line worth reading; `kate_registry_cache_total`
                 // {result="stale"} counts these.
                 logger.debug("registry failed; serving the last known digest", metadata: [
@@ -198,6 +247,26 @@ public final class Resolver: Sendable {
         } catch {
             throw mapping.map(error, host: reference.registry)
         }
+    }
+
+    /// The platform manifests of an index, with their platforms (`kate resolve --platform`, `--explain`);
+    /// [] for a single-platform manifest. Always asks the registry: the CLI's question, not the webhook's.
+    public func platformManifests(_ reference: ImageReference, indexDigest: String, keyring: Keyring, deadline: ContinuousClock.Instant) async throws -> [PlatformManifest] {
+        let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
+        let mapping = ErrorMapping(reference: reference, keyring: keyring, credentials: credentials)
+        var lastError: (any Error)?
+        for endpoint in configuration.endpoints(for: reference.registry) {
+            do {
+                let creds = endpoint.isMirror ? keyring.credentials(registry: endpoint.host, repository: reference.repository) : credentials
+                let result = try await fetcher.fetch(indexDigest, repository: reference.repository, endpoint: endpoint, credentials: creds, deadline: deadline)
+                let manifests = try ManifestDocument.platformManifests(of: result.body ?? [], mediaType: result.mediaType)
+                ResolutionTrace.record(.platforms(index: indexDigest, manifests: manifests))
+                return manifests
+            } catch {
+                lastError = error
+            }
+        }
+        throw mapping.map(lastError ?? CancellationError(), host: reference.registry)
     }
 
     private func fetchChildren(_ key: DigestKey, reference: ImageReference, keyring: Keyring, credentials: [Credential], deadline: ContinuousClock.Instant) async throws -> Set<String> {
@@ -230,7 +299,7 @@ public final class Resolver: Sendable {
                 // Mirror credentials are not the upstream's: cache a mirror answer as public only
                 // when it came without credentials, else under the mirror credential's identity.
                 let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: result.credential?.identity ?? CacheKey.anonymous)
-                if configuration.cacheTTL > .zero { positive.set(image, for: key, ttl: configuration.cacheTTL) }
+                if configuration.cacheTTL > .zero { remember(image, for: key) }
                 lastKnown.set(image, for: key, ttl: Self.lastKnownTTL)
                 if let mediaType = result.mediaType {
                     mediaTypes.set(mediaType, for: DigestKey(registry: reference.registry, repository: reference.repository, digest: result.digest), ttl: Self.digestFactsTTL)
@@ -257,4 +326,49 @@ public final class Resolver: Sendable {
         }
         throw error
     }
+}
+
+/// A tag, whoever asked for it: the positive cache's key.
+private struct TagKey: Hashable, Sendable {
+    let registry: String
+    let repository: String
+    let tag: String
+}
+
+/// The fresh answers for one tag, each under the identity that learned it (`CacheKey.anonymous`:
+/// public, served to everyone; else only to a keyring holding that credential). Few per tag (one
+/// per distinct secret that can read it), bounded so a tag read with many secrets stays small.
+private struct TagAnswers: Sendable {
+    private var entries: [(identity: String, image: ResolvedImage, expires: ContinuousClock.Instant)] = []
+    private static let limit = 8
+
+    mutating func add(_ image: ResolvedImage, identity: String, expires: ContinuousClock.Instant) {
+        entries.removeAll { $0.identity == identity || $0.expires <= .now }
+        if entries.count >= Self.limit { entries.removeFirst() }
+        entries.append((identity, image, expires))
+    }
+
+    func fresh(credentials: () -> [Credential]) -> ResolvedImage? {
+        let now = ContinuousClock.now
+        if let anonymous = entries.first(where: { $0.identity == CacheKey.anonymous && $0.expires > now }) { return anonymous.image }
+        guard entries.contains(where: { $0.identity != CacheKey.anonymous && $0.expires > now }) else { return nil }
+        for credential in credentials() {
+            if let entry = entries.first(where: { $0.identity == credential.identity && $0.expires > now }) { return entry.image }
+        }
+        return nil
+    }
+}
+
+/// Counts the resolver's fresh-cache probes for the task that installs it, so a test can show a
+/// credentialed hit costs one. Task-local, like `KeyringInstrumentation`.
+package final class ResolverInstrumentation: Sendable {
+    @TaskLocal package static var current: ResolverInstrumentation?
+
+    private let counts = Mutex(0)
+
+    package init() {}
+
+    package var probes: Int { counts.withLock { $0 } }
+
+    func countProbe() { counts.withLock { $0 += 1 } }
 }

@@ -11,12 +11,22 @@ public struct CircuitBreakerPolicy: Sendable, Equatable {
     /// A probe that has not reported back after this long is presumed lost (its caller vanished):
     /// the next caller may probe instead, so the circuit cannot stick half-open.
     public var probeLease: Duration
+    /// How long the caller whose lookup became the probe waits for it. The probe itself runs on to the request
+    /// timeout (an answer closes the circuit and fills the cache for the next caller); its caller, a pod creation
+    /// behind a fail-open webhook, is answered after at most this long, not after a hung registry's full timeout.
+    /// Long enough for a recovered registry's answer (token round trip included), so the first review after it
+    /// returns is pinned.
+    public var probePatience: Duration
 
-    public init(failureThreshold: Int = 3, initialBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(30), probeLease: Duration = .seconds(30)) {
+    public init(
+        failureThreshold: Int = 3, initialBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(30), probeLease: Duration = .seconds(30),
+        probePatience: Duration = .seconds(1)
+    ) {
         self.failureThreshold = failureThreshold
         self.initialBackoff = initialBackoff
         self.maxBackoff = maxBackoff
         self.probeLease = probeLease
+        self.probePatience = probePatience
     }
 
     public static let disabled = CircuitBreakerPolicy(failureThreshold: 0)
@@ -53,6 +63,14 @@ public struct CircuitBreaker: Sendable, Equatable {
         public let retryAt: ContinuousClock.Instant
     }
 
+    /// What a lookup may do now, decided once before it starts (or joins) its requests: see `claim(now:)`.
+    public enum Claim: Sendable, Equatable {
+        case proceed
+        /// This lookup is the one half-open probe; its first request to the host carries the ticket.
+        case probe(ticket: UInt64)
+        case reject(Outage)
+    }
+
     public enum Transition: Sendable, Equatable {
         case opened, halfOpened, closed, reopened
     }
@@ -63,6 +81,9 @@ public struct CircuitBreaker: Sendable, Equatable {
     private var backoff: Duration
     private var retryAt: ContinuousClock.Instant?
     private var probeStarted: ContinuousClock.Instant?
+    /// The current half-open probe's ticket, and whether its request has gone out.
+    private var probeTicket: UInt64 = 0
+    private var probeSent = false
     private var firstFailure: (instant: ContinuousClock.Instant, date: Date)?
     private var lastFailure = ""
 
@@ -78,38 +99,63 @@ public struct CircuitBreaker: Sendable, Equatable {
     /// When the first failure of the current run happened (nil while healthy).
     public var unreachableSince: Date? { firstFailure?.date }
 
-    /// Decides whether a request may go out at `now`; may move open → half-open.
-    public mutating func admit(now: ContinuousClock.Instant) -> (Admission, Transition?) {
+    /// Decides whether a request may go out at `now`; may move open → half-open. `ticket` is the probe ticket the
+    /// request's lookup claimed (`claim(now:)`), if any: the first request carrying the current ticket is the probe.
+    public mutating func admit(now: ContinuousClock.Instant, ticket: UInt64? = nil) -> (Admission, Transition?) {
         switch state {
         case .closed:
             return (.proceed, nil)
         case .open:
             guard let retryAt, now >= retryAt else { return (.reject(outage(now: now)), nil) }
-            state = .halfOpen
-            probeStarted = now
+            startProbe(now: now)
+            probeSent = true
             return (.probe, .halfOpened)
         case .halfOpen:
+            if let ticket, ticket == probeTicket, !probeSent {
+                probeSent = true
+                return (.probe, nil)
+            }
             if let probeStarted, now - probeStarted >= policy.probeLease {
-                self.probeStarted = now
+                startProbe(now: now)
+                probeSent = true
                 return (.probe, nil)
             }
             return (.reject(outage(now: now)), nil)
         }
     }
 
-    /// What `admit` would answer a new caller, without admitting it: the outage while the circuit is open and its
-    /// backoff runs, or while the one half-open probe is out; nil when a request would be sent.
-    public func rejection(now: ContinuousClock.Instant) -> Outage? {
+    /// Decides, before a lookup starts or joins a request, whether it may go ahead — and, when the backoff has run
+    /// out, makes it the one probe in the same step. Checking and probing in two steps let every caller arriving
+    /// between them through: they all joined the probe's lookup and waited out a hung registry's timeout together.
+    public mutating func claim(now: ContinuousClock.Instant) -> (Claim, Transition?) {
         switch state {
         case .closed:
-            return nil
+            return (.proceed, nil)
         case .open:
-            guard let retryAt, now >= retryAt else { return outage(now: now) }
-            return nil
+            guard let retryAt, now >= retryAt else { return (.reject(outage(now: now)), nil) }
+            startProbe(now: now)
+            return (.probe(ticket: probeTicket), .halfOpened)
         case .halfOpen:
-            if let probeStarted, now - probeStarted >= policy.probeLease { return nil }
-            return outage(now: now)
+            if let probeStarted, now - probeStarted >= policy.probeLease {
+                startProbe(now: now)
+                return (.probe(ticket: probeTicket), nil)
+            }
+            return (.reject(outage(now: now)), nil)
         }
+    }
+
+    /// A lookup that claimed `ticket` is done. If its probe request never went out (it found its answer elsewhere,
+    /// or joined a lookup already running), the next caller may probe at once rather than after the probe lease.
+    public mutating func release(ticket: UInt64, now: ContinuousClock.Instant) {
+        guard state == .halfOpen, ticket == probeTicket, !probeSent else { return }
+        abandonProbe(now: now)
+    }
+
+    private mutating func startProbe(now: ContinuousClock.Instant) {
+        state = .halfOpen
+        probeStarted = now
+        probeTicket &+= 1
+        probeSent = false
     }
 
     /// The host answered (any HTTP status).

@@ -31,23 +31,36 @@ final class HostCircuits: Sendable {
 
     var isEnabled: Bool { policy.failureThreshold > 0 }
 
-    func admit(host: String) -> CircuitBreaker.Admission {
+    /// `ticket`: the probe ticket the request's lookup claimed for this host, if any (`ProbeTickets.current`).
+    func admit(host: String, ticket: UInt64? = nil) -> CircuitBreaker.Admission {
         guard isEnabled else { return .proceed }
         let now = clock()
         let (admission, transition) = breakers.withLock { map -> (CircuitBreaker.Admission, CircuitBreaker.Transition?) in
             guard var breaker = map[host] else { return (.proceed, nil) }
             defer { map[host] = breaker }
-            return breaker.admit(now: now)
+            return breaker.admit(now: now, ticket: ticket)
         }
         if let transition { report(transition, host: host, registry: nil) }
         return admission
     }
 
-    /// The outage a new lookup on `host` would be refused with now, without changing the circuit.
-    func rejection(host: String) -> CircuitBreaker.Outage? {
-        guard isEnabled else { return nil }
+    /// Whether a new lookup on `host` may go ahead, and whether it is the half-open probe (`CircuitBreaker.claim`).
+    func claim(host: String) -> CircuitBreaker.Claim {
+        guard isEnabled else { return .proceed }
         let now = clock()
-        return breakers.withLock { map in map[host]?.rejection(now: now) }
+        let (claim, transition) = breakers.withLock { map -> (CircuitBreaker.Claim, CircuitBreaker.Transition?) in
+            guard var breaker = map[host] else { return (.proceed, nil) }
+            defer { map[host] = breaker }
+            return breaker.claim(now: now)
+        }
+        if let transition { report(transition, host: host, registry: nil) }
+        return claim
+    }
+
+    /// The lookup that claimed `ticket` on `host` is done.
+    func release(host: String, ticket: UInt64) {
+        let now = clock()
+        breakers.withLock { map in map[host]?.release(ticket: ticket, now: now) }
     }
 
     func recordAnswer(host: String, registry: String) {

@@ -79,7 +79,7 @@ final class RegistryTransport: Sendable {
         var attempt = 0
         var lastFailure: TransportFailure?
         while true {
-            let admission = circuits.admit(host: endpoint.host)
+            let admission = circuits.admit(host: endpoint.host, ticket: ProbeTickets.current[endpoint.host])
             if case .reject(let outage) = admission {
                 // Mid-retry, the failure that opened the circuit says more than "circuit open".
                 throw lastFailure ?? TransportFailure.circuitOpen(host: endpoint.host, outage)
@@ -273,10 +273,14 @@ final class RegistryTransport: Sendable {
     }
 
     private func recordRateLimit(_ response: HTTPClientResponse, endpoint: RegistryEndpoint) {
-        guard let header = response.headers["ratelimit-remaining"],
-            let remaining = Int(header.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) ?? "")
-        else { return }
+        guard let remaining = Self.rateLimitCount(response.headers["ratelimit-remaining"]) else { return }
         rateLimit.withLock { $0[endpoint.host] = remaining }
         metrics.rateLimitRemaining(registry: endpoint.registry, remaining)
+        if let limit = Self.rateLimitCount(response.headers["ratelimit-limit"]) { metrics.rateLimitLimit(registry: endpoint.registry, limit) }
+    }
+
+    /// The count of a Docker Hub `ratelimit-*` header: "100;w=21600" is 100 per 21600 s.
+    private static func rateLimitCount(_ header: String?) -> Int? {
+        header.flatMap { Int($0.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) ?? "") }
     }
 }

@@ -22,9 +22,18 @@ extension KubeClient: SweepCluster {
         do {
             switch reference.kind {
             case .replicaSet: return WorkloadMapping.state(try await getReplicaSet(namespace: ns, name: name), reference)
-            case .deployment: return WorkloadMapping.state(try await getDeployment(namespace: ns, name: name), reference)
-            case .statefulSet: return WorkloadMapping.state(try await getStatefulSet(namespace: ns, name: name), reference)
-            case .daemonSet: return WorkloadMapping.state(try await getDaemonSet(namespace: ns, name: name), reference)
+            case .deployment:
+                let read = try await getWithManagedFields(.deployment, namespace: ns, name: name, as: Deployment.self)
+                return WorkloadMapping.withManagers(WorkloadMapping.state(read.object, reference), read.managedFields, kind: .deployment)
+            case .statefulSet:
+                let read = try await getWithManagedFields(.statefulSet, namespace: ns, name: name, as: StatefulSet.self)
+                return WorkloadMapping.withManagers(WorkloadMapping.state(read.object, reference), read.managedFields, kind: .statefulSet)
+            case .daemonSet:
+                let read = try await getWithManagedFields(.daemonSet, namespace: ns, name: name, as: DaemonSet.self)
+                return WorkloadMapping.withManagers(WorkloadMapping.state(read.object, reference), read.managedFields, kind: .daemonSet)
+            case .rollout:
+                let read = try await getRollout(namespace: ns, name: name)
+                return WorkloadMapping.withManagers(WorkloadMapping.state(read.object, reference), read.managedFields, kind: .rollout)
             case .job:
                 let job = try await getJob(namespace: ns, name: name)
                 return WorkloadState(reference: reference, uid: job.metadata.uid ?? "", annotations: job.metadata.annotations ?? [:], controller: job.metadata.controller)
@@ -36,28 +45,23 @@ extension KubeClient: SweepCluster {
         }
     }
 
-    public func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String] {
-        do {
-            return try await getServiceAccount(namespace: namespace, name: name).imagePullSecrets?.map(\.name) ?? []
-        } catch let error as KubeError where error.isNotFound {
-            return []
-        }
-    }
-
-    public func pullSecret(namespace: String, name: String) async throws -> PullSecretData? {
-        do {
-            let secret = try await getSecret(namespace: namespace, name: name)
-            return PullSecretData(type: secret.type ?? "", data: secret.data ?? [:])
-        } catch let error as KubeError where error.isNotFound {
-            return nil
-        }
-    }
-
     public func rolloutRestart(_ workload: WorkloadReference, at: Date) async throws {
+        try await restart(workload, at: at, annotations: [:])
+    }
+
+    public func rolloutRestart(_ workload: WorkloadReference, at: Date, recording record: String) async throws {
+        try await restart(workload, at: at, annotations: [KateAnnotations.restart: record])
+    }
+
+    private func restart(_ workload: WorkloadReference, at: Date, annotations: [String: String]) async throws {
+        if workload.kind == .rollout {
+            try await restartRollout(namespace: workload.namespace, name: workload.name, at: at, annotating: annotations)
+            return
+        }
         guard let kind = KateKube.WorkloadKind(kind: workload.kind.rawValue), kind.supportsRolloutRestart else {
             throw SweepError.notRestartable(workload)
         }
-        try await rolloutRestart(kind, namespace: workload.namespace, name: workload.name, at: at)
+        try await rolloutRestart(kind, namespace: workload.namespace, name: workload.name, at: at, annotating: annotations)
     }
 
     public func evict(namespace: String, pod: String) async throws -> EvictionOutcome {
@@ -75,9 +79,14 @@ extension KubeClient: SweepCluster {
         func reference(_ subject: EventSubject) -> ObjectReference {
             ObjectReference(apiVersion: subject.apiVersion, kind: subject.kind, namespace: subject.namespace, name: subject.name, uid: subject.uid)
         }
-        try await createEvent(KubeEvent(
+        let kubeEvent = KubeEvent(
             regarding: reference(event.regarding), reason: event.reason, note: event.note, type: event.type == "Warning" ? .warning : .normal,
-            action: event.action, reportingInstance: WorkloadMapping.reportingInstance, related: event.related.map(reference)))
+            action: event.action, reportingInstance: WorkloadMapping.reportingInstance, eventTime: event.time, related: event.related.map(reference))
+        if event.count > 1 {
+            try await updateEventSeries(kubeEvent, count: event.count, lastObserved: Date())
+        } else {
+            try await createEvent(kubeEvent)
+        }
     }
 }
 
@@ -86,7 +95,7 @@ public enum SweepError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .notRestartable(let workload): "\(workload) cannot be rollout-restarted (only Deployment, StatefulSet, DaemonSet)"
+        case .notRestartable(let workload): "\(workload) cannot be rollout-restarted (only Deployment, StatefulSet, DaemonSet, Argo Rollout)"
         }
     }
 }
@@ -109,10 +118,12 @@ enum WorkloadMapping {
     static func base(
         _ metadata: ObjectMeta, _ reference: WorkloadReference, template: PodTemplateSpec?, observed: Int64?, selector: LabelSelector?
     ) -> WorkloadState {
-        WorkloadState(
+        var state = WorkloadState(
             reference: reference, uid: metadata.uid ?? "", annotations: metadata.annotations ?? [:], controller: metadata.controller,
             generation: metadata.generation, observedGeneration: observed, templateImages: templateImages(template),
             selector: selector?.matchLabels ?? [:])
+        state.restartMarker = template?.metadata?.annotations?[RestartRecord.restartedAt]
+        return state
     }
 
     static func state(_ rs: ReplicaSet, _ reference: WorkloadReference) -> WorkloadState {
@@ -138,6 +149,36 @@ enum WorkloadMapping {
         if let status = sts.status {
             state.replicas = sts.spec?.replicas ?? 1
             state.updatedReplicas = status.updatedReplicas ?? 0
+        }
+        return state
+    }
+
+    static func state(_ rollout: Rollout, _ reference: WorkloadReference) -> WorkloadState {
+        var state = base(
+            rollout.metadata, reference, template: rollout.spec?.template, observed: rollout.status?.observedGeneration?.value, selector: rollout.spec?.selector)
+        state.paused = rollout.isPaused
+        state.restartMarker = rollout.spec?.restartAt
+        if let status = rollout.status {
+            state.replicas = max(rollout.spec?.replicas ?? 1, status.replicas ?? 0)
+            state.updatedReplicas = status.updatedReplicas ?? 0
+        }
+        return state
+    }
+
+    /// The restart marker's field path, and the part of the object whose owner reconciles it.
+    static func markerPaths(_ kind: OwnerKind) -> (marker: [String], template: [String]) {
+        if kind == .rollout { return (["f:spec", "f:restartAt"], ["f:spec"]) }
+        return (["f:spec", "f:template", "f:metadata", "f:annotations", "f:" + RestartRecord.restartedAt], ["f:spec", "f:template"])
+    }
+
+    static func withManagers(_ state: WorkloadState, _ entries: [ManagedFieldsEntry], kind: OwnerKind) -> WorkloadState {
+        var state = state
+        let paths = markerPaths(kind)
+        state.fieldManagers = entries.compactMap { entry in
+            guard let manager = entry.manager, entry.subresource == nil || entry.subresource == "" else { return nil }
+            return FieldManager(
+                manager: manager, operation: entry.operation ?? "", time: entry.time, ownsMarker: entry.owns(paths.marker), ownsTemplate: entry.owns(paths.template),
+                ownsRecord: entry.owns(["f:metadata", "f:annotations", "f:" + KateAnnotations.restart]))
         }
         return state
     }

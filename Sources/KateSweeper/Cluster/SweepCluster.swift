@@ -2,9 +2,10 @@ import Foundation
 import KateContract
 import KateKube
 
-/// The Kubernetes reads the sweeper needs. `KubeClient` conforms (KubeClient+SweepCluster.swift);
-/// tests substitute an in-memory cluster.
-public protocol ClusterReading: Sendable {
+/// The Kubernetes reads the sweeper needs. `KubeClient` conforms (KubeClient+SweepCluster.swift;
+/// its pull-secret reads are KateContract's, shared with the webhook); tests substitute an
+/// in-memory cluster.
+public protocol ClusterReading: PullSecretReading {
     func listPods(namespace: String?, labelSelector: String?) async throws -> [Pod]
     /// The same pods page by page (`restarted`: a list restarted after 410; drop earlier pages).
     func forEachPodPage(namespace: String?, labelSelector: String?, _ page: (_ pods: [Pod], _ restarted: Bool) async throws -> Void) async throws
@@ -12,10 +13,6 @@ public protocol ClusterReading: Sendable {
     func optedOutNamespaces() async throws -> Set<String>
     /// The workload named by an owner reference; nil when it no longer exists.
     func workload(_ reference: WorkloadReference) async throws -> WorkloadState?
-    /// The ServiceAccount's `imagePullSecrets` names; [] when the account does not exist.
-    func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String]
-    /// A pull secret's type and base64 data as the API returns them; nil when it does not exist.
-    func pullSecret(namespace: String, name: String) async throws -> PullSecretData?
 }
 
 extension ClusterReading {
@@ -30,12 +27,21 @@ extension ClusterReading {
 /// The writes the sweeper makes. Each is one API call.
 public protocol ClusterWriting: Sendable {
     func rolloutRestart(_ workload: WorkloadReference, at: Date) async throws
+    /// The same restart with kate's `RestartRecord` (`KateAnnotations.restart`) on the workload, in the same patch.
+    func rolloutRestart(_ workload: WorkloadReference, at: Date, recording record: String) async throws
     func evict(namespace: String, pod: String) async throws -> EvictionOutcome
     func deletePod(namespace: String, name: String, uid: String) async throws
     func recordEvent(_ event: SweepEvent) async throws
 }
 
 public typealias SweepCluster = ClusterReading & ClusterWriting
+
+extension ClusterWriting {
+    /// Clusters that keep no record (test doubles) restart plainly.
+    public func rolloutRestart(_ workload: WorkloadReference, at: Date, recording record: String) async throws {
+        try await rolloutRestart(workload, at: at)
+    }
+}
 
 public enum OwnerKind: String, Sendable, Codable, Hashable {
     case replicaSet = "ReplicaSet"
@@ -44,6 +50,26 @@ public enum OwnerKind: String, Sendable, Codable, Hashable {
     case daemonSet = "DaemonSet"
     case job = "Job"
     case cronJob = "CronJob"
+    /// Argo Rollouts (`argoproj.io/v1alpha1`): restarted through `spec.restartAt`.
+    case rollout = "Rollout"
+
+    /// The API group an owner reference of this kind must name.
+    public var group: String {
+        switch self {
+        case .replicaSet, .deployment, .statefulSet, .daemonSet: "apps"
+        case .job, .cronJob: "batch"
+        case .rollout: "argoproj.io"
+        }
+    }
+
+    /// `apiVersion` of the kind, for Event references.
+    public var apiVersion: String {
+        switch self {
+        case .replicaSet, .deployment, .statefulSet, .daemonSet: "apps/v1"
+        case .job, .cronJob: "batch/v1"
+        case .rollout: "argoproj.io/v1alpha1"
+        }
+    }
 }
 
 public struct WorkloadReference: Sendable, Hashable, CustomStringConvertible {
@@ -82,6 +108,11 @@ public struct WorkloadState: Sendable, Hashable {
     public var templateImages: [String: String]
     /// `spec.selector.matchLabels`: narrows the pod list a paced eviction polls.
     public var selector: [String: String]
+    /// What a restart writes and a revert takes away: the pod template's `kubectl.kubernetes.io/restartedAt`
+    /// (a Rollout's `spec.restartAt`).
+    public var restartMarker: String?
+    /// Who last wrote the workload (`metadata.managedFields`), as far as naming a reverter needs.
+    public var fieldManagers: [FieldManager] = []
 
     public init(
         reference: WorkloadReference, uid: String = "", annotations: [String: String] = [:], controller: OwnerReference? = nil,
@@ -122,13 +153,27 @@ public struct WorkloadState: Sendable, Hashable {
     public var isOptedOut: Bool { OptOut.isOptedOut(annotations) }
 }
 
-public struct PullSecretData: Sendable, Equatable {
-    public var type: String
-    public var data: [String: String]
+/// One `managedFields` entry reduced to what tells who reverted a restart.
+public struct FieldManager: Sendable, Hashable {
+    public var manager: String
+    /// `Update` or `Apply`.
+    public var operation: String
+    /// RFC 3339: when its fields last changed.
+    public var time: String?
+    /// It owns the restart marker itself (it wrote a value of its own there).
+    public var ownsMarker: Bool
+    /// It owns fields of the pod template (a Rollout: of `spec`): the one that reconciles the template.
+    public var ownsTemplate: Bool
+    /// It owns kate's restart record: kate's own entry.
+    public var ownsRecord: Bool
 
-    public init(type: String, data: [String: String]) {
-        self.type = type
-        self.data = data
+    public init(manager: String, operation: String, time: String? = nil, ownsMarker: Bool = false, ownsTemplate: Bool = false, ownsRecord: Bool = false) {
+        self.manager = manager
+        self.operation = operation
+        self.time = time
+        self.ownsMarker = ownsMarker
+        self.ownsTemplate = ownsTemplate
+        self.ownsRecord = ownsRecord
     }
 }
 
@@ -149,14 +194,23 @@ public struct SweepEvent: Sendable, Equatable {
     public var action: String
     public var note: String
     public var type: String
+    /// When it first happened (names the Event: a repeat addresses the same one).
+    public var time: Date
+    /// Occurrences so far in this sweep; above 1 the Event already exists and its series is updated.
+    public var count: Int
 
-    public init(regarding: EventSubject, related: EventSubject? = nil, reason: String, action: String, note: String, type: String = "Normal") {
+    public init(
+        regarding: EventSubject, related: EventSubject? = nil, reason: String, action: String, note: String, type: String = "Normal",
+        time: Date = Date(), count: Int = 1
+    ) {
         self.regarding = regarding
         self.related = related
         self.reason = reason
         self.action = action
         self.note = note
         self.type = type
+        self.time = time
+        self.count = count
     }
 }
 

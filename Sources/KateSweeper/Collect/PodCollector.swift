@@ -51,7 +51,17 @@ public struct PodCollector: Sendable {
         if pod.metadata.deletionTimestamp != nil { return "terminating" }
         if annotations[SweepAnnotations.mirror] != nil { return "mirror (static) pod; the kubelet owns it" }
         if let optOut = OptOut.podReason(annotations: annotations, labels: pod.metadata.labels) { return "opted out (\(optOut))" }
+        if annotations[KateAnnotations.originalImages] == nil, let operatorOwned = Self.operatorOwnedReason(pod) { return operatorOwned }
         return nil
+    }
+
+    /// The webhook leaves operator-owned pods unpinned unless opted in (and then annotates them): their operator, not
+    /// a rollout, decides their image, so they are reported as skipped with the webhook's reason.
+    static func operatorOwnedReason(_ pod: Pod) -> String? {
+        guard let references = pod.metadata.ownerReferences, !references.isEmpty else { return nil }
+        return OperatorOwnership.operatorOwner(references.map {
+            OperatorOwnership.Owner(apiVersion: $0.apiVersion, kind: $0.kind, name: $0.name, controller: $0.controller == true)
+        }).map(OperatorOwnership.skipReason)
     }
 
     func targets(of pod: Pod) -> [ContainerTarget] {

@@ -1,3 +1,4 @@
+import Foundation
 import Metrics
 
 /// The sweep's metrics (swift-metrics types; the executable picks the backend).
@@ -7,11 +8,13 @@ import Metrics
 ///   kate_sweep_resolve_errors_total     tags the registry could not resolve
 ///   kate_sweep_duration_seconds         wall time of a sweep
 ///   kate_dangling_digests{namespace,owner}  digests an owner's pods pin (or run) that the registry answers 404 for
+///   kate_sweep_last_success_timestamp_seconds  Unix time the last sweep ran to its end (alerts: "not run in 2 schedules")
 public struct SweepMetrics: Sendable {
     private let podsByVerdict: [Verdict: Gauge]
     private let stalePods: Gauge
     private let resolveErrors: Counter
     private let duration: Metrics.Timer
+    private let lastSuccess: Gauge
     private let factory: any MetricsFactory
 
     /// - Parameter factory: the backend; tests pass a `TestMetrics`, the executable keeps the bootstrapped one.
@@ -25,6 +28,7 @@ public struct SweepMetrics: Sendable {
         stalePods = Gauge(label: "kate_sweep_stale_pods", factory: factory)
         resolveErrors = Counter(label: "kate_sweep_resolve_errors_total", factory: factory)
         duration = Metrics.Timer(label: "kate_sweep_duration_seconds", dimensions: [], factory: factory)
+        lastSuccess = Gauge(label: "kate_sweep_last_success_timestamp_seconds", factory: factory)
     }
 
     func recordPods(_ counts: [Verdict: Int], stale: Int) {
@@ -64,5 +68,11 @@ public struct SweepMetrics: Sendable {
 
     func recordDuration(_ elapsed: Duration) {
         duration.recordNanoseconds(Int64(elapsed.components.seconds) * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+
+    /// A sweep that stopped on an error records nothing here (and writes no metrics file), so the
+    /// age of this gauge is how long the sweeper has been failing or not running.
+    func recordSuccess(at date: Date) {
+        lastSuccess.record(date.timeIntervalSince1970)
     }
 }

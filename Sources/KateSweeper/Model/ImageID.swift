@@ -1,4 +1,5 @@
 import Foundation
+import KateRegistry
 
 /// What the node says a container runs, read from `status.containerStatuses[].imageID`.
 ///
@@ -33,14 +34,14 @@ public enum ImageID {
             break
         }
         guard let at = value.lastIndex(of: "@") else {
-            if ImageDigest.isSHA256(value) {
+            if Digest.isSHA256(value) {
                 return .unknown(reason: "imageID \(ImageDigest.short(value)) is an image config ID, not a registry digest")
             }
             return .unknown(reason: "unrecognised imageID \"\(raw ?? "")\"")
         }
         let repository = String(value[..<at])
         let digest = String(value[value.index(after: at)...])
-        guard ImageDigest.isSHA256(digest) else {
+        guard Digest.isSHA256(digest) else {
             return .unknown(reason: "imageID \"\(raw ?? "")\" carries no sha256 digest")
         }
         guard !repository.isEmpty, !repository.contains(where: \.isWhitespace) else {

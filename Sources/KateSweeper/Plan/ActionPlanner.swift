@@ -20,16 +20,31 @@ public struct ActionPlanner: Sendable {
             PodKey(namespace: $0.target.pod.namespace, name: $0.target.pod.name)
         }
         var units: [Unit: [PodKey]] = [:]
+        var holds: [EventSubject: (reason: String, pods: [PodKey])] = [:]
+        /// Each stale pod's own controller (a Deployment's pods: their ReplicaSet): what a paced
+        /// eviction waits on, should a restart be reverted.
+        var controllers: [PodKey: WorkloadState] = [:]
         for pod in stale.keys.sorted() {
             guard let identity = stale[pod]?.first?.target.pod else { continue }
+            if let reference = OwnerDirectory.reference(for: identity.controller, namespace: identity.namespace), let state = owners.state(reference) {
+                controllers[pod] = state
+            }
             switch unit(for: identity, owners: owners) {
-            case .hold(let reason): plan.held[pod] = reason
+            case .hold(let reason, let subject):
+                plan.held[pod] = reason
+                if let subject { holds[subject, default: (reason, [])].pods.append(pod) }
             case .act(let unit): units[unit, default: []].append(pod)
             }
         }
         for (unit, pods) in units.sorted(by: { $0.key.sortKey < $1.key.sortKey }) {
             let evidence = pods.flatMap { stale[$0] ?? [] }
-            plan.append(actionsFor: unit, pods: pods, evidence: evidence, stale: stale)
+            plan.append(actionsFor: unit, pods: pods, evidence: evidence, stale: stale, controllers: controllers)
+        }
+        // What kate refused to do is an Event too, once per owner, so `kubectl describe` answers "why not?".
+        for (subject, hold) in holds.sorted(by: { "\($0.key.namespace)/\($0.key.name)" < "\($1.key.namespace)/\($1.key.name)" }) {
+            plan.notices.append(PlannedNotice(
+                subject: subject, reason: "StaleImageHeld", action: "Hold", lead: "not restarted: \(hold.reason)", pods: hold.pods,
+                evidence: hold.pods.flatMap { stale[$0] ?? [] }))
         }
         return plan
     }
@@ -38,12 +53,15 @@ public struct ActionPlanner: Sendable {
     enum Unit: Hashable {
         case restart(WorkloadState)
         case evict(owner: String, state: WorkloadState?)
+        /// Another field manager reverted kate's last restart of the owner: its pods are evicted instead.
+        case evictReverted(WorkloadState, RestartReversion)
         case delete(PodKey)
 
         var sortKey: String {
             switch self {
             case .restart(let state): "1 \(state.reference)"
             case .evict(let owner, _): "2 \(owner)"
+            case .evictReverted(let state, _): "2 \(state.reference)"
             case .delete(let pod): "3 \(pod)"
             }
         }
@@ -51,7 +69,8 @@ public struct ActionPlanner: Sendable {
 
     enum Decision {
         case act(Unit)
-        case hold(String)
+        /// Why not, and the owner an Event about it goes to (nil: no Event, e.g. an opt-out).
+        case hold(String, EventSubject? = nil)
     }
 
     func unit(for pod: PodIdentity, owners: OwnerDirectory) -> Decision {
@@ -84,42 +103,55 @@ public struct ActionPlanner: Sendable {
                 return .act(.evict(owner: reference.description, state: owner))
             }
             return restartable(owner)
-        case .deployment:
+        case .deployment, .rollout:
             return restartable(owner)
         case .job, .cronJob:
             return .hold("Job pods are reported only; the next run pulls the tag again")
         }
     }
 
+    /// A restart, unless the owner is paused or still rolling — or kate's last restart of it was
+    /// reverted by another field manager (read back from `RestartRecord`), when evicting is the way left.
     private func restartable(_ owner: WorkloadState) -> Decision {
+        let subject = EventSubject(owner)
         if owner.paused {
-            return .hold("\(owner.reference) is paused; not restarted (run `kubectl rollout resume` first)")
+            let resume = owner.reference.kind == .rollout ? "kubectl argo rollouts promote" : "kubectl rollout resume"
+            return .hold("\(owner.reference) is paused; not restarted (run `\(resume)` first)", subject)
         }
-        if let progress = owner.rolloutInProgress {
-            return .hold("\(owner.reference) rollout in progress (\(progress)); retried next sweep")
+        switch RestartCheck.check(owner) {
+        case .reverted(let reversion):
+            return .act(.evictReverted(owner, reversion))
+        case .rolling(let progress):
+            return .hold("\(owner.reference) rollout in progress (\(progress)); retried next sweep", subject)
+        case .noRecord, .progressed:
+            if let progress = owner.rolloutInProgress {
+                return .hold("\(owner.reference) rollout in progress (\(progress)); retried next sweep", subject)
+            }
+            return .act(.restart(owner))
         }
-        return .act(.restart(owner))
     }
 }
 
 extension SweepPlan {
     /// Adds the writes for one unit, or holds its pods when a write could not help.
-    mutating func append(actionsFor unit: ActionPlanner.Unit, pods: [PodKey], evidence: [Finding], stale: [PodKey: [Finding]]) {
+    mutating func append(
+        actionsFor unit: ActionPlanner.Unit, pods: [PodKey], evidence: [Finding], stale: [PodKey: [Finding]], controllers: [PodKey: WorkloadState] = [:]
+    ) {
         switch unit {
         case .restart(let owner):
-            if let pinned = TemplatePins.pinnedContainers(of: owner, stale: evidence) {
-                for pod in pods { held[pod] = "template pins a digest; update the manifest (\(pinned))" }
-                return
-            }
-            let subject = EventSubject(
-                apiVersion: "apps/v1", kind: owner.reference.kind.rawValue, namespace: owner.reference.namespace,
-                name: owner.reference.name, uid: owner.uid)
-            actions.append(PlannedAction(operation: .rolloutRestart(owner.reference), subject: subject, pods: pods, evidence: evidence))
+            if holdPinned(owner, pods: pods, evidence: evidence) { return }
+            let fallback = pacedEvictions(of: pods, owner: owner, stale: stale, controllers: controllers)
+            actions.append(PlannedAction(
+                operation: .rolloutRestart(owner.reference), subject: EventSubject(owner), pods: pods, evidence: evidence,
+                generationBefore: owner.generation, fallback: fallback))
+            if owner.reference.kind == .rollout { warnings.append(ArgoRollouts.canaryWarning(owner.reference)) }
+        case .evictReverted(let owner, let reversion):
+            if holdPinned(owner, pods: pods, evidence: evidence) { return }
+            for pod in pods { reverted[pod] = reversion }
+            notices.append(RestartReverted.notice(EventSubject(owner), reversion, pods: pods, evidence: evidence))
+            actions.append(contentsOf: pacedEvictions(of: pods, owner: owner, stale: stale, controllers: controllers))
         case .evict(_, let state):
-            if let state, let pinned = TemplatePins.pinnedContainers(of: state, stale: evidence) {
-                for pod in pods { held[pod] = "template pins a digest; update the manifest (\(pinned))" }
-                return
-            }
+            if let state, holdPinned(state, pods: pods, evidence: evidence) { return }
             guard let state else {
                 // A bare pod: nothing replaces it, so nothing to wait for.
                 for pod in pods {
@@ -128,23 +160,35 @@ extension SweepPlan {
                 }
                 return
             }
-            // Paced like `kubectl drain`: the executor evicts one pod, waits for the workload's ready
-            // pods to recover, then evicts the next. The Event regards the workload, with the pod related.
-            let pacing = EvictionPacing(workload: state.reference, uid: state.uid, selector: state.selector)
-            let subject = EventSubject(
-                apiVersion: "apps/v1", kind: state.reference.kind.rawValue, namespace: state.reference.namespace,
-                name: state.reference.name, uid: state.uid)
-            for pod in pods {
-                let podEvidence = stale[pod] ?? []
-                actions.append(PlannedAction(
-                    operation: .evict(pod), subject: subject, pods: [pod], evidence: podEvidence, pacing: pacing,
-                    relatedPod: podSubject(pod, evidence: podEvidence)))
-            }
+            actions.append(contentsOf: pacedEvictions(of: pods, owner: state, stale: stale, controllers: [:]))
         case .delete(let pod):
             let podEvidence = stale[pod] ?? []
             let uid = podEvidence.first?.target.pod.uid ?? ""
             actions.append(PlannedAction(operation: .delete(pod, uid: uid), subject: podSubject(pod, evidence: podEvidence), pods: [pod], evidence: podEvidence))
         }
+    }
+
+    /// Paced like `kubectl drain`: the executor evicts one pod, waits for its controller's ready pods
+    /// to recover (a Deployment's pods: their ReplicaSet's), then evicts the next. The Event regards
+    /// `owner`, with the pod related.
+    private func pacedEvictions(of pods: [PodKey], owner: WorkloadState, stale: [PodKey: [Finding]], controllers: [PodKey: WorkloadState]) -> [PlannedAction] {
+        pods.map { pod in
+            let controller = controllers[pod] ?? owner
+            let podEvidence = stale[pod] ?? []
+            return PlannedAction(
+                operation: .evict(pod), subject: EventSubject(owner), pods: [pod], evidence: podEvidence,
+                pacing: EvictionPacing(workload: controller.reference, uid: controller.uid, selector: controller.selector),
+                relatedPod: podSubject(pod, evidence: podEvidence))
+        }
+    }
+
+    /// A template that pins digests itself: nothing kate does helps; say so on the pods and in an Event.
+    private mutating func holdPinned(_ owner: WorkloadState, pods: [PodKey], evidence: [Finding]) -> Bool {
+        guard let pinned = TemplatePins.pinnedContainers(of: owner, stale: evidence) else { return false }
+        let reason = "template pins a digest; update the manifest (\(pinned))"
+        for pod in pods { held[pod] = reason }
+        notices.append(PlannedNotice(subject: EventSubject(owner), reason: "StaleImageHeld", action: "Hold", lead: "not restarted: \(reason)", pods: pods, evidence: evidence))
+        return true
     }
 
     private func podSubject(_ pod: PodKey, evidence: [Finding]) -> EventSubject {
@@ -163,5 +207,31 @@ enum TemplatePins {
             return "\(name)=…@\(ImageDigest.short(digest))"
         }
         return pinned.isEmpty ? nil : pinned.joined(separator: ", ")
+    }
+}
+
+extension EventSubject {
+    /// The workload itself, as an Event's `regarding`.
+    init(_ workload: WorkloadState) {
+        self.init(
+            apiVersion: workload.reference.kind.apiVersion, kind: workload.reference.kind.rawValue, namespace: workload.reference.namespace,
+            name: workload.reference.name, uid: workload.uid)
+    }
+}
+
+/// Argo Rollouts restarts replace pods outside the rollout strategy.
+enum ArgoRollouts {
+    static func canaryWarning(_ rollout: WorkloadReference) -> String {
+        "\(rollout): restarted through spec.restartAt, which replaces pods without the canary steps (no pauses, analysis or traffic shifting)"
+    }
+}
+
+/// The notice for an owner whose restart another field manager reverted.
+enum RestartReverted {
+    static func notice(_ owner: EventSubject, _ reversion: RestartReversion, pods: [PodKey], evidence: [Finding]) -> PlannedNotice {
+        PlannedNotice(
+            subject: owner, reason: "RestartReverted", action: "Evict",
+            lead: "restart-reverted: \(reversion.description); evicting the stale pods one at a time instead, honouring PodDisruptionBudgets",
+            type: "Warning", pods: pods, evidence: evidence)
     }
 }

@@ -25,11 +25,11 @@ public struct OwnerDirectory: Sendable {
         return directory
     }
 
-    /// The workload an owner reference names, if it is a kind the sweeper knows (apps/v1, batch/v1).
+    /// The workload an owner reference names, if it is a kind the sweeper knows (apps/v1, batch/v1, Argo Rollouts).
     public static func reference(for owner: OwnerReference?, namespace: String) -> WorkloadReference? {
         guard let owner, let kind = OwnerKind(rawValue: owner.kind) else { return nil }
         let group = owner.apiVersion.split(separator: "/").first.map(String.init) ?? ""
-        guard group == "apps" || group == "batch" else { return nil }
+        guard group == kind.group else { return nil }
         return WorkloadReference(kind: kind, namespace: namespace, name: owner.name)
     }
 

@@ -36,10 +36,15 @@ public struct PlannedAction: Sendable, Equatable {
     public var pacing: EvictionPacing?
     /// The pod an eviction removes, when `subject` is its workload.
     public var relatedPod: EventSubject?
+    /// A restart: the workload's generation before it, for kate's `RestartRecord`.
+    public var generationBefore: Int64?
+    /// A restart: the paced evictions of its pods that replace it if another field manager reverts it
+    /// (`--wait` checks within the sweep; the next sweep plans them itself).
+    public var fallback: [PlannedAction]
 
     public init(
         operation: Operation, subject: EventSubject, pods: [PodKey], evidence: [Finding], pacing: EvictionPacing? = nil,
-        relatedPod: EventSubject? = nil
+        relatedPod: EventSubject? = nil, generationBefore: Int64? = nil, fallback: [PlannedAction] = []
     ) {
         self.operation = operation
         self.subject = subject
@@ -47,6 +52,8 @@ public struct PlannedAction: Sendable, Equatable {
         self.evidence = evidence
         self.pacing = pacing
         self.relatedPod = relatedPod
+        self.generationBefore = generationBefore
+        self.fallback = fallback
     }
 
     /// "restart Deployment/web", "evict pod default/web-0".
@@ -86,9 +93,43 @@ public struct SweepPlan: Sendable, Equatable {
     public var actions: [PlannedAction]
     /// Stale pods that get no action, with the reason shown in the ACTION column.
     public var held: [PodKey: String]
+    /// Events that stand on their own (a reverted restart, a refusal, a warning), recorded before the actions.
+    public var notices: [PlannedNotice]
+    /// Pods whose owner's restart another field manager reverted: their verdict becomes `restart-reverted`.
+    public var reverted: [PodKey: RestartReversion]
+    /// Report warnings (an Argo Rollout restart skips the canary steps).
+    public var warnings: [String]
 
-    public init(actions: [PlannedAction] = [], held: [PodKey: String] = [:]) {
+    public init(
+        actions: [PlannedAction] = [], held: [PodKey: String] = [:], notices: [PlannedNotice] = [], reverted: [PodKey: RestartReversion] = [:],
+        warnings: [String] = []
+    ) {
         self.actions = actions
         self.held = held
+        self.notices = notices
+        self.reverted = reverted
+        self.warnings = warnings
+    }
+}
+
+/// An Event the plan asks for, about `subject`, whose note lists `evidence` (the stale containers).
+public struct PlannedNotice: Sendable, Equatable {
+    public var subject: EventSubject
+    public var reason: String
+    public var action: String
+    /// The sentence before the evidence: "held: Deployment default/web is paused".
+    public var lead: String
+    public var type: String
+    public var pods: [PodKey]
+    public var evidence: [Finding]
+
+    public init(subject: EventSubject, reason: String, action: String, lead: String, type: String = "Normal", pods: [PodKey] = [], evidence: [Finding] = []) {
+        self.subject = subject
+        self.reason = reason
+        self.action = action
+        self.lead = lead
+        self.type = type
+        self.pods = pods
+        self.evidence = evidence
     }
 }

@@ -23,13 +23,17 @@ public struct ActionPolicy: Sendable, Equatable {
     public var evictionPollInterval: Duration
     /// How long after a 429 the eviction is tried again (`kubectl drain` waits 5 s).
     public var disruptionRetryInterval: Duration
+    /// `--wait`: how long the sweep re-reads the workloads it restarted to verify each restart (nil:
+    /// not at all; the next sweep verifies). Reverted restarts fall back to paced evictions at once.
+    public var restartWait: Duration?
 
     public static let defaultEvictionWait = Duration.seconds(120)
 
     public init(
         action: SweepAction = .rollout, dryRun: Bool = false, maxActions: Int? = nil, evictionWait: Duration = defaultEvictionWait,
-        evictionPollInterval: Duration = .seconds(2), disruptionRetryInterval: Duration = .seconds(5)
+        evictionPollInterval: Duration = .seconds(2), disruptionRetryInterval: Duration = .seconds(5), restartWait: Duration? = nil
     ) {
+        self.restartWait = restartWait
         self.action = action
         self.dryRun = dryRun
         self.maxActions = maxActions

@@ -72,6 +72,7 @@ public enum ReportRenderer {
             if !wroteGap { try out.append("\n"); wroteGap = true }
             try out.append("\(row.namespace)/\(row.pod) \(row.container): \(row.verdict.rawValue): \(reason)\n")
         }
+        for skipped in report.reportedSkips { try out.append("\(skipped.pod.namespace)/\(skipped.pod.name): skipped: \(skipped.reason)\n") }
         for warning in report.warnings { try out.append("warning: \(warning)\n") }
         try out.append("\n" + report.summary + "\n")
     }
@@ -83,7 +84,15 @@ public enum ReportRenderer {
         public var dryRun: Bool
         public var action: SweepAction
         public var rows: [ReportRow]
+        /// Pods skipped for a reason worth a row (operator-owned); absent in older documents.
+        public var skipped: [ReportedSkip]?
         public var warnings: [String]
+    }
+
+    public struct ReportedSkip: Codable, Sendable, Equatable {
+        public var namespace: String
+        public var pod: String
+        public var reason: String
     }
 
     private static func json(_ report: SweepReport, into out: inout ChunkedOutput) throws {
@@ -106,6 +115,8 @@ public enum ReportRenderer {
             start = end
         }
         try out.append(first ? "],\n" : "\n  ],\n")
+        let skips = report.reportedSkips.map { ReportedSkip(namespace: $0.pod.namespace, pod: $0.pod.name, reason: $0.reason) }
+        try out.append("  \"skipped\": \(try encoded(skips)),\n")
         try out.append("  \"summary\": \(try encoded(report.summary)),\n  \"warnings\": \(try encoded(report.warnings))\n}\n")
     }
 }

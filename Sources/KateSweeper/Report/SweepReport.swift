@@ -1,5 +1,6 @@
 /// Everything one sweep found and did.
 import Foundation
+import KateContract
 
 public struct SweepReport: Sendable {
     public var findings: [Finding]
@@ -45,6 +46,9 @@ public struct SweepReport: Sendable {
     }
 
     public var stalePods: Int { podVerdicts.values.filter(\.isStale).count }
+
+    /// Skipped pods the report lists (the webhook's operator-owned skips); the other skips are only logged at debug.
+    public var reportedSkips: [SkippedPod] { skipped.filter { $0.reason.hasPrefix(OperatorOwnership.reasonLabel + ":") } }
 
     /// The ACTION column for a pod: its action's outcome, or why it was held; "-" if nothing applies.
     public func actionText(for pod: PodKey) -> String {

@@ -91,14 +91,14 @@ public struct ResolutionTable: Sendable {
         do {
             reference = try ImageReference.parse(key.image.canonicalTag)
         } catch {
-            return IndexAnswer(request: request, reference: nil, digest: .failure(ResolveFailure(message: "registry: \(error)")))
+            return IndexAnswer(request: request, reference: nil, digest: .failure(ResolveFailure(message: "registry [\(FailureClass(error))]: \(error)")))
         }
         do {
             let digest = try await resolver.currentDigest(of: reference, keyring: request.keyring, deadline: ContinuousClock.now.advanced(by: timeout))
             return IndexAnswer(request: request, reference: reference, digest: .success(digest))
         } catch {
-            logger.warning("cannot resolve \(key.image.display)", metadata: ["credentials": "\(key.scope)", "error": "\(error)"])
-            return IndexAnswer(request: request, reference: reference, digest: .failure(ResolveFailure(message: "registry: \(error)")))
+            logger.warning("cannot resolve \(key.image.display)", metadata: ["credentials": "\(key.scope)", "class": "\(FailureClass(error))", "error": "\(error)"])
+            return IndexAnswer(request: request, reference: reference, digest: .failure(ResolveFailure(message: "registry [\(FailureClass(error))]: \(error)")))
         }
     }
 
@@ -133,7 +133,7 @@ public struct ResolutionTable: Sendable {
                 return .resolved(indexDigest: index, platformDigests: children)
             } catch {
                 // Without the children a platform digest would look stale: better unknown than a wrong restart.
-                return .failed("cannot list platform manifests of \(answer.request.key.image.display): \(error)")
+                return .failed("cannot list platform manifests of \(answer.request.key.image.display) [\(FailureClass(error))]: \(error)")
             }
         }
         for (answer, state) in zip(needChildren, listed) { states[answer.request.key] = state }

@@ -1,4 +1,5 @@
 import KateRegistry
+import KateKube
 import Logging
 
 /// Which safety checks a sweep runs (both on by default; `--no-dangling-check`, `--no-platform-gate`).

@@ -16,11 +16,14 @@ public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
     /// The tag moved to an index that lacks a platform the cluster's nodes (or the workload's
     /// nodeSelector/affinity) use: not rolled, checked again next sweep.
     case platformGap = "platform-gap"
+    /// Stale, and kate's rollout restart of its owner was reverted by another field manager (named from
+    /// `managedFields`): its pods are evicted one at a time instead.
+    case restartReverted = "restart-reverted"
 
     /// Whether a restart would bring the container to the tag's current digest.
     public var isStale: Bool {
         switch self {
-        case .tagMoved, .nodeMismatch, .split, .dangling: true
+        case .tagMoved, .nodeMismatch, .split, .dangling, .restartReverted: true
         case .current, .unknown, .platformGap: false
         }
     }
@@ -34,7 +37,8 @@ public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
         case .tagMoved: 3
         case .split: 4
         case .nodeMismatch: 5
-        case .dangling: 6
+        case .restartReverted: 6
+        case .dangling: 7
         }
     }
 

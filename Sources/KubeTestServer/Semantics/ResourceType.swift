@@ -43,14 +43,18 @@ public struct ResourceType: Sendable, Hashable {
     public static let nodes = ResourceType(group: "", version: "v1", resource: "nodes", kind: "Node", namespaced: false)
     public static let podDisruptionBudgets = ResourceType(group: "policy", version: "v1", resource: "poddisruptionbudgets", kind: "PodDisruptionBudget", namespaced: true)
 
+    /// Argo Rollouts' CRD (argoproj.io/v1alpha1): a Deployment-like owner of ReplicaSets, restarted through `spec.restartAt`.
+    public static let rollouts = ResourceType(group: "argoproj.io", version: "v1alpha1", resource: "rollouts", kind: "Rollout", namespaced: true)
+
     public static let all: [ResourceType] = [
         .pods, .namespaces, .serviceAccounts, .secrets, .deployments, .replicaSets, .statefulSets, .daemonSets, .jobs, .cronJobs, .events,
-        .podDisruptionBudgets, .coreEvents, .nodes,
+        .podDisruptionBudgets, .coreEvents, .nodes, .rollouts,
+        .leases, .imageTagHistories, // coordination.k8s.io and kate.dev (Semantics/Leases.swift, Semantics/KateResources.swift)
     ]
 
     /// Kinds with a `/status` subresource: there a write changes only `.status`, while a write to
     /// the object itself leaves `.status` as it was (the registry strategies' PrepareForUpdate).
-    public var hasStatus: Bool { ![ResourceType.serviceAccounts, .secrets, .events, .coreEvents].contains(self) }
+    public var hasStatus: Bool { ![ResourceType.serviceAccounts, .secrets, .events, .coreEvents, .leases, .imageTagHistories].contains(self) }
 
     /// Short names kubectl accepts (`po`, `deploy`), as discovery announces them.
     var shortNames: [String] {
@@ -66,6 +70,8 @@ public struct ResourceType: Sendable, Hashable {
         case "events": ["ev"]
         case "poddisruptionbudgets": ["pdb"]
         case "nodes": ["no"]
+        case "rollouts": ["ro"]
+        case "imagetaghistories": ["ith"]
         default: []
         }
     }

@@ -40,12 +40,16 @@ struct APIHandler: HTTPResponder {
         guard let api = APIRequest.parse(path: request.path) else {
             return .text(404, "404 page not found")
         }
-        let verb = api.verb(method: request.method)
+        let isWatch = request.method == "GET" && api.name == nil && WatchRequest.isWatch(QueryString.parse(request.query))
+        let verb = isWatch ? "watch" : api.verb(method: request.method)
         if controls.isDenied(verb: verb, resource: api.rbacResource, namespace: api.namespace) {
             return StatusBody.forbidden(user: user, verb: verb, type: api.type, subresource: api.subresource, namespace: api.namespace, name: api.name)
         }
         let verbs = Verbs(store: store, controls: controls)
+        let writer = ManagedFields.manager(fieldManager: QueryString.parse(request.query)["fieldManager"], userAgent: request.headers["User-Agent"])
         switch (request.method, api.name, api.subresource) {
+        case ("GET", nil, nil) where isWatch:
+            return verbs.watch(api, query: QueryString.parse(request.query))
         case ("GET", nil, nil), ("HEAD", nil, nil):
             let query = QueryString.parse(request.query)
             return Self.asTableIfAsked(verbs.list(api, query: query), type: api.type, accept: request.headers["Accept"], query: query, isList: true)
@@ -54,13 +58,17 @@ struct APIHandler: HTTPResponder {
                 verbs.get(api, name: name), type: api.type, accept: request.headers["Accept"], query: QueryString.parse(request.query), isList: false
             )
         case ("POST", nil, nil):
-            return verbs.create(api, body: request.body)
+            return verbs.create(api, body: request.body, manager: writer)
         case ("POST", .some(let name), "eviction") where api.type == .pods:
             return verbs.evict(api, name: name, body: request.body)
         case ("PATCH", .some(let name), nil):
-            return verbs.patch(api, name: name, contentType: request.headers["Content-Type"], body: request.body)
+            return verbs.patch(api, name: name, contentType: request.headers["Content-Type"], body: request.body, manager: writer, query: request.query)
         case ("PATCH", .some(let name), "status") where api.type.hasStatus:
-            return verbs.patch(api, name: name, contentType: request.headers["Content-Type"], body: request.body)
+            return verbs.patch(api, name: name, contentType: request.headers["Content-Type"], body: request.body, manager: writer, query: request.query)
+        case ("PUT", .some(let name), nil):
+            return verbs.replace(api, name: name, body: request.body, manager: writer)
+        case ("PUT", .some(let name), "status") where api.type.hasStatus:
+            return verbs.replace(api, name: name, body: request.body, manager: writer)
         case ("GET", .some(let name), "status") where api.type.hasStatus:
             return verbs.get(api, name: name)
         case ("DELETE", .some(let name), nil):
@@ -94,8 +102,8 @@ struct APIHandler: HTTPResponder {
     private func authenticate(_ header: String?, token: String?) -> String? {
         controls.state.withLock { state in
             if let token { return state.tokens[token] }
-            if let header, header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
-               let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":") {
+            if let header, header.hasPrefix("Basic "), let pair = Base64.decodeUTF8(String(header.dropFirst(6))),
+               let colon = pair.firstIndex(of: ":") {
                 let name = String(pair[..<colon]), password = String(pair[pair.index(after: colon)...])
                 return state.basicUsers[name] == password ? name : nil
             }

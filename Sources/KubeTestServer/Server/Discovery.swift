@@ -70,14 +70,14 @@ enum Discovery {
         for type in types {
             var entry: JSONValue = .object([
                 ("name", .string(type.resource)), ("singularName", .string(type.kind.lowercased())), ("namespaced", .bool(type.namespaced)),
-                ("kind", .string(type.kind)), ("verbs", .array(["create", "delete", "get", "list", "patch"].map { .string($0) })),
+                ("kind", .string(type.kind)), ("verbs", .array(["create", "delete", "get", "list", "patch", "update", "watch"].map { .string($0) })),
             ])
             if !type.shortNames.isEmpty { entry["shortNames"] = .array(type.shortNames.map { .string($0) }) }
             resources.append(entry)
             if type.hasStatus {
                 resources.append(.object([
                     ("name", .string("\(type.resource)/status")), ("singularName", .string("")), ("namespaced", .bool(type.namespaced)),
-                    ("kind", .string(type.kind)), ("verbs", .array(["get", "patch"].map { .string($0) })),
+                    ("kind", .string(type.kind)), ("verbs", .array(["get", "patch", "update"].map { .string($0) })),
                 ]))
             }
             for sub in subresources where sub.0 == type.resource {

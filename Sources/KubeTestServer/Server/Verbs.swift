@@ -7,13 +7,10 @@ struct Verbs {
     let controls: Controls
 
     func list(_ api: APIRequest, query: [String: String]) -> HTTPResponse {
-        let labels: LabelSelectorQuery
-        let fields: FieldSelectorQuery
-        do {
-            labels = try LabelSelectorQuery(parsing: query["labelSelector"] ?? "")
-            fields = try FieldSelectorQuery(parsing: query["fieldSelector"] ?? "", supportedFields: api.type.selectableFields)
-        } catch {
-            return StatusBody.badRequest(error.description)
+        let labels: LabelSelectorQuery, fields: FieldSelectorQuery
+        switch Self.selectors(api, query: query) {
+        case .success(let parsed): (labels, fields) = parsed
+        case .failure(let box): return box.response
         }
         let limit = query["limit"].flatMap { Int($0) }
         let token = query["continue"].flatMap { $0.isEmpty ? nil : $0 }
@@ -53,14 +50,15 @@ struct Verbs {
         return .json(200, object.bytes)
     }
 
-    func create(_ api: APIRequest, body: [UInt8]) -> HTTPResponse {
-        guard let object = try? JSONValue.parse(body), object.objectValue != nil else {
+    func create(_ api: APIRequest, body: [UInt8], manager: String = "") -> HTTPResponse {
+        guard var object = try? JSONValue.parse(body), object.objectValue != nil else {
             return StatusBody.badRequest("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml")
         }
         if let namespace = api.namespace, let bodyNamespace = object[path: ["metadata", "namespace"]]?.stringValue,
            !bodyNamespace.isEmpty, bodyNamespace != namespace {
             return StatusBody.badRequest("the namespace of the provided object does not match the namespace sent on the request")
         }
+        ManagedFields.recordUpdate(manager: manager, before: .object([]), after: &object, subresource: nil, now: ObjectStore.timestamp(Date()))
         do {
             let created = try store.create(object, type: api.type, namespace: api.namespace)
             if api.type == .events || api.type == .coreEvents { storeEventTwin(created, of: api.type) }
@@ -151,8 +149,9 @@ struct Verbs {
         return page.items.compactMap { try? JSONValue.parse($0) }
     }
 
-    func patch(_ api: APIRequest, name: String, contentType: String?, body: [UInt8]) -> HTTPResponse {
+    func patch(_ api: APIRequest, name: String, contentType: String?, body: [UInt8], manager: String = "", query: String? = nil) -> HTTPResponse {
         let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        if mediaType == "application/apply-patch+yaml" { return apply(api, name: name, body: body, manager: manager, query: query) }
         guard ["application/strategic-merge-patch+json", "application/merge-patch+json", "application/json-patch+json"].contains(mediaType) else {
             return StatusBody.failure(
                 code: 415, reason: "UnsupportedMediaType",
@@ -172,6 +171,8 @@ struct Verbs {
         do {
             let updated = try store.update(api.type, namespace: api.namespace, name: name) { (object: inout JSONValue) throws(ObjectStore.WriteError) in
                 let before = object
+                // Declared first, so it runs last: managedFields see the object as stored (status restored).
+                defer { ManagedFields.recordUpdate(manager: manager, before: before, after: &object, subresource: api.subresource, now: ObjectStore.timestamp(Date())) }
                 defer {
                     if api.subresource == "status" {
                         let status = object["status"]
@@ -193,6 +194,7 @@ struct Verbs {
                     }
                 }
             }
+            if api.type == .events || api.type == .coreEvents { storeEventTwin(updated, of: api.type) }
             return .json(200, updated.serialized())
         } catch {
             // The apiserver answers a JSON patch that does not apply (a failed `test`, a missing path)
@@ -228,7 +230,7 @@ struct Verbs {
         }
     }
 
-    private func writeError(_ error: ObjectStore.WriteError, _ api: APIRequest, name: String) -> HTTPResponse {
+    func writeError(_ error: ObjectStore.WriteError, _ api: APIRequest, name: String) -> HTTPResponse {
         switch error {
         case .notFound: StatusBody.notFound(api.type, name: name)
         case .alreadyExists: StatusBody.alreadyExists(api.type, name: name)

@@ -1,4 +1,5 @@
 import Foundation
+import KateNet
 import Synchronization
 
 /// The test server's etcd: objects by kind and `namespace/name`, a global resourceVersion that
@@ -15,6 +16,8 @@ final class ObjectStore: Sendable {
     }
 
     private let state = Mutex(State())
+    /// What watches read: every write below is recorded there under this store's lock (watch).
+    let history = WatchHistory()
 
     enum WriteError: Error, Equatable {
         case notFound
@@ -54,9 +57,11 @@ final class ObjectStore: Sendable {
             state.resourceVersion += 1
             object[path: ["metadata", "resourceVersion"]] = .string(String(state.resourceVersion))
             let stored = StoredObject(json: object, type: type)
-            let exists = state.objects[type]?[stored.key] != nil
+            let previous = state.objects[type]?[stored.key]
+            let exists = previous != nil
             if !replace, exists { throw .alreadyExists }
             state.objects[type, default: [:]][stored.key] = stored
+            history.record(.init(kind: exists ? .modified : .added, type: type, resourceVersion: state.resourceVersion, object: stored, previous: previous))
             if !exists {
                 let position = Self.firstIndex(after: stored.key, in: state.order[type] ?? [], inclusive: true)
                 state.order[type, default: []].insert(stored.key, at: position)
@@ -85,7 +90,9 @@ final class ObjectStore: Sendable {
             }
             state.resourceVersion += 1
             object[path: ["metadata", "resourceVersion"]] = .string(String(state.resourceVersion))
-            state.objects[type]?[key] = StoredObject(json: object, type: type)
+            let stored = StoredObject(json: object, type: type)
+            state.objects[type]?[key] = stored
+            history.record(.init(kind: .modified, type: type, resourceVersion: state.resourceVersion, object: stored, previous: existing))
             return object
         }
     }
@@ -104,7 +111,18 @@ final class ObjectStore: Sendable {
                 state.order[type]?.remove(at: position)
             }
             state.resourceVersion += 1
+            var last = object
+            last[path: ["metadata", "resourceVersion"]] = .string(String(state.resourceVersion))
+            history.record(.init(kind: .deleted, type: type, resourceVersion: state.resourceVersion, object: StoredObject(json: last, type: type), previous: nil))
             return object
+        }
+    }
+
+    /// Every object of `type` (in `namespace`, or all) at one resourceVersion: a watch's initial state.
+    func snapshot(_ type: ResourceType, namespace: String?) -> (objects: [StoredObject], resourceVersion: Int) {
+        state.withLock { state in
+            let objects = (state.order[type] ?? []).compactMap { state.objects[type]?[$0] }
+            return (objects.filter { namespace == nil || $0.namespace == namespace }, state.resourceVersion)
         }
     }
 
@@ -125,6 +143,7 @@ final class ObjectStore: Sendable {
         state.withLock { state in
             state.resourceVersion += 1
             state.compactedRevision = state.resourceVersion
+            history.compact(at: state.resourceVersion)
         }
     }
 
@@ -223,14 +242,14 @@ struct ContinueToken: Equatable {
 
     func encoded() -> String {
         let json: JSONValue = .object([("v", .string("meta.k8s.io/v1")), ("rv", .int(resourceVersion)), ("start", .string(lastKey + "\u{0}"))])
-        return Data(json.serialized()).base64EncodedString()
+        return Base64.encode(json.serialized())
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     static func decode(_ token: String) -> ContinueToken? {
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let json = try? JSONValue.parse(Array(data)),
+        guard let bytes = Base64.decode(base64), let json = try? JSONValue.parse(bytes),
               json["v"]?.stringValue == "meta.k8s.io/v1", let rv = json["rv"]?.intValue, var start = json["start"]?.stringValue
         else { return nil }
         if start.hasSuffix("\u{0}") { start.removeLast() }

@@ -1,4 +1,5 @@
 import Foundation
+import KateNet
 import KateKube
 
 /// A container for the builders: name, image as in the spec, and the `imageID` its status reports
@@ -205,13 +206,13 @@ extension KubeTestServer {
     /// `kubectl create secret docker-registry` writes it.
     @discardableResult
     public func addDockerConfigSecret(namespace: String = "default", name: String, registry: String, username: String, password: String) throws -> Secret {
-        let auth = Data("\(username):\(password)".utf8).base64EncodedString()
+        let auth = Base64.encode("\(username):\(password)")
         let config: JSONValue = .object([("auths", .object([(registry, .object([
             ("username", .string(username)), ("password", .string(password)), ("auth", .string(auth)),
         ]))]))])
         var object = PodBuilder.object(apiVersion: "v1", kind: "Secret", namespace: namespace, name: name, labels: [:])
         object["type"] = .string("kubernetes.io/dockerconfigjson")
-        object["data"] = .object([(".dockerconfigjson", .string(Data(config.serialized()).base64EncodedString()))])
+        object["data"] = .object([(".dockerconfigjson", .string(Base64.encode(config.serialized())))])
         return try Self.decode(try put(object))
     }
 

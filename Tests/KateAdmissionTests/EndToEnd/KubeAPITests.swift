@@ -1,5 +1,6 @@
 import Foundation
 import KateAdmission
+import KateContract
 import KateKube
 import KateRegistry
 import KubeTestServer
@@ -16,7 +17,7 @@ struct KubeAPITests {
         try api.addDockerConfigSecret(namespace: "shop", name: "builder-cred", registry: "ghcr.io", username: "bot", password: "t0ken")
         try api.addServiceAccount(namespace: "shop", name: "builder", imagePullSecrets: ["builder-cred"])
         let client = KubeClient(configuration: api.clientConfiguration, logger: TestLogging.quiet)
-        let keyrings = PullSecretKeyrings(reader: client, node: .empty)
+        let keyrings = PullSecretKeychain(reader: client, node: .empty)
 
         let pod = Pod(
             metadata: ObjectMeta(generateName: "web-", namespace: "shop"),

@@ -1,5 +1,6 @@
 import Foundation
 import KateAdmission
+import KateContract
 import KateKube
 import KateNet
 import KateRegistry
@@ -157,7 +158,7 @@ struct RegistryFailureEndToEndTests {
         let web = try await registry.push(repository: "shop/web", tag: "2.4.1")
         let pinner = PodPinner(
             configuration: AdmissionConfiguration(), resolver: try RegistryEndToEndTests.resolver(for: registry),
-            keyrings: PullSecretKeyrings(reader: client, node: .empty))
+            keyrings: PullSecretKeychain(reader: client, node: .empty))
         let server = try await WebhookServer.start(mutating: MutatingWebhook(pinner: pinner, logger: TestLogging.quiet))
         let bare = #"{"op":"remove","path":"/request/object/metadata/ownerReferences"}"#
 

@@ -1,5 +1,6 @@
 import Foundation
 import KateAdmission
+import KateContract
 import KateKube
 import KateRegistry
 import Logging
@@ -61,7 +62,7 @@ struct CredentialedHitCostTests {
         let api = PullSecretKeyringTests.FakeAPI(
             secrets: ["shop/regcred": DockerConfig(entries: [Self.basic])], accounts: ["shop/default": ["regcred"]])
         let node = Keyring(sources: [(label: "docker config", config: DockerConfig(entries: [Self.token]))])
-        let keyrings = PullSecretKeyrings(reader: api, node: node)
+        let keyrings = PullSecretKeychain(reader: api, node: node)
         let pod = PullSecretKeyringTests.pod(secrets: ["regcred"], serviceAccount: nil)
         let first = KeyringInstrumentation()
         _ = await KeyringInstrumentation.$current.withValue(first) {

@@ -65,7 +65,7 @@ struct MutatingWebhookTests {
         #expect(body.at("/response/patch") == nil)
         #expect(body.at("/response/warnings")?.arrayValue?.count == 3)
         #expect(try metrics.expectCounter("kate_admission_reviews_total", [("result", "failed_open")]).totalValue == 1)
-        #expect(try metrics.expectCounter("kate_admission_resolve_failures_total", [("reason", "timeout")]).totalValue == 3)
+        #expect(try metrics.expectCounter("kate_admission_resolve_failures_total", [("class", "timeout")]).totalValue == 3)
     }
 
     @Test("a namespace labelled kate.dev/skip=true is skipped; the lookup is cached")

@@ -108,6 +108,9 @@ struct PodPinnerCreateTests {
         let result = try await harness.run(review)
         #expect(result.image("/spec/containers/1/image") == "Not A Valid:Image!")
         #expect(result.response.warnings.contains { $0.contains("not a valid image reference") })
+        // The reason survives into the warning, so the user sees what to fix.
+        let reason = try #require(ImageReferenceError.from("Not A Valid:Image!"))
+        #expect(result.response.warnings.contains { $0.contains("not a valid image reference (\(reason)); left as is") }, "\(result.response.warnings)")
         #expect(result.report.pinnedImages == 3)
     }
 
@@ -153,5 +156,17 @@ struct PodPinnerEphemeralTests {
         let result = try await harness.run(review)
         #expect(result.response.patch.isEmpty)
         #expect(harness.resolver.lookups.isEmpty)
+    }
+}
+
+extension ImageReferenceError {
+    /// The reason the parser gives for `image`, or nil when it parses.
+    static func from(_ image: String) -> String? {
+        do {
+            _ = try ImageReference.parse(image)
+            return nil
+        } catch {
+            return (error as? ImageReferenceError)?.reason
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KateAdmission
+import KateContract
 import KateKube
 import Logging
 import KateRegistry

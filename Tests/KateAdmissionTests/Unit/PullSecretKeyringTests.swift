@@ -1,5 +1,6 @@
 import Foundation
 import KateAdmission
+import KateContract
 import KateKube
 import KateRegistry
 import Logging
@@ -53,7 +54,7 @@ struct PullSecretKeyringTests {
             secrets: ["shop/regcred": try Self.config("a.example"), "shop/builder-cred": try Self.config("b.example")],
             accounts: ["shop/builder": ["builder-cred", "regcred"]])
         let node = Keyring(sources: [(label: "docker config /etc/kate/docker/config.json", config: try Self.config("c.example"))])
-        let keyrings = PullSecretKeyrings(reader: api, node: node, nodeLabel: "docker config /etc/kate/docker/config.json")
+        let keyrings = PullSecretKeychain(reader: api, node: node, nodeLabel: "docker config /etc/kate/docker/config.json")
         let result = await keyrings.keyring(
             for: Self.pod(secrets: ["regcred", "gone"], serviceAccount: "builder"), namespace: "shop", deadline: .now + .seconds(5),
             logger: Logger(label: "test"))
@@ -68,7 +69,7 @@ struct PullSecretKeyringTests {
     @Test("the default ServiceAccount is used when the pod names none, and reads are cached")
     func defaultAccountAndCache() async throws {
         let api = FakeAPI(secrets: ["shop/sa-cred": try Self.config("a.example")], accounts: ["shop/default": ["sa-cred"]])
-        let keyrings = PullSecretKeyrings(reader: api, node: .empty)
+        let keyrings = PullSecretKeychain(reader: api, node: .empty)
         let pod = Self.pod(secrets: [], serviceAccount: nil)
         let first = await keyrings.keyring(for: pod, namespace: "shop", deadline: .now + .seconds(5), logger: Logger(label: "test"))
         _ = await keyrings.keyring(for: pod, namespace: "shop", deadline: .now + .seconds(5), logger: Logger(label: "test"))
@@ -79,7 +80,7 @@ struct PullSecretKeyringTests {
     @Test("an API failure is reported, skipped and not cached")
     func failuresNotCached() async throws {
         let api = FakeAPI(secrets: [:], accounts: ["shop/default": []], failing: ["flaky"])
-        let keyrings = PullSecretKeyrings(reader: api, node: .empty)
+        let keyrings = PullSecretKeychain(reader: api, node: .empty)
         let pod = Self.pod(secrets: ["flaky"], serviceAccount: nil)
         let first = await keyrings.keyring(for: pod, namespace: "shop", deadline: .now + .seconds(5), logger: Logger(label: "test"))
         #expect(first.problems.first?.hasPrefix("imagePullSecret shop/flaky unreadable") == true)
@@ -87,11 +88,26 @@ struct PullSecretKeyringTests {
         #expect(api.reads.withLock { $0 }.filter { $0 == "secret shop/flaky" }.count == 2)
     }
 
+    @Test("concurrent pods share one read per ServiceAccount and per secret (a ReplicaSet's burst, a sweep page)")
+    func concurrentReadsShared() async throws {
+        let api = FakeAPI(secrets: ["shop/sa-cred": try Self.config("a.example")], accounts: ["shop/default": ["sa-cred"]], delay: .milliseconds(200))
+        let keyrings = PullSecretKeychain(reader: api, node: .empty)
+        let pod = Self.pod(secrets: [], serviceAccount: nil)
+        let labels = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<20 {
+                group.addTask { await keyrings.keyring(for: pod, namespace: "shop", deadline: .now + .seconds(5), logger: Logger(label: "test")).keyring.labels }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(labels.count == 20 && labels.allSatisfy { $0 == ["ServiceAccount default imagePullSecret shop/sa-cred"] })
+        #expect(api.reads.withLock { $0 } == ["sa shop/default", "secret shop/sa-cred"])
+    }
+
     @Test("a slow API server costs at most the deadline; resolution goes on with the node credentials")
     func slowAPI() async throws {
         let api = FakeAPI(secrets: [:], accounts: ["shop/default": []], delay: .seconds(30))
         let node = Keyring(sources: [(label: "docker config /etc/kate/config.json", config: try Self.config("c.example"))])
-        let keyrings = PullSecretKeyrings(reader: api, node: node, nodeLabel: "docker config /etc/kate/config.json")
+        let keyrings = PullSecretKeychain(reader: api, node: node, nodeLabel: "docker config /etc/kate/config.json")
         let started = ContinuousClock.now
         let result = await keyrings.keyring(
             for: Self.pod(secrets: [], serviceAccount: nil), namespace: "shop", deadline: .now + .milliseconds(200), logger: Logger(label: "test"))

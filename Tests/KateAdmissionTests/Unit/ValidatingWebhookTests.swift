@@ -1,5 +1,6 @@
 import Foundation
 import KateAdmission
+import KateRegistry
 import Logging
 import Testing
 
@@ -38,5 +39,14 @@ struct ValidatingWebhookTests {
         let response = webhook.validate(try Fixtures.request(try Fixtures.bytes(Fixtures.ephemeralUpdate)))
         #expect(response.allowed == false)
         #expect(response.denial?.message.contains("ephemeral container debugger-p9x4c (nicolaka/netshoot:v0.13)") == true)
+    }
+
+    @Test("an invalid reference is denied with the parser's reason")
+    func invalidReferenceKeepsItsReason() throws {
+        let review = try Fixtures.review(
+            Fixtures.podCreate, edits: #"[{"op":"replace","path":"/request/object/spec/containers/1/image","value":"Not A Valid:Image!"}]"#)
+        let denial = try #require(webhook.validate(try Fixtures.request(review)).denial)
+        let reason = try #require(ImageReferenceError.from("Not A Valid:Image!"))
+        #expect(denial.message.contains("(Not A Valid:Image!: not a valid image reference: \(reason))"), "\(denial.message)")
     }
 }

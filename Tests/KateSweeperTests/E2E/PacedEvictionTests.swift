@@ -57,13 +57,17 @@ struct PacedEvictionTests {
             for name in ["db-0", "db-1", "db-2"] { #expect(report.actionText(for: PodKey(namespace: "default", name: name)) == "evicted") }
             // The pacing itself: each pod was still untouched when the one before it got its replacement.
             #expect(controller.presentAtReplacement == ["db-0": ["db-1", "db-2"], "db-1": ["db-2"], "db-2": []])
-            // One Event per eviction, regarding the StatefulSet, with the evicted pod as the related object.
-            let events = h.events.compactMap(\.bodyJSON)
-            #expect(events.count == 3)
-            #expect(Set(events.compactMap { $0[path: ["regarding", "kind"]]?.stringValue }) == ["StatefulSet"])
-            #expect(Set(events.compactMap { $0[path: ["regarding", "uid"]]?.stringValue }) == ["sts-uid"])
-            #expect(events.compactMap { $0[path: ["related", "name"]]?.stringValue } == ["db-0", "db-1", "db-2"])
-            #expect(Set(events.compactMap { $0["reason"]?.stringValue }) == ["StaleImageEvicted"])
+            // One Event for the three evictions, regarding the StatefulSet (the first evicted pod related),
+            // created once and then counted up, as kubelet's event correlator does with repeats.
+            #expect(h.events.map(\.method) == ["POST", "PATCH", "PATCH"])
+            let created = try #require(h.events.first?.bodyJSON)
+            #expect(created[path: ["regarding", "kind"]]?.stringValue == "StatefulSet" && created[path: ["regarding", "uid"]]?.stringValue == "sts-uid")
+            #expect(created[path: ["related", "name"]]?.stringValue == "db-0" && created["reason"]?.stringValue == "StaleImageEvicted")
+            #expect(h.events.dropFirst().compactMap { $0.bodyJSON?[path: ["series", "count"]]?.intValue } == [2, 3])
+            let name = try #require(created[path: ["metadata", "name"]]?.stringValue)
+            let stored = try #require(h.kube.object(.coreEvents, namespace: "default", name: name))
+            #expect(stored[path: ["series", "count"]]?.intValue == 3)
+            #expect(stored["message"]?.stringValue?.contains("evicted (3 pods: db-0, db-1, db-2)") == true)
         }
     }
 

@@ -42,7 +42,7 @@ struct SweepEndToEndTests {
             #expect(patch.bodyText.contains("kubectl.kubernetes.io/restartedAt"))
             #expect(h.events.count == 1)
             let note = try #require(h.events.first).bodyText
-            #expect(note.contains("StaleImageRestarted") && note.contains(Self.gone) && note.contains(current))
+            #expect(note.contains("StaleImageRestarted") && note.contains("running \(ImageDigest.short(Self.gone))") && note.contains("tag \(ImageDigest.short(current))"))
             #expect(report.stalePods == 5)
             #expect(Set(report.findings.map(\.judgement.verdict)) == [.tagMoved])
             #expect(report.exitCode == 0)
@@ -63,7 +63,9 @@ struct SweepEndToEndTests {
 
             let second = try await h.sweep()
 
-            #expect(h.writes.isEmpty)
+            // Nothing but the Event saying why nothing was done.
+            #expect(h.writeSummary.isEmpty)
+            #expect(h.events.compactMap { $0.bodyJSON?["reason"]?.stringValue } == ["StaleImageHeld"])
             let action = second.actionText(for: PodKey(namespace: "default", name: "web-5d8f7c-0"))
             #expect(action.contains("rollout in progress"))
         }
@@ -99,7 +101,10 @@ struct SweepEndToEndTests {
 
             let report = try await h.sweep()
 
-            #expect(h.writes.isEmpty)
+            #expect(h.writeSummary.isEmpty)
+            let held = try #require(h.events.first?.bodyJSON)
+            #expect(h.events.count == 1 && held["reason"]?.stringValue == "StaleImageHeld")
+            #expect(held["note"]?.stringValue?.contains("is paused") == true)
             #expect(report.stalePods == 2)
             #expect(report.actionText(for: PodKey(namespace: "default", name: "web-5d8f7c-0")).contains("paused"))
         }

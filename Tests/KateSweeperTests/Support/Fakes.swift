@@ -1,4 +1,5 @@
 import Foundation
+import KateContract
 import KateKube
 import KateRegistry
 import Synchronization
@@ -47,18 +48,21 @@ final class InMemoryCluster: SweepCluster {
         }
     }
 
-    func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String] {
+    /// nil for an account the test did not create: KateContract's "does not exist".
+    func serviceAccountPullSecrets(namespace: String, name: String) async throws -> [String]? {
         state.withLock { state in
             state.accountReads += 1
-            return state.serviceAccounts["\(namespace)/\(name)"] ?? []
+            return state.serviceAccounts["\(namespace)/\(name)"]
         }
     }
 
-    func pullSecret(namespace: String, name: String) async throws -> PullSecretData? {
-        state.withLock { state in
+    /// Parsed the way `KubeClient`'s conformance parses the API's secret.
+    func pullSecretConfig(namespace: String, name: String) async throws -> DockerConfig? {
+        let secret = state.withLock { state in
             state.secretReads += 1
             return state.secrets["\(namespace)/\(name)"]
         }
+        return try secret.map { try DockerConfig.fromSecret(type: $0.type, data: $0.data) }
     }
 
     func rolloutRestart(_ workload: WorkloadReference, at: Date) async throws {
@@ -130,4 +134,10 @@ final class TableResolver: TagResolving {
 struct FakeRegistryError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
+}
+
+/// A pull secret's type and base64 data as the API holds them (what the fake cluster stores).
+struct PullSecretData: Sendable, Equatable {
+    var type: String
+    var data: [String: String]
 }
