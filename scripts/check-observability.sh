@@ -12,8 +12,9 @@
 # 3. Runs kate for real on loopback: a stand-in registry with Docker Hub's rate-limit headers
 #    (scripts/observability/fake_registry.py), `kate webhook --self-signed`, kate-dev-apiserver with a
 #    Deployment whose pods are admitted through the webhook; AdmissionReviews with curl (pinned, failed open
-#    on a dead registry until its circuit opens, invalid, /validate denied); the tag moves; `kate sweep
-#    --metrics-file` restarts the Deployment. Scrapes the webhook's /metrics.
+#    on a dead registry until its circuit opens, invalid, /validate denied); the tag moves and the pinned
+#    digest is deleted; `kate sweep --metrics-file` restarts the Deployment and lists the dangling digest.
+#    Scrapes the webhook's /metrics.
 #    Both expositions must pass `promtool check metrics` (Prometheus's parser and naming lint).
 # 4. Every metric and label the dashboard's queries and the alerts name must be in those expositions
 #    (scripts/observability/check_observability.py); a misspelled metric or label must make that check fail.
@@ -221,11 +222,13 @@ poll 20 test -f "$work/apiserver.ready" ||
 pinned_pods() { [ "$(python3 "$helper" running-pods "$work/kubeconfig" shop | grep -c "^$registry/demo/web:1.0@sha256:")" = 2 ]; }
 check "the Deployment's two pods run pinned (admitted through the webhook)" poll 20 pinned_pods
 curl -fsS -X POST "http://$registry/move" >/dev/null   # the tag moves
+curl -fsS -X POST "http://$registry/delete-old" >/dev/null   # and a retention job deletes the digest the pods pin
 sweep() {   # kubeconfig, metrics file, more flags
   "$kate" sweep --kubeconfig "$1" --registry-config "$work/registry-config.json" --metrics-file "$2" "${@:3}"
 }
 check "kate sweep --metrics-file restarts the Deployment (exit 0)" sweep "$work/kubeconfig" "$work/sweep.prom"
 check "the sweep's metrics file counts the restart" grep -q 'kate_sweep_actions_total{action="restart",outcome="ok"} 1' "$work/sweep.prom"
+check "the sweep's metrics file lists the Deployment's dangling digest" grep -q 'kate_dangling_digests{namespace="shop",owner="Deployment/web"} 1' "$work/sweep.prom"
 recent_success() {
   python3 - "$work/sweep.prom" <<'EOF'
 import re, sys, time

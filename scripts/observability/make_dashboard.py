@@ -136,17 +136,23 @@ panel("stat", "Last sweep duration",
       "Wall time of the last sweep (kate_sweep_duration_seconds; one observation per run).",
       [('max(kate_sweep_duration_seconds_sum / kate_sweep_duration_seconds_count)', "duration")], w=4, unit="s")
 panel("timeseries", "Pods by verdict (last sweep)",
-      "Pods by their worst container verdict: current, tag-moved, node-mismatch, split, unknown; and the pods with at least one stale container.",
-      [('sum by (verdict) (kate_sweep_pods)', "{{verdict}}"), ('sum(kate_sweep_stale_pods)', "stale pods")], w=8)
+      "Pods by their worst container verdict: current, tag-moved, node-mismatch, split, dangling, restart-reverted, platform-gap, unknown; and the pods with at least one stale container.",
+      [('sum by (verdict) (kate_sweep_pods)', "{{verdict}}"), ('sum(kate_sweep_stale_pods)', "stale pods")], w=6)
 panel("timeseries", "Actions taken (last sweep)",
       "Restarts, evictions and deletions the last sweep wrote, by outcome (ok, blocked, gone, failed); and the tags it could not resolve.",
       [('sum by (action, outcome) (kate_sweep_actions_total)', "{{action}} {{outcome}}"),
-       ('sum(kate_sweep_resolve_errors_total)', "tags not resolved")], w=8)
+       ('sum(kate_sweep_resolve_errors_total)', "tags not resolved")], w=6)
+panel("timeseries", "Dangling digests (last sweep)",
+      "Digests an owner's pods pin or run that the registry answered 404 for (kate_dangling_digests, per owner); the alert KateDanglingDigests fires while any is listed.",
+      [('sum by (namespace, owner) (kate_dangling_digests)', "{{namespace}} {{owner}}")], w=4)
 
 newrow("Guards")
 panel("timeseries", "Guards fired",
-      "Times a safety guard stopped kate: an eviction refused by a PodDisruptionBudget in the last sweep, a pod denied by /validate (image not pinned), a review denied by --failure-mode deny.",
+      "Times a safety guard stopped kate: an eviction refused by a PodDisruptionBudget and pods held by the platform-coverage gate in the last sweep, a pod denied by /validate (image not pinned), a review denied by --failure-mode deny, the mutation-loop breaker tripping, pods left unpinned because an operator owns them.",
       [('sum(kate_sweep_actions_total{outcome="blocked"})', "sweep: blocked by PodDisruptionBudget (last sweep)"),
+       ('sum(kate_sweep_pods{verdict="platform-gap"})', "sweep: held by the platform gate (last sweep)"),
+       (f'sum(rate(kate_mutation_loop_breaker_total{{{W}}}[{R}]))', "mutation-loop breaker trips/s"),
+       (f'sum by (reason) (rate(kate_admission_skipped_total{{{W}}}[{R}]))', "skipped ({{reason}})/s"),
        (f'sum(rate(kate_admission_validations_total{{{W},result="denied"}}[{R}]))', "/validate denied/s"),
        (f'sum(rate(kate_admission_reviews_total{{{W},result="denied"}}[{R}]))', "review denied/s")], w=24)
 

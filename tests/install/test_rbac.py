@@ -1,10 +1,12 @@
 """Least privilege: exactly the API calls kate makes, nothing with `*`, no built-in admin roles."""
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
-from conftest import KUBE_VERSIONS, chart_variants
-from manifests import pod_spec
+from conftest import CHART_CHECK, KUBE_VERSIONS, ROOT, chart_variants
+from manifests import load_render, pod_spec
 
 ALL = chart_variants() + ["kustomize"]
 ROLE_KINDS = ("Role", "ClusterRole")
@@ -22,8 +24,10 @@ def grants(role: dict) -> set[tuple[str, str, str]]:
     return out
 
 
+NODES_LIST = ("", "nodes", "list")  # the platform-coverage gate (webhook.platformGate, sweeper.platformGate; on by default)
 WEBHOOK = {("", "serviceaccounts", "get"), ("", "secrets", "get"), ("", "namespaces", "get"),
-           ("events.k8s.io", "events", "create")}  # the mutation-loop breaker's one Event per trip
+           ("events.k8s.io", "events", "create"),  # the mutation-loop breaker's one Event per trip
+           NODES_LIST}
 SWEEP_READ = {("", "pods", "list"), ("apps", "replicasets", "get"), ("batch", "jobs", "get"),
               ("apps", "deployments", "get"), ("apps", "statefulsets", "get"), ("apps", "daemonsets", "get"),
               ("argoproj.io", "rollouts", "get")}
@@ -36,8 +40,9 @@ DELETE_PODS = ("", "pods", "delete")
 NAMESPACE_LIST = ("", "namespaces", "list")
 
 # What each ci variant's sweeper may do.
+# A namespaced sweeper ("full") cannot list nodes through its Role: it gets the -nodes ClusterRole instead.
 SWEEPER = {
-    "report-dry-run": SWEEP_READ | {NAMESPACE_LIST},
+    "report-dry-run": SWEEP_READ | {NAMESPACE_LIST, NODES_LIST},
     "full": SWEEP_READ | SWEEP_WRITE | PULL_SECRETS | {DELETE_PODS},
 }
 
@@ -90,7 +95,7 @@ def test_sweeper_role(render, variant):
     if variant == "sweeper-off":
         assert role is None and not r.all("CronJob")
         return
-    expected = SWEEPER.get(variant, SWEEP_READ | SWEEP_WRITE | PULL_SECRETS | {NAMESPACE_LIST})
+    expected = SWEEPER.get(variant, SWEEP_READ | SWEEP_WRITE | PULL_SECRETS | {NAMESPACE_LIST, NODES_LIST})
     assert grants(role) == expected
     # Deleting pods is the old tool's behaviour: granted only for --action=delete.
     args = pod_spec(r.one("CronJob"))["containers"][0]["args"]
@@ -104,6 +109,28 @@ def test_namespaced_sweeper_gets_a_role_not_a_cluster_role(render):
     binding = r.one("RoleBinding")
     assert binding["metadata"]["namespace"] == "shop"
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "shop-kate-sweeper", "namespace": "platform"}]
+    # Nodes are cluster-scoped: the platform gate's list comes from a ClusterRole of its own, and nothing else does.
+    [nodes] = [o for o in r.objects if o["kind"] == "ClusterRole" and o["metadata"]["name"].endswith("-sweeper-nodes")]
+    assert grants(nodes) == {NODES_LIST}
+    [nodes_binding] = [o for o in r.objects if o["kind"] == "ClusterRoleBinding" and o["metadata"]["name"].endswith("-sweeper-nodes")]
+    assert nodes_binding["roleRef"]["name"] == nodes["metadata"]["name"]
+    assert nodes_binding["subjects"] == binding["subjects"]
+
+
+@pytest.mark.parametrize("component", ["webhook", "sweeper"])
+def test_platform_gate_off_grants_no_nodes(tmp_path, component):
+    """{component}.platformGate=false: the flag --no-platform-gate, and no nodes: list anywhere for that component."""
+    out = tmp_path / "r.yaml"
+    run = subprocess.run(["bash", CHART_CHECK, "-q", str(ROOT / "charts/kate"), "-n", "kate-system", "-r", "kate",
+                          "--set", f"{component}.platformGate=false", "-o", str(out)], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    r = load_render(out)
+    roles = [o for o in r.objects if o["kind"] in ROLE_KINDS and f"-{component}" in o["metadata"]["name"]]
+    assert roles, "no role for the component rendered"
+    for role in roles:
+        assert NODES_LIST not in grants(role), role["metadata"]["name"]
+    workload = r.one("Deployment") if component == "webhook" else r.one("CronJob")
+    assert "--no-platform-gate" in pod_spec(workload)["containers"][0]["args"]
 
 
 @pytest.mark.parametrize("variant", [v for v in ALL if v != "sweeper-off"])
