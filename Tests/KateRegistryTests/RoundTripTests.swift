@@ -1,6 +1,7 @@
 import Foundation
 import KateRegistry
 import RegistryTestSupport
+import Synchronization
 import Testing
 
 /// Counts what the registry, its token server and the TCP path see for a sweep-shaped workload, so
@@ -79,6 +80,62 @@ struct RoundTripTests {
                 throw error
             }
             await proxy.stop()
+        }
+    }
+}
+
+/// The first credentialed request to a host learns its challenge; the others wait for that answer. Their
+/// connections must be opened during the wait, not after it: on a distant registry that is the TCP and TLS
+/// round trips of every waiting lookup (`bench-registry roundtrips`: 7.1 → 6.1 round trips).
+@Suite("Connections opened while waiting for the challenge")
+struct PreconnectTests {
+    @Test("8 cold credentialed lookups: 8 connections are open while the first 401 is still being answered")
+    func waitersConnectDuringTheChallenge() async throws {
+        let digest = "sha256:" + String(repeating: "ab", count: 32)
+        // The anonymous probe (the first HEAD of all) gets its 401 after 1.5 s; everything after it is answered at once.
+        let heads = HeadCounter()
+        let registry = try await ScriptedHTTPServer.start { method, _, _ in
+            method == "HEAD" && heads.next() == 0
+                ? .init(status: 401, headers: [("WWW-Authenticate", #"Basic realm="test""#)], delay: .milliseconds(1500))
+                : .init(status: 200, headers: [("Docker-Content-Digest", digest), ("Content-Type", "application/vnd.oci.image.manifest.v1+json")])
+        }
+        let proxy = try DelayProxy.start(upstreamPort: registry.port, delay: .zero)
+        let resolver = makeResolver(scripted: [proxy.host])
+        let keyring = Keyring(sources: [(label: "imagePullSecret ns/regcred", config: DockerConfig(entries: [.init(server: proxy.host, username: "bot", password: "pw")]))])
+        let host = proxy.host
+        let lookups = 8
+        async let resolved: [String] = withThrowingTaskGroup(of: String.self) { group in
+            for tag in 0..<lookups {
+                group.addTask { try await resolver.resolve(try ImageReference.parse("\(host)/app:v\(tag)"), keyring: keyring, deadline: soon()).digest }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        // While only the probe has reached the registry, the seven waiting lookups have connected.
+        var connectedDuringProbe = 0
+        let until = ContinuousClock.now + .milliseconds(1400)
+        while ContinuousClock.now < until, registry.requests.count <= 1 {
+            connectedDuringProbe = max(connectedDuringProbe, registry.requests.count <= 1 ? proxy.connections : 0)
+            if connectedDuringProbe >= lookups { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let digests = try await resolved
+        #expect(digests == Array(repeating: digest, count: lookups))
+        #expect(connectedDuringProbe == lookups, "connections open before the challenge was known: \(connectedDuringProbe) of \(lookups)")
+        #expect(proxy.connections == lookups, "each waiting lookup used the connection it opened ahead: \(proxy.connections)")
+        #expect(registry.requests.filter { $0.authorization == nil }.count == 1, "one anonymous probe")
+        await resolver.shutdown()
+        await proxy.stop()
+        await registry.stop()
+    }
+}
+
+private final class HeadCounter: Sendable {
+    private let count = Mutex(0)
+    /// How many came before this one.
+    func next() -> Int {
+        count.withLock { value in
+            defer { value += 1 }
+            return value
         }
     }
 }

@@ -75,6 +75,21 @@ public final class HTTPClient: Sendable {
         _ = await connector.tls.context()
     }
 
+    /// Opens a connection to `url`'s origin and leaves it idle in the pool for the next request there. For a caller
+    /// that must wait before it can send (for another request to learn how the server authenticates): the TCP and TLS
+    /// handshakes then overlap that wait instead of following it. Returns whether a connection was added. A failure
+    /// is not reported: the request that follows opens its own connection and meets the error in its own words.
+    @discardableResult
+    public func preconnect(to url: String, deadline: ContinuousClock.Instant) async -> Bool {
+        guard let parsed = try? ClientURL(parsing: url), let route = try? route(for: parsed) else { return false }
+        guard let stream = try? await connector.open(parsed, route: route, deadline: deadline) else { return false }
+        if let rejected = pool.checkin(poolKey(parsed, route: route), stream) {
+            await rejected.close()
+            return false
+        }
+        return true
+    }
+
     /// Idle pooled connections to `url`'s origin (for tests and diagnostics).
     public func idleConnectionCount(for url: String) -> Int {
         guard let parsed = try? ClientURL(parsing: url), let route = try? route(for: parsed) else { return 0 }

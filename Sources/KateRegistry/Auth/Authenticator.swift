@@ -63,9 +63,11 @@ final class Authenticator: Sendable {
         }
     }
 
-    /// What to do before the first request to `host`: when another request is already finding
-    /// out how the host authenticates, waits for it (up to `deadline`) and uses its answer.
-    func discovery(host: String, deadline: ContinuousClock.Instant) async -> Discovery {
+    /// What to do before the first request to `endpoint`'s host: when another request is already
+    /// finding out how the host authenticates, waits for it (up to `deadline`) and uses its answer,
+    /// opening this caller's connection meanwhile.
+    func discovery(endpoint: RegistryEndpoint, deadline: ContinuousClock.Instant) async -> Discovery {
+        let host = endpoint.host
         enum Step { case answer(Discovery), wait(OneShotSignal) }
         let step = hosts.withLock { map -> Step in
             switch map[host] {
@@ -81,7 +83,11 @@ final class Authenticator: Sendable {
         case .answer(let discovery):
             return discovery
         case .wait(let signal):
+            // The discoverer's answer is a connection, a TLS handshake and a 401 away; this caller's
+            // own connection is ready by then, so it sends the moment the challenge is known.
+            async let connected: Void = transport.preconnect(endpoint, deadline: deadline)
             await signal.wait(until: deadline)
+            await connected
             // The discoverer failed or this caller's deadline came first: go on without gating
             // (what the next response says is remembered all the same).
             return .known(knownChallenge(host: host))

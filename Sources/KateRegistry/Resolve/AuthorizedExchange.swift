@@ -52,7 +52,7 @@ final class AuthorizedExchange: Sendable {
             var discoverer = false
             let known: AuthChallenge?
             if first, credential != nil {
-                switch await authenticator.discovery(host: endpoint.host, deadline: deadline) {
+                switch await authenticator.discovery(endpoint: endpoint, deadline: deadline) {
                 case .known(let challenge): known = challenge
                 case .discoverer: known = nil; discoverer = true
                 }

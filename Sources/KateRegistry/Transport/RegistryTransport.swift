@@ -45,6 +45,8 @@ final class RegistryTransport: Sendable {
     private let logger: Logger
     private let global: AsyncSemaphore
     private let perHost = Mutex<[String: AsyncSemaphore]>([:])
+    /// Connections being opened ahead per host (`preconnect`).
+    private let preconnecting = Mutex<[String: Int]>([:])
     private let rateLimit = Mutex<[String: Int]>([:])
     let circuits: HostCircuits
     /// Hosts allowed to fall back to plain HTTP that turned out to speak it: asked over http://
@@ -69,6 +71,26 @@ final class RegistryTransport: Sendable {
     var clientCount: Int { pool.count }
 
     func shutdown() async { await pool.shutdown() }
+
+    /// Opens a connection to `endpoint` for a request that has to wait first (for the host's first request to learn
+    /// how it authenticates), so that its TCP and TLS handshakes overlap the wait: each of a cold sweep's credentialed
+    /// lookups then sends as soon as the challenge is known instead of two round trips later. No more connections are
+    /// opened ahead than requests may run at once to the host (`--registry-concurrency`), and none while its circuit
+    /// is open.
+    func preconnect(_ endpoint: RegistryEndpoint, deadline: ContinuousClock.Instant) async {
+        // The request being waited for holds one of the host's connections already.
+        let limit = ((configuration.registries[endpoint.host] ?? configuration.registries[endpoint.registry])?.maxConcurrentRequests
+            ?? configuration.perRegistryConcurrency) - 1
+        let admitted = preconnecting.withLock { map in
+            guard map[endpoint.host, default: 0] < limit else { return false }
+            map[endpoint.host, default: 0] += 1
+            return true
+        }
+        guard admitted else { return }
+        defer { preconnecting.withLock { $0[endpoint.host, default: 1] -= 1 } }
+        guard circuits.state(host: endpoint.host) == .closed else { return }
+        await pool.client(for: endpoint.tls).preconnect(to: endpoint.baseURL + "/v2/", deadline: deadline)
+    }
 
     /// One logical request: retried on 5xx/429/connection failures while the deadline allows,
     /// following redirects. The final response is returned whatever its status. Fails at once
