@@ -5,7 +5,9 @@ import KateContract
 import KateKube
 import KateNet
 import KateRegistry
+import KateSweeper
 import Logging
+import Synchronization
 
 /// `kate webhook`'s push-triggered re-resolve flags: the `POST /registry-events` listener (off
 /// unless --events-listen is given, never anonymous) and the digest ledger that carries a push to
@@ -26,11 +28,20 @@ struct EventsOptions: ParsableArguments {
     @Flag(help: "Keep the digest ledger (ImageTagHistory objects in kate's namespace, the chart's ledger.enabled): a push recorded by one replica drops the tag from every replica's cache through a watch. Needs --own-namespace (POD_NAMESPACE in the chart). [env: KATE_LEDGER]")
     var ledger: Bool = Environment.bool("KATE_LEDGER") ?? false
 
+    @Flag(help: "After a push, the leader (Lease kate-push-sweeper in --own-namespace) sweeps the owners of the pods running the pushed tag, as kate sweep would (rollout restart, every guard). Needs --events-listen and the sweeper's RBAC for the webhook's ServiceAccount. [env: KATE_PUSH_SWEEP]")
+    var pushSweep: Bool = Environment.bool("KATE_PUSH_SWEEP") ?? false
+
     var enabled: Bool { !eventsListen.isEmpty }
 
     func validate(ownNamespace: String) throws {
         if ledger, ownNamespace.isEmpty {
             throw ValidationError("--ledger needs kate's namespace for the ImageTagHistory objects: give --own-namespace (or set POD_NAMESPACE)")
+        }
+        if pushSweep {
+            guard enabled else { throw ValidationError("--push-sweep needs --events-listen: pushes are what trigger it") }
+            guard !ownNamespace.isEmpty else {
+                throw ValidationError("--push-sweep needs kate's namespace for its Lease: give --own-namespace (or set POD_NAMESPACE)")
+            }
         }
         guard enabled else { return }
         do {
@@ -80,15 +91,32 @@ struct EventsOptions: ParsableArguments {
         return configuration
     }
 
-    /// The ledger writer and the watch-backed reader whose changes drop this replica's cached tags.
-    func makeLedger(installed: AdmissionOptions.Installed, kube: KubeOptions, namespace: String, logger: Logger) throws -> (DigestLedger, DigestLedgerReader)? {
+    /// The ledger writer and the watch-backed reader whose changes drop this replica's cached tags
+    /// (and, with --push-sweep, queue the tag for the leader's targeted sweep).
+    func makeLedger(
+        installed: AdmissionOptions.Installed, kube: KubeOptions, namespace: String, pushSweep: PushSweepRunner?, logger: Logger
+    ) throws -> (DigestLedger, DigestLedgerReader)? {
         guard ledger else { return nil }
         let client = try installed.client ?? kube.makeClient(fieldManager: "kate-webhook", logger: logger)
         let invalidation = LedgerCacheInvalidation(resolver: installed.resolver, logger: logger)
         let reader = DigestLedgerReader(client: client, namespace: namespace) { reference, newest in
             invalidation.tagChanged(reference: reference, newestDigest: newest)
+            if newest != nil, let parsed = try? ImageReference.parse(reference) { pushSweep?.trigger(parsed) }
         }
         return (DigestLedger(client: client, namespace: namespace), reader)
+    }
+
+    /// The leader-elected targeted sweeper, or nil without --push-sweep.
+    func makePushSweep(
+        installed: AdmissionOptions.Installed, kube: KubeOptions, namespace: String, skipNamespaces: Set<String>, identity: String, logger: Logger
+    ) throws -> PushSweepRunner? {
+        guard pushSweep else { return nil }
+        let client = try kube.makeClient(fieldManager: "kate-push-sweeper", logger: logger)
+        let configuration = SweeperConfiguration(
+            scope: CollectionScope(excludedNamespaces: skipNamespaces), mountedKeyring: installed.keyring)
+        let sweeper = PushSweeper(cluster: client, resolver: installed.resolver, configuration: configuration, logger: logger)
+        let elector = LeaderElector(client: client, namespace: namespace, name: PushSweepRunner.lease, identity: identity)
+        return PushSweepRunner(elector: elector, sweeper: sweeper, logger: logger)
     }
 }
 
@@ -108,6 +136,49 @@ struct LedgerFollower: Sendable {
                 logger.warning("ledger watch stopped: \(error); retrying in 5s (caches still work, a push on another replica reaches this one once it resumes)")
             }
             try? await Task.sleep(for: .seconds(5))
+        }
+    }
+}
+
+/// `--push-sweep`: campaigns for the `kate-push-sweeper` Lease and, while leading, sweeps each
+/// pushed tag (PushSweeper). Tags are queued only while this replica leads: the others' pushes
+/// reach the leader through the ledger (or, without --ledger, only the replica that got the push
+/// sweeps, when it leads).
+final class PushSweepRunner: Sendable {
+    static let lease = "kate-push-sweeper"
+    let elector: LeaderElector
+    let sweeper: PushSweeper
+    let logger: Logger
+    private let triggers = Mutex<PushSweepTriggers?>(nil)
+
+    init(elector: LeaderElector, sweeper: PushSweeper, logger: Logger) {
+        self.elector = elector
+        self.sweeper = sweeper
+        self.logger = logger
+    }
+
+    /// Queues `reference` when this replica leads; otherwise the leader has it from the ledger.
+    func trigger(_ reference: ImageReference) {
+        triggers.withLock { $0 }?.push(reference)
+    }
+
+    /// Campaigns, leads, and campaigns again after a lost Lease, until cancelled.
+    func run() async {
+        while !Task.isCancelled {
+            do {
+                try await elector.run { [self] in
+                    let queue = PushSweepTriggers()
+                    triggers.withLock { $0 = queue }
+                    defer { triggers.withLock { $0 = nil } }
+                    await sweeper.run(queue)
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("push sweeper: \(error); campaigning again")
+            }
+            triggers.withLock { $0 = nil }
+            try? await Task.sleep(for: .seconds(2))
         }
     }
 }

@@ -119,11 +119,16 @@ struct WebhookCommand: AsyncParsableCommand {
         var router = Router()
         router.addOperationalRoutes(readiness: readiness, metrics: { KateMetrics.render() })
         let installed = try await admission.install(into: &router, logger: logger)
-        let ledger = try events.makeLedger(installed: installed, kube: admission.kube, namespace: admission.ownNamespace, logger: logger)
+        let pushSweep = try events.makePushSweep(
+            installed: installed, kube: admission.kube, namespace: admission.ownNamespace,
+            skipNamespaces: try admission.makeConfiguration().policy.skipNamespaces, identity: AdmissionOptions.reportingInstance, logger: logger)
+        let ledger = try events.makeLedger(
+            installed: installed, kube: admission.kube, namespace: admission.ownNamespace, pushSweep: pushSweep, logger: logger)
 
         let server = HTTPServer(configuration: configuration, tls: tls, responder: router, logger: logger)
         let health = try healthAddress().map { HealthListener(host: $0.host, port: $0.port, readiness: readiness, logger: logger) }
-        let eventsServer = try makeEventsServer(installed: installed, ledger: ledger?.0, configuration: configuration, tls: tls, logger: logger)
+        let eventsServer = try makeEventsServer(
+            installed: installed, ledger: ledger?.0, pushSweep: ledger == nil ? pushSweep : nil, configuration: configuration, tls: tls, logger: logger)
         let port = try await bind(flag: "--listen", address: listen) { try await server.start() }
         if let health {
             try await bind(flag: "--health-listen", address: healthListen) { try await health.start() }
@@ -137,6 +142,7 @@ struct WebhookCommand: AsyncParsableCommand {
             await withTaskGroup(of: Void.self) { group in
                 if let eventsServer { group.addTask { await eventsServer.run() } }
                 if let reader = ledger?.1 { group.addTask { await LedgerFollower(reader: reader, logger: logger).run() } }
+                if let pushSweep { group.addTask { await pushSweep.run() } }
             }
         }
         if selfSigned {
@@ -157,13 +163,22 @@ struct WebhookCommand: AsyncParsableCommand {
 
     /// The `POST /registry-events` listener, or nil without --events-listen: its own HTTPServer with
     /// the webhook's certificate, sharing the webhook's resolver (a push must drop *its* cache).
+    /// Without the ledger a push sweeps only from the replica that received it (`pushSweep`); with it,
+    /// the ledger's watch queues the tag on the leader, wherever the push arrived.
     private func makeEventsServer(
-        installed: AdmissionOptions.Installed, ledger: DigestLedger?, configuration: HTTPServerConfiguration, tls: TLSServerContext, logger: Logger
+        installed: AdmissionOptions.Installed, ledger: DigestLedger?, pushSweep: PushSweepRunner?, configuration: HTTPServerConfiguration,
+        tls: TLSServerContext, logger: Logger
     ) throws -> HTTPServer? {
         guard events.enabled else { return nil }
         let refresher = TagRefresher(resolver: installed.resolver, keyring: installed.keyring, ledger: ledger)
         var router = Router()
-        router.add("POST", RegistryEventsReceiver.path, RegistryEventsReceiver(authentication: try events.authentication(), refresher: refresher, logger: logger))
+        var afterRefresh: (@Sendable (RegistryPush, String) async -> Void)?
+        if let pushSweep {
+            afterRefresh = { @Sendable push, _ in pushSweep.trigger(push.reference) }
+        }
+        router.add(
+            "POST", RegistryEventsReceiver.path,
+            RegistryEventsReceiver(authentication: try events.authentication(), refresher: refresher, logger: logger, afterRefresh: afterRefresh))
         return HTTPServer(configuration: try events.serverConfiguration(from: configuration), tls: tls, responder: router, logger: logger)
     }
 

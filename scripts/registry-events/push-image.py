@@ -38,10 +38,8 @@ def upload_blob(conn, repository, blob):
     return digest
 
 
-def main():
-    if len(sys.argv) != 4:
-        sys.exit("usage: push-image.py HOST:PORT REPOSITORY TAG")
-    host, repository, tag = sys.argv[1:]
+def push(host, repository, tag):
+    """Pushes one fresh image as REPOSITORY:TAG; returns its digest once the manifest PUT is answered."""
     if not (host.startswith("127.") or host.startswith("localhost") or host.startswith("[::1]")):
         sys.exit("push-image.py pushes only to a loopback registry")
     conn = http.client.HTTPConnection(host, timeout=10)
@@ -73,7 +71,14 @@ def main():
                                     {"Content-Type": media_type, "Content-Length": str(len(manifest))})
     if status != 201:
         sys.exit(f"manifest PUT answered {status}: {body[:200]!r}")
-    print(headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(manifest).hexdigest())
+    conn.close()
+    return headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(manifest).hexdigest()
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit("usage: push-image.py HOST:PORT REPOSITORY TAG")
+    print(push(*sys.argv[1:]))
 
 
 if __name__ == "__main__":
