@@ -21,7 +21,7 @@ WEBHOOK_FLAGS = {"--listen", "--health-listen", "--tls-cert", "--tls-key", "--se
                  "--handler-timeout", "--grace-period"}
 # Push-triggered re-resolve and the digest ledger (EventsOptions.swift, a group of `kate webhook`).
 EVENTS_FLAGS = {"--events-listen", "--events-token-file", "--events-hmac-secret-file", "--events-max-body-bytes",
-                "--ledger"}
+                "--ledger", "--push-sweep"}
 ADMISSION_FLAGS = {"--mode", "--failure-mode", "--skip-namespace", "--own-namespace", "--include-image",
                    "--exclude-image", "--exclude-registry", "--default-timeout", "--timeout-margin",
                    "--stale-if-error", "--pull-secrets", "--pin-operator-owned", "--loop-breaker-creates",
@@ -35,7 +35,7 @@ ALLOWED_FLAGS = {
 INTEGER_FLAGS = {"--max-header-bytes", "--max-body-bytes", "--max-connections", "--registry-concurrency",
                  "--max-actions", "--loop-breaker-creates", "--events-max-body-bytes"}
 # Flags without a value (ArgumentParser's @Flag takes no `=true`).
-BOOLEAN_FLAGS = {"--dry-run", "--ledger"}
+BOOLEAN_FLAGS = {"--dry-run", "--ledger", "--push-sweep"}
 ENUMS = {"--mode": {"pin", "warn"}, "--failure-mode": {"open", "deny"}, "--pull-secrets": {"auto", "on", "off"},
          "--action": {"rollout", "report", "delete"}, "--output": {"table", "json"},
          "--log-format": {"text", "json"},

@@ -29,3 +29,16 @@ def test_events_listener_secrets_and_ports(render):
     assert pod_spec(deployment)["automountServiceAccountToken"] is True
     ports = {p["name"]: p for p in r.one("Service")["spec"]["ports"]}
     assert ports["events"]["port"] == 8444 and ports["events"]["targetPort"] == "events"
+
+
+def test_push_sweep_flag_and_cluster_role(render):
+    r = render("events")
+    args = container(r.one("Deployment"), "webhook")["args"]
+    assert "--push-sweep" in args
+    role = next(o for o in r.objects if o["kind"] == "ClusterRole" and o["metadata"]["name"].endswith("-push-sweeper"))
+    granted = {(tuple(rule["apiGroups"]), resource, verb) for rule in role["rules"] for resource in rule["resources"] for verb in rule["verbs"]}
+    assert (("apps",), "deployments", "patch") in granted and (("",), "pods", "list") in granted
+    assert not [g for g in granted if g[1] == "secrets"], "the push sweeper reads no secrets"
+    binding = next(o for o in r.objects if o["kind"] == "ClusterRoleBinding" and o["metadata"]["name"].endswith("-push-sweeper"))
+    assert binding["subjects"][0]["name"] == pod_spec(r.one("Deployment"))["serviceAccountName"]
+    assert not [o for o in render("default").objects if o["metadata"]["name"].endswith("-push-sweeper")]
