@@ -8,24 +8,17 @@ import Synchronization
 /// every guard of a full sweep. One sweep at a time; a tag pushed again while queued is swept once.
 /// Run `run(_:)` on the leader only (the webhook runs it under the `kate-push-sweeper` Lease).
 public struct PushSweeper: Sendable {
-    public let cluster: any SweepCluster
-    public let resolver: any TagResolving
-    public let configuration: SweeperConfiguration
-    public let logger: Logger
-    public let metrics: SweepMetrics
+    /// The sweep a push narrows: its cluster, resolver, configuration, logger and metrics are used as they are.
+    public let sweeper: Sweeper
 
-    public init(cluster: any SweepCluster, resolver: any TagResolving, configuration: SweeperConfiguration, logger: Logger, metrics: SweepMetrics = SweepMetrics()) {
-        self.cluster = cluster
-        self.resolver = resolver
-        self.configuration = configuration
-        self.logger = logger
-        self.metrics = metrics
-    }
+    public init(_ sweeper: Sweeper) { self.sweeper = sweeper }
 
     /// One targeted sweep of the owners whose pods use `reference`'s tag.
     public func sweep(_ reference: ImageReference, now: Date = Date()) async throws -> SweepReport {
-        let scoped = TagScopedCluster(base: cluster, reference: reference)
-        return try await Sweeper(cluster: scoped, resolver: resolver, configuration: configuration, logger: logger, metrics: metrics).run(now: now)
+        let scoped = TagScopedCluster(base: sweeper.cluster, reference: reference)
+        return try await Sweeper(
+            cluster: scoped, resolver: sweeper.resolver, configuration: sweeper.configuration, logger: sweeper.logger, metrics: sweeper.metrics
+        ).run(now: now)
     }
 
     /// Sweeps each tag `triggers` yields, in order, until the stream ends or the task is cancelled;
@@ -34,11 +27,11 @@ public struct PushSweeper: Sendable {
         while let reference = await triggers.next() {
             do {
                 let report = try await sweep(reference)
-                logger.info("push sweep of \(reference): \(report.results.count) action(s)")
+                sweeper.logger.info("push sweep of \(reference): \(report.results.count) action(s)")
             } catch is CancellationError {
                 return
             } catch {
-                logger.warning("push sweep of \(reference) failed: \(error); the next push or sweep retries")
+                sweeper.logger.warning("push sweep of \(reference) failed: \(error); the next push or sweep retries")
             }
         }
     }

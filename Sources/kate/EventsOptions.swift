@@ -114,7 +114,7 @@ struct EventsOptions: ParsableArguments {
         let client = try kube.makeClient(fieldManager: "kate-push-sweeper", logger: logger)
         let configuration = SweeperConfiguration(
             scope: CollectionScope(excludedNamespaces: skipNamespaces), mountedKeyring: installed.keyring)
-        let sweeper = PushSweeper(cluster: client, resolver: installed.resolver, configuration: configuration, logger: logger)
+        let sweeper = PushSweeper(Sweeper(cluster: client, resolver: installed.resolver, configuration: configuration, logger: logger))
         let elector = LeaderElector(client: client, namespace: namespace, name: PushSweepRunner.lease, identity: identity)
         return PushSweepRunner(elector: elector, sweeper: sweeper, logger: logger)
     }

@@ -43,8 +43,8 @@ struct PushSweeperTests {
     func onlyThePushedTag() async throws {
         let cluster = try Self.cluster()
         let resolver = TableResolver(["registry.local/web:1": .init(digest: Self.new), "registry.local/api:2": .init(digest: Self.new)])
-        let sweeper = PushSweeper(cluster: cluster, resolver: resolver, configuration: SweeperConfiguration(), logger: Logger(label: "test"),
-                                  metrics: SweepMetrics(factory: TestMetrics()))
+        let sweeper = PushSweeper(Sweeper(cluster: cluster, resolver: resolver, configuration: SweeperConfiguration(), logger: Logger(label: "test"),
+                                          metrics: SweepMetrics(factory: TestMetrics())))
         let report = try await sweeper.sweep(try ImageReference.parse("registry.local/web:1"))
         #expect(cluster.writes == ["restart Deployment default/web"])
         #expect(!resolver.calls.withLock { $0 }.contains { $0.contains("api") })

@@ -25,7 +25,8 @@ work="$(mktemp -d)"
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; [[ "${KEEP:-0}" = 1 ]] || rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# shellcheck source=lib.sh
+. "$root/scripts/registry-events/lib.sh"
 wait_for() { local what="$1" seconds="$2"; shift 2
   for _ in $(seq $((seconds * 20))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
   echo "timed out waiting for $what" >&2; tail -20 "$work"/*.log >&2; exit 1; }
@@ -42,23 +43,7 @@ openssl x509 -req -in "$work/tls.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -
   -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n') 2>/dev/null
 
 # The registry, notifying kate (Go trusts kate's CA through SSL_CERT_FILE).
-cat > "$work/registry.yml" <<YAML
-version: 0.1
-log: {level: warn}
-storage: {filesystem: {rootdirectory: $work/data}, delete: {enabled: true}}
-http: {addr: $registry, secret: bench}
-notifications:
-  endpoints:
-    - name: kate
-      url: https://localhost:$events_port/registry-events
-      headers: {Authorization: [Bearer $token]}
-      timeout: 5s
-      threshold: 3
-      backoff: 1s
-YAML
-SSL_CERT_FILE="$work/ca.pem" /usr/bin/docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
-pids+=($!)
-wait_for "docker-registry" 10 curl -fsS "http://$registry/v2/"
+start_notifying_registry "$work" "$registry_port" "$events_port" "$token" "$work/ca.pem"
 push() { python3 "$root/scripts/registry-events/push-image.py" "$registry" bench/web v1; }
 first="$(push)"
 
@@ -74,7 +59,8 @@ wait_for "kate-dev-apiserver" 15 test -f "$work/apiserver.ready"
   --skip-namespace kube-system --skip-namespace kate-system --pull-secrets auto \
   --events-listen "127.0.0.1:$events_port" --events-token-file "$work/token" --ledger --push-sweep \
   --log-level info > "$work/kate.log" 2>&1 &
-pids+=($!)
+kate_pid=$!
+pids+=($kate_pid)
 wait_for "kate /readyz" 15 curl -fsS "http://127.0.0.1:$health_port/readyz"
 wait_for "the push-sweep Lease" 30 grep -q "became leader" "$work/kate.log"
 
@@ -98,6 +84,9 @@ PY
 running_on() { [ "$(k -n bench get pods -l app=web --field-selector status.phase=Running -o jsonpath='{range .items[*]}{.spec.containers[0].image}{"\n"}{end}' | grep -c "@$1\$")" = 2 ]; }
 wait_for "two pods of bench/web on the first digest" 20 running_on "$first"
 
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # utime + stime, clock ticks
+ticks="$(getconf CLK_TCK)"
+cpu_before="$(cpu "$kate_pid")"
 python3 - "$n" "$work" "$registry" "$root" <<'PY'
 import importlib.util, json, ssl, statistics, sys, time, urllib.request, yaml
 n, work, registry, root = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
@@ -143,6 +132,17 @@ ms = lambda seconds: f"{seconds * 1000:.0f} ms"
 print(f"push -> rollout restart (Deployment restartedAt visible), {n} pushes: median {ms(statistics.median(restart))}, p99 {ms(p99(restart))}, max {ms(max(restart))}")
 print(f"push -> both pods Running on the pushed digest:               median {ms(statistics.median(rolled))}, p99 {ms(p99(rolled))}, max {ms(max(rolled))}")
 PY
+cpu_after="$(cpu "$kate_pid")"
+python3 -c "import sys; print(f'kate webhook CPU per push (re-resolve, ledger write and watch, lease renewals, targeted sweep, the new pods\' admissions): {(int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3]) / int(sys.argv[4]) * 1000:.1f} ms')" \
+  "$cpu_before" "$cpu_after" "$ticks" "$n"
+# Baseline, same run: without push events the same restart waits for the CronJob's full pass (hourly by default);
+# one `kate sweep` pass with the chart's sweeper defaults over this cluster, after one more push that kate is not told of.
+python3 "$root/scripts/registry-events/push-image.py" "$registry" bench/web v2 > /dev/null   # another tag: the push sweeper ignores it
+start="$(date +%s%N)"
+"$kate" sweep --kubeconfig "$work/kubeconfig" --action report --exclude-namespace kube-system --exclude-namespace kate-system \
+  --output json > "$work/sweep.json" 2> "$work/sweep.log" || true
+end="$(date +%s%N)"
+echo "baseline: one full kate sweep pass (the CronJob, schedule hourly by default) takes $(( (end - start) / 1000000 )) ms here, so push -> restart without events is that plus up to the schedule interval (median 30 min hourly)"
 refreshed="$(grep -c 'push of .*bench/web:v1 (distribution): now' "$work/kate.log" || true)"
 sweeps="$(grep -c 'push sweep of .*bench/web:v1' "$work/kate.log" || true)"
 echo "kate: $refreshed pushes re-resolved, $sweeps targeted sweeps (log $work/kate.log$([[ "${KEEP:-0}" = 1 ]] || echo ', removed'))"

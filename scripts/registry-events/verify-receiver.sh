@@ -16,7 +16,8 @@ work="$(mktemp -d)"
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# shellcheck source=lib.sh
+. "$root/scripts/registry-events/lib.sh"
 failures=0
 check() { # check NAME EXPECTED ACTUAL
   if [[ "$2" == "$3" ]]; then echo "ok   $1"; else echo "FAIL $1: expected $2, got $3"; failures=$((failures + 1)); fi
@@ -68,23 +69,7 @@ head -c 2000000 /dev/zero | tr '\0' ' ' > "$work/big.json"
 check "oversized body is 413" 413 "$(post "$work/big.json" -H "Authorization: Bearer $token")"
 
 # The real registry, its notifications pointed at kate (Go's TLS trusts kate's CA through SSL_CERT_FILE).
-cat > "$work/registry.yml" <<YAML
-version: 0.1
-log: {level: warn}
-storage: {filesystem: {rootdirectory: $work/data}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:$registry_port, secret: verify}
-notifications:
-  endpoints:
-    - name: kate
-      url: https://localhost:$events_port/registry-events
-      headers: {Authorization: [Bearer $token]}
-      timeout: 2s
-      threshold: 3
-      backoff: 1s
-YAML
-SSL_CERT_FILE="$work/ca.pem" /usr/bin/docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$registry_port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+start_notifying_registry "$work" "$registry_port" "$events_port" "$token" "$work/ca.pem"
 
 pinned() { # the digest /mutate pins 127.0.0.1:REG/kate/demo:v1 to
   python3 - "$registry_port" > "$work/review.json" <<'PY'

@@ -95,7 +95,7 @@ struct EventsEndToEndTests {
         let b = try await Replica.start(registry: registry, api: api)
         let ledgerClient = KubeClient(configuration: api.clientConfiguration, logger: TestLogging.quiet)
         let ledger = DigestLedger(client: ledgerClient, namespace: "kate")
-        let events = try await EventsServer.start(
+        let events = try await WebhookServer.events(
             RegistryEventsReceiver(
                 authentication: EventAuthentication(token: Self.token, hmacSecret: nil)!,
                 refresher: TagRefresher(resolver: a.resolver, keyring: .empty, ledger: ledger), logger: TestLogging.quiet))
@@ -109,7 +109,7 @@ struct EventsEndToEndTests {
         // The tag moves. Without a notification both replicas would pin `first` for 5 minutes.
         let second = try await registry.push(repository: "kate/demo", tag: "v1")
         #expect(try await b.pinnedImage(image) == "\(image)@\(first)", "the cache holds the old digest until told")
-        let response = try await events.post(
+        let response = try await events.postEvent(
             try Self.distributionEvent(host: registry.host, repository: "kate/demo", tag: "v1", digest: second),
             headers: ["Authorization": "Bearer \(Self.token)", "Content-Type": DistributionNotifications.mediaType])
         let posted = ContinuousClock.now
@@ -211,45 +211,17 @@ struct EventsEndToEndTests {
     }
 }
 
-/// The events receiver on a TLS listener of its own, as `kate webhook --events-listen` serves it.
-final class EventsServer: Sendable {
-    let port: Int
-    let client: HTTPClient
-    private let server: HTTPServer
-    private let runTask: Task<Void, Never>
-
-    static func start(_ receiver: RegistryEventsReceiver, maxBodyBytes: Int = 1 << 20) async throws -> EventsServer {
-        let ca = try CertificateAuthority.generate(commonName: "kate events test CA")
-        let leaf = try ca.issue(commonName: "localhost", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
-        let tls = try TLSServerContext(certificateChain: .pem(leaf.certificatePEM), privateKey: .pem(leaf.privateKeyPEM), logger: TestLogging.quiet)
+extension WebhookServer {
+    /// The events receiver on a TLS listener of its own, as `kate webhook --events-listen` serves it.
+    static func events(_ receiver: RegistryEventsReceiver) async throws -> WebhookServer {
         var router = Router()
         router.add("POST", RegistryEventsReceiver.path, receiver)
-        let server = HTTPServer(
-            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes), tls: tls, responder: router, logger: TestLogging.quiet)
-        let port = try await server.start()
-        let runTask = Task { await server.run() }
-        let client = HTTPClient(
-            configuration: .init(tls: TLSClientConfiguration(useSystemTrustStore: false, additionalTrustRoots: [.pem(ca.certificatePEM)])),
-            logger: TestLogging.quiet)
-        return EventsServer(port: port, client: client, server: server, runTask: runTask)
+        return try await start(router: router, maxBodyBytes: 1 << 20)
     }
 
-    private init(port: Int, client: HTTPClient, server: HTTPServer, runTask: Task<Void, Never>) {
-        self.port = port
-        self.client = client
-        self.server = server
-        self.runTask = runTask
-    }
-
-    func post(_ body: [UInt8], headers: HTTPHeaders) async throws -> HTTPClientResponse {
+    func postEvent(_ body: [UInt8], headers: HTTPHeaders) async throws -> HTTPClientResponse {
         try await client.execute(
             HTTPClientRequest(method: "POST", url: "https://127.0.0.1:\(port)\(RegistryEventsReceiver.path)", headers: headers, body: body),
             deadline: .now + .seconds(30))
-    }
-
-    func stop() async {
-        await client.shutdown()
-        await server.shutdown(gracePeriod: .seconds(1))
-        await runTask.value
     }
 }
