@@ -107,8 +107,17 @@ struct AdmissionOptions: ParsableArguments {
                 coolOff: GoDuration.parse(loopBreakerCoolOff) ?? .seconds(1800)))
     }
 
+    /// What `install` built that the registry-events receiver shares: the one resolver (a push must
+    /// drop *its* cache), the node's keyring, and the API client when pull secrets are read.
+    struct Installed {
+        let resolver: Resolver
+        let keyring: Keyring
+        let client: KubeClient?
+    }
+
     /// Adds `POST /mutate` and `POST /validate` to the webhook's router.
-    func install(into router: inout Router, logger: Logger) async throws {
+    @discardableResult
+    func install(into router: inout Router, logger: Logger) async throws -> Installed {
         let configuration = try makeConfiguration()
         let resolver = try registry.makeResolver(logger: logger)
         let node = (keyring: try registry.loadKeyring(), label: registry.dockerConfigLabel)
@@ -136,6 +145,7 @@ struct AdmissionOptions: ParsableArguments {
             "pinOperatorOwned": "\(configuration.policy.pinOperatorOwnedKinds.map(\.description).joined(separator: ","))",
             "loopBreaker": "\(configuration.loopBreaker.map { "\($0.creates) creates/\(loopBreakerWindow), cool-off \(loopBreakerCoolOff)" } ?? "off")",
         ])
+        return Installed(resolver: resolver, keyring: node.keyring, client: client)
     }
 
     /// Which webhook replica reported an Event: the Pod name in a cluster (POD_NAME from the downward API, else the

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KateAdmission
+import KateContract
 import KateNet
 import Logging
 
@@ -14,12 +15,14 @@ struct WebhookCommand: AsyncParsableCommand {
             Serves POST /mutate and /validate (AdmissionReview v1), GET /healthz, /readyz and /metrics.
             With --health-listen, /healthz and /readyz are also served over plain HTTP on a second address with its own connection limit, so the kubelet's probes get through when the main listener is at --max-connections.
             With --self-signed no certificate files are needed: a throwaway CA is written to --ca-out.
+            With --events-listen, POST /registry-events takes registry push notifications (distribution, Docker Hub, Harbor, Quay, GitHub Packages, ACR, CloudEvents) on a TLS listener of its own and re-resolves each pushed tag at once; --ledger carries the new digest to every replica.
             SIGTERM/SIGINT stop accepting, let in-flight reviews finish within --grace-period, then exit 0.
             """
     )
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var admission: AdmissionOptions
+    @OptionGroup var events: EventsOptions
 
     @Option(help: "Address to listen on: 0.0.0.0:8443, [::]:8443, 127.0.0.1:0 (ephemeral port). [env: KATE_LISTEN]")
     var listen: String = Environment.string("KATE_LISTEN") ?? "0.0.0.0:8443"
@@ -92,6 +95,7 @@ struct WebhookCommand: AsyncParsableCommand {
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1 (got \(maxConnections))") }
         guard probeReserve >= 0 else { throw ValidationError("--probe-reserve must be 0 or more (got \(probeReserve))") }
         _ = try healthAddress()
+        try events.validate(ownNamespace: admission.ownNamespace)
     }
 
     func run() async throws {
@@ -114,13 +118,32 @@ struct WebhookCommand: AsyncParsableCommand {
         let readiness = ReadinessFlag()
         var router = Router()
         router.addOperationalRoutes(readiness: readiness, metrics: { KateMetrics.render() })
-        try await admission.install(into: &router, logger: logger)
+        let installed = try await admission.install(into: &router, logger: logger)
+        let pushSweep = try events.makePushSweep(
+            installed: installed, kube: admission.kube, namespace: admission.ownNamespace,
+            skipNamespaces: try admission.makeConfiguration().policy.skipNamespaces, identity: AdmissionOptions.reportingInstance, logger: logger)
+        let ledger = try events.makeLedger(
+            installed: installed, kube: admission.kube, namespace: admission.ownNamespace, pushSweep: pushSweep, logger: logger)
 
         let server = HTTPServer(configuration: configuration, tls: tls, responder: router, logger: logger)
         let health = try healthAddress().map { HealthListener(host: $0.host, port: $0.port, readiness: readiness, logger: logger) }
+        let eventsServer = try makeEventsServer(
+            installed: installed, ledger: ledger?.0, pushSweep: ledger == nil ? pushSweep : nil, configuration: configuration, tls: tls, logger: logger)
         let port = try await bind(flag: "--listen", address: listen) { try await server.start() }
         if let health {
             try await bind(flag: "--health-listen", address: healthListen) { try await health.start() }
+        }
+        if let eventsServer {
+            let eventsPort = try await bind(flag: "--events-listen", address: events.eventsListen) { try await eventsServer.start() }
+            logger.notice("registry events: POST \(RegistryEventsReceiver.path) on port \(eventsPort)", metadata: ["ledger": "\(ledger != nil)"])
+        }
+        // The events listener and the ledger watch run beside the webhook and stop after it drained.
+        let background = Task {
+            await withTaskGroup(of: Void.self) { group in
+                if let eventsServer { group.addTask { await eventsServer.run() } }
+                if let reader = ledger?.1 { group.addTask { await LedgerFollower(reader: reader, logger: logger).run() } }
+                if let pushSweep { group.addTask { await pushSweep.run() } }
+            }
         }
         if selfSigned {
             FileHandle.standardError.write(Data("try: curl --cacert \(caOut) https://localhost:\(port)/healthz\n".utf8))
@@ -131,8 +154,32 @@ struct WebhookCommand: AsyncParsableCommand {
             let signal = await signals.wait()
             logger.notice("received \(signal): draining (grace period \(gracePeriod))")
         }
+        await eventsServer?.shutdown(gracePeriod: .seconds(2))
+        background.cancel()
+        await background.value
         tls.stopWatching()
         logger.notice("webhook stopped")
+    }
+
+    /// The `POST /registry-events` listener, or nil without --events-listen: its own HTTPServer with
+    /// the webhook's certificate, sharing the webhook's resolver (a push must drop *its* cache).
+    /// Without the ledger a push sweeps only from the replica that received it (`pushSweep`); with it,
+    /// the ledger's watch queues the tag on the leader, wherever the push arrived.
+    private func makeEventsServer(
+        installed: AdmissionOptions.Installed, ledger: DigestLedger?, pushSweep: PushSweepRunner?, configuration: HTTPServerConfiguration,
+        tls: TLSServerContext, logger: Logger
+    ) throws -> HTTPServer? {
+        guard events.enabled else { return nil }
+        let refresher = TagRefresher(resolver: installed.resolver, keyring: installed.keyring, ledger: ledger)
+        var router = Router()
+        var afterRefresh: (@Sendable (RegistryPush, String) async -> Void)?
+        if let pushSweep {
+            afterRefresh = { @Sendable push, _ in pushSweep.trigger(push.reference) }
+        }
+        router.add(
+            "POST", RegistryEventsReceiver.path,
+            RegistryEventsReceiver(authentication: try events.authentication(), refresher: refresher, logger: logger, afterRefresh: afterRefresh))
+        return HTTPServer(configuration: try events.serverConfiguration(from: configuration), tls: tls, responder: router, logger: logger)
     }
 
     private func makeSelfSigned(logger: Logger) throws -> TLSServerContext {

@@ -19,6 +19,9 @@ WEBHOOK_FLAGS = {"--listen", "--health-listen", "--tls-cert", "--tls-key", "--se
                  "--cert-reload-interval", "--max-header-bytes", "--max-body-bytes", "--handshake-timeout",
                  "--header-timeout", "--body-timeout", "--idle-timeout", "--max-connections",
                  "--handler-timeout", "--grace-period"}
+# Push-triggered re-resolve and the digest ledger (EventsOptions.swift, a group of `kate webhook`).
+EVENTS_FLAGS = {"--events-listen", "--events-token-file", "--events-hmac-secret-file", "--events-max-body-bytes",
+                "--ledger", "--push-sweep"}
 ADMISSION_FLAGS = {"--mode", "--failure-mode", "--skip-namespace", "--own-namespace", "--include-image",
                    "--exclude-image", "--exclude-registry", "--default-timeout", "--timeout-margin",
                    "--stale-if-error", "--pull-secrets", "--pin-operator-owned", "--loop-breaker-creates",
@@ -26,11 +29,13 @@ ADMISSION_FLAGS = {"--mode", "--failure-mode", "--skip-namespace", "--own-namesp
 SWEEP_FLAGS = {"--namespace", "--selector", "--exclude-namespace", "--action", "--dry-run", "--max-actions",
                "--eviction-wait", "--output", "--metrics-file"}
 ALLOWED_FLAGS = {
-    "webhook": GLOBAL_FLAGS | WEBHOOK_FLAGS | ADMISSION_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,
+    "webhook": GLOBAL_FLAGS | WEBHOOK_FLAGS | EVENTS_FLAGS | ADMISSION_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,
     "sweep": GLOBAL_FLAGS | SWEEP_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,
 }
 INTEGER_FLAGS = {"--max-header-bytes", "--max-body-bytes", "--max-connections", "--registry-concurrency",
-                 "--max-actions", "--loop-breaker-creates"}
+                 "--max-actions", "--loop-breaker-creates", "--events-max-body-bytes"}
+# Flags without a value (ArgumentParser's @Flag takes no `=true`).
+BOOLEAN_FLAGS = {"--dry-run", "--ledger", "--push-sweep"}
 ENUMS = {"--mode": {"pin", "warn"}, "--failure-mode": {"open", "deny"}, "--pull-secrets": {"auto", "on", "off"},
          "--action": {"rollout", "report", "delete"}, "--output": {"table", "json"},
          "--log-format": {"text", "json"},

@@ -11,8 +11,8 @@ import re
 import pytest
 
 from conftest import ROOT, chart_variants
-from manifests import (ADMISSION_FLAGS, GLOBAL_FLAGS, KUBE_FLAGS, REGISTRY_FLAGS, SWEEP_FLAGS, WEBHOOK_FLAGS,
-                       flags, pod_spec)
+from manifests import (ADMISSION_FLAGS, EVENTS_FLAGS, GLOBAL_FLAGS, KUBE_FLAGS, REGISTRY_FLAGS, SWEEP_FLAGS,
+                       WEBHOOK_FLAGS, flags, pod_spec)
 
 OWNERS = {
     "GlobalOptions.swift": GLOBAL_FLAGS,
@@ -20,6 +20,7 @@ OWNERS = {
     "KubeOptions.swift": KUBE_FLAGS,
     "WebhookCommand.swift": WEBHOOK_FLAGS,
     "AdmissionOptions.swift": ADMISSION_FLAGS,
+    "EventsOptions.swift": EVENTS_FLAGS,
     "SweepCommand.swift": SWEEP_FLAGS,
 }
 DECLARATION = re.compile(r"@(Option|Flag)\b(?P<attrs>.*?)\bvar\s+(?P<name>\w+)", re.S)

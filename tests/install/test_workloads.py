@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import KUBE_VERSIONS, chart_variants
-from manifests import ALLOWED_FLAGS, ENUMS, INTEGER_FLAGS, container, flag_values, flags, pod_spec
+from manifests import ALLOWED_FLAGS, BOOLEAN_FLAGS, ENUMS, INTEGER_FLAGS, container, flag_values, flags, pod_spec
 
 ALL = chart_variants() + ["kustomize"]
 RESTRICTED_VOLUME_TYPES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
@@ -61,7 +61,7 @@ def test_args_use_only_known_flags_with_valid_values(render, variant):
                 assert value in ENUMS[name], f"{name}={value}"
             if name in INTEGER_FLAGS:  # Helm reads YAML numbers as float64: 8388608 prints as 8.388608e+06
                 assert value.isdigit(), f"{name}={value} is not an integer"
-            if name == "--dry-run":
+            if name in BOOLEAN_FLAGS:
                 assert value is None
             else:
                 assert value, f"{name} without a value"
@@ -96,7 +96,8 @@ def test_webhook_pod(render, variant):
     assert flag_values(args, "--pull-secrets") == (["off"] if variant == "sweeper-off" else ["auto"])
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
     health_port = 9091 if variant == "full" else 8081
-    assert ports == {"https": 8443, "health": health_port}
+    events = {"events": 8444} if variant == "events" else {}
+    assert ports == {"https": 8443, "health": health_port, **events}
     # The probe listener: plain HTTP, same host as --listen, on the port the container declares as "health".
     [listen] = flag_values(args, "--listen")
     [health] = flag_values(args, "--health-listen")

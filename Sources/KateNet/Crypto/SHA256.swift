@@ -10,14 +10,7 @@ public enum SHA256 {
 
     /// The lowercase hex digest of `bytes` (64 characters).
     public static func hex(_ bytes: some Collection<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(64)
-        for byte in hash(bytes) {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        Hex.lowercase(hash(bytes))
     }
 
     private static func digestOf(_ buffer: UnsafeBufferPointer<UInt8>) -> [UInt8] {

@@ -176,6 +176,19 @@ public final class Resolver: Sendable {
         return freshHit(reference, credentials: keyring.credentials(registry: reference.registry, repository: reference.repository))
     }
 
+    /// Forgets what the caches say about `reference`'s tag — fresh answers for every credential, and
+    /// cached 404s and transport failures — so the next `resolve` asks the registry. A push
+    /// notification calls this: the tag has just moved. The stale-if-error memory is kept (it is
+    /// read only when the registry fails, and then an older digest beats none). A lookup already
+    /// in flight when this is called may still store what it learned before the push.
+    public func invalidate(_ reference: ImageReference) {
+        let tag = reference.trackedTag
+        positive.remove(TagKey(registry: reference.registry, repository: reference.repository, tag: tag))
+        let sameTag: (FlightKey) -> Bool = { $0.registry == reference.registry && $0.repository == reference.repository && $0.tag == tag }
+        negative.removeAll(where: sameTag)
+        unreachable.removeAll(where: sameTag)
+    }
+
     /// A reference that already names a digest needs no lookup.
     private static func given(_ digest: String) -> ResolvedImage {
         ResolvedImage(digest: digest, mediaType: nil, resolvedAt: Date(), source: .cache)

@@ -18,12 +18,17 @@ final class WebhookServer: Sendable {
     static func start(
         mutating: MutatingWebhook, validating: ValidatingWebhook? = nil, maxBodyBytes: Int = 8 << 20, logger: Logger = quietLogger
     ) async throws -> WebhookServer {
-        let ca = try CertificateAuthority.generate(commonName: "kate webhook test CA")
-        let leaf = try ca.issue(commonName: serviceName, dnsNames: [serviceName], ipAddresses: ["127.0.0.1"])
-        let tls = try TLSServerContext(certificateChain: .pem(leaf.certificatePEM), privateKey: .pem(leaf.privateKeyPEM), logger: logger)
         var router = Router()
         router.add("POST", "/mutate", mutating)
         if let validating { router.add("POST", "/validate", validating) }
+        return try await start(router: router, maxBodyBytes: maxBodyBytes, logger: logger)
+    }
+
+    /// The same server and client for any routes (the registry-events listener's tests use it).
+    static func start(router: Router, maxBodyBytes: Int = 8 << 20, logger: Logger = quietLogger) async throws -> WebhookServer {
+        let ca = try CertificateAuthority.generate(commonName: "kate webhook test CA")
+        let leaf = try ca.issue(commonName: serviceName, dnsNames: [serviceName], ipAddresses: ["127.0.0.1"])
+        let tls = try TLSServerContext(certificateChain: .pem(leaf.certificatePEM), privateKey: .pem(leaf.privateKeyPEM), logger: logger)
         let configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes)
         let server = HTTPServer(configuration: configuration, tls: tls, responder: router, logger: logger)
         let port = try await server.start()
