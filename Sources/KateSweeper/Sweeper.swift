@@ -16,6 +16,8 @@ public struct SweeperConfiguration: Sendable {
     public var resolveTimeout: Duration
     /// The dangling-pin sentinel and the platform-coverage gate (Verdict/SafetyChecks.swift).
     public var safety: SafetyOptions
+    /// `--window`: outside every one (or a namespace's own `kate.dev/window`) the sweep writes nothing. Empty: always.
+    public var windows: [MaintenanceWindow] = []
 
     public init(
         scope: CollectionScope = CollectionScope(), policy: ActionPolicy = ActionPolicy(), mountedKeyring: Keyring = .empty,
@@ -48,6 +50,7 @@ public struct Sweeper: Sendable {
     }
 
     /// Throws only when the sweep cannot proceed at all (the pod list failed); everything else is in the report.
+    /// `now` is the sweep's one clock reading: restart markers and the maintenance-window decision use it.
     public func run(now: Date = Date()) async throws -> SweepReport {
         let started = ContinuousClock.now
         var phase = started
@@ -59,16 +62,18 @@ public struct Sweeper: Sendable {
         let judged = try await collectAndJudge()
         finished("collect+resolve+judge", "\(judged.podCount) pods, \(judged.findings.count) containers, \(judged.resolvedTags) tags")
         var findings = judged.findings
-        let plan = await plan(findings)
+        let gate = await windowGate(now: now)
+        var plan = await plan(findings)
+        gate.apply(to: &plan)
         finished("plan", "\(plan.actions.count) actions")
         let results = await ActionExecutor(cluster: cluster, policy: configuration.policy, logger: logger, metrics: metrics).execute(plan, now: now)
         finished("act", "\(results.count) results")
         RevertedRestarts.mark(&findings, plan: plan, results: results)
-        await announceDangling(findings, results: results)
+        await announceDangling(findings, results: results, gate: gate)
         let report = SweepReport(
             findings: findings, results: results, held: plan.held, skipped: judged.skipped, podCount: judged.podCount,
             resolvedTags: judged.resolvedTags, resolveErrors: judged.resolveErrors,
-            warnings: PullPolicyWarnings.warnings(for: findings) + judged.safetyWarnings + plan.warnings,
+            warnings: PullPolicyWarnings.warnings(for: findings) + judged.safetyWarnings + plan.warnings + gate.warnings,
             policy: configuration.policy, duration: ContinuousClock.now - started)
         record(report)
         return report
@@ -226,17 +231,28 @@ public struct Sweeper: Sendable {
     }
 
     /// One Warning Event per owner with dangling pins (when the sweep writes) and the gauge.
-    private func announceDangling(_ findings: [Finding], results: [ActionResult]) async {
+    private func announceDangling(_ findings: [Finding], results: [ActionResult], gate: WindowGate) async {
         let owners = DanglingNotice.owners(findings, results: results)
         guard !owners.isEmpty else { return }
         metrics.recordDangling(DanglingNotice.counts(owners))
         guard configuration.policy.writes else { return }
-        for (owner, evidence) in owners.sorted(by: { $0.key.label < $1.key.label }) {
+        for (owner, evidence) in owners.sorted(by: { $0.key.label < $1.key.label }) where gate.heldReason(namespace: owner.subject.namespace) == nil {
             do {
                 try await cluster.recordEvent(DanglingNotice.event(for: owner, findings: evidence))
             } catch {
                 logger.warning("could not record Event on \(owner.subject.kind) \(owner.subject.namespace)/\(owner.subject.name): \(error)")
             }
+        }
+    }
+
+    /// The namespaces' own windows; without RBAC to list namespaces the `--window` flags apply everywhere.
+    private func windowGate(now: Date) async -> WindowGate {
+        guard let reader = cluster as? any NamespaceWindowReading else { return WindowGate(now: now, windows: configuration.windows) }
+        do {
+            return WindowGate(now: now, windows: configuration.windows, annotations: try await reader.namespaceWindowAnnotations())
+        } catch {
+            logger.warning("cannot list namespaces for \(KateAnnotations.window) annotations; --window applies to every namespace: \(error)")
+            return WindowGate(now: now, windows: configuration.windows)
         }
     }
 

@@ -12,7 +12,8 @@ struct SweepCommand: AsyncParsableCommand {
         abstract: "Find pods running stale digests and roll their owners.",
         discussion: """
             Exit status: 0 all current or stale pods acted on; 2 stale pods found with --action report or \
-            --dry-run; 1 an error stopped the sweep.
+            --dry-run, or held because the sweep ran outside their maintenance window; 1 an error stopped \
+            the sweep; 64 invalid options (a window that does not parse, …).
             """
     )
 
@@ -54,6 +55,14 @@ struct SweepCommand: AsyncParsableCommand {
         valueName: "duration"))
     var wait: String = Environment.string("KATE_WAIT") ?? "0s"
 
+    @Option(help: ArgumentHelp(
+        "Maintenance window, repeatable: \"Sat 02:00-04:00 Europe/Berlin\", \"Mon-Fri 22:00-02:00\" (crosses midnight; UTC when no zone). Outside every window stale pods are reported, not rolled; a namespace's kate.dev/window annotation replaces these for its pods. [env: KATE_WINDOW, windows separated by ;]",
+        valueName: "window"))
+    var window: [String] = Environment.string("KATE_WINDOW").map { [$0] } ?? []
+
+    @Option(help: .hidden)
+    var now: String?
+
     @Option(help: "table or json. [env: KATE_OUTPUT]")
     var output: String = Environment.string("KATE_OUTPUT") ?? "table"
 
@@ -79,6 +88,14 @@ struct SweepCommand: AsyncParsableCommand {
         guard let restartWait = GoDuration.parse(wait), restartWait >= .zero else {
             throw ValidationError("--wait must be a duration like 5m, 90s or 0s (got \(wait))")
         }
+        do {
+            _ = try MaintenanceWindows.parse(window)
+        } catch {
+            throw ValidationError("--window: \(error)")
+        }
+        if let now, SweepClock.parse(now) == nil {
+            throw ValidationError("--now must be an RFC 3339 time like 2026-12-05T01:30:00Z (got \(now))")
+        }
     }
 
     func run() async throws {
@@ -88,17 +105,19 @@ struct SweepCommand: AsyncParsableCommand {
             action: SweepAction(rawValue: action) ?? .rollout, dryRun: dryRun, maxActions: effectiveMaxActions,
             evictionWait: GoDuration.parse(evictionWait) ?? ActionPolicy.defaultEvictionWait,
             restartWait: GoDuration.parse(wait).flatMap { $0 > .zero ? $0 : nil })
-        let configuration = SweeperConfiguration(
+        var configuration = SweeperConfiguration(
             scope: CollectionScope(namespace: effectiveNamespace, labelSelector: effectiveSelector, excludedNamespaces: Set(excludeNamespace)),
             policy: policy, mountedKeyring: try registry.loadKeyring(), resolveConcurrency: registry.registryConcurrency,
             safety: SafetyOptions(danglingCheck: danglingCheck, platformGate: platformGate))
+        configuration.windows = (try? MaintenanceWindows.parse(window)) ?? []
         let client = try kube.makeClient(fieldManager: "kate-sweeper", logger: logger)
         let resolver = try registry.makeResolver(logger: logger)
         let sweeper = Sweeper(cluster: client, resolver: resolver, configuration: configuration, logger: logger)
 
         let report: SweepReport
         do {
-            report = try await sweeper.run()
+            // One clock reading for the whole sweep (--now, for tests of the window decisions, replaces it).
+            report = try await sweeper.run(now: now.flatMap(SweepClock.parse) ?? Date())
         } catch {
             logger.error("sweep stopped: \(error)")
             await client.shutdown()
@@ -130,6 +149,7 @@ struct SweepCommand: AsyncParsableCommand {
             }
         }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+        if report.held.values.contains(where: MaintenanceWindows.isWindowHold) { throw ExitCode(2) }
     }
 }
 
