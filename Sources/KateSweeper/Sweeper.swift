@@ -18,6 +18,8 @@ public struct SweeperConfiguration: Sendable {
     public var safety: SafetyOptions
     /// `--window`: outside every one (or a namespace's own `kate.dev/window`) the sweep writes nothing. Empty: always.
     public var windows: [MaintenanceWindow] = []
+    /// `--notify-url`: where each action, hold and fired guard is POSTed (nil: nowhere).
+    public var notify: NotifyOptions?
 
     public init(
         scope: CollectionScope = CollectionScope(), policy: ActionPolicy = ActionPolicy(), mountedKeyring: Keyring = .empty,
@@ -70,11 +72,16 @@ public struct Sweeper: Sendable {
         finished("act", "\(results.count) results")
         RevertedRestarts.mark(&findings, plan: plan, results: results)
         await announceDangling(findings, results: results, gate: gate)
-        let report = SweepReport(
+        var report = SweepReport(
             findings: findings, results: results, held: plan.held, skipped: judged.skipped, podCount: judged.podCount,
             resolvedTags: judged.resolvedTags, resolveErrors: judged.resolveErrors,
             warnings: PullPolicyWarnings.warnings(for: findings) + judged.safetyWarnings + plan.warnings + gate.warnings,
             policy: configuration.policy, duration: ContinuousClock.now - started)
+        if let notify = configuration.notify {
+            let outcome = try await NotificationSender(options: notify, logger: logger).send(SweepNotifications.build(from: report, sweepTime: now), sweepTime: now)
+            metrics.recordNotifications(outcome)
+            report.warnings += outcome.warnings
+        }
         record(report)
         return report
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KateAdmission
+import KateNet
 import KateSweeper
 import Logging
 
@@ -30,7 +31,7 @@ struct SweepCommand: AsyncParsableCommand {
     @Option(help: "Namespace to leave alone; repeatable. [env: KATE_EXCLUDE_NAMESPACE, comma-separated]")
     var excludeNamespace: [String] = Environment.list("KATE_EXCLUDE_NAMESPACE") ?? ["kube-system"]
 
-    @Option(help: "rollout (restart owners; evict where a restart replaces nothing), report, or delete (old behaviour). [env: KATE_ACTION]")
+    @Option(help: "rollout (restart owners; evict where a restart replaces nothing), report, notify (report and POST to --notify-url, never act), or delete (old behaviour). [env: KATE_ACTION]")
     var action: String = Environment.string("KATE_ACTION") ?? "rollout"
 
     @Flag(inversion: .prefixedNo, help: "Plan and report, write nothing to the cluster. [env: KATE_DRY_RUN]")
@@ -63,11 +64,23 @@ struct SweepCommand: AsyncParsableCommand {
     @Option(help: .hidden)
     var now: String?
 
+    @Option(help: ArgumentHelp(
+        "POST a JSON notification here per action taken or planned, per hold and per guard that fired (hooks.slack.com: a Slack message); repeatable. At most 100 per URL per sweep, then one summary; 3 attempts each, 10s in all; failures are report warnings, never sweep errors. [env: KATE_NOTIFY_URL, whitespace- or comma-separated]",
+        valueName: "url"))
+    var notifyURL: [String] = Environment.string("KATE_NOTIFY_URL").map(NotifyURLs.split) ?? []
+
+    @Option(help: "auto (Slack body for hooks.slack.com, else JSON), json or slack. [env: KATE_NOTIFY_FORMAT]")
+    var notifyFormat: String = Environment.string("KATE_NOTIFY_FORMAT") ?? "auto"
+
     @Option(help: "table or json. [env: KATE_OUTPUT]")
     var output: String = Environment.string("KATE_OUTPUT") ?? "table"
 
     @Option(help: "Write Prometheus text metrics to this file (atomically) after the sweep. [env: KATE_METRICS_FILE]")
     var metricsFile: String?
+
+    private func notifyTargets() throws -> [NotifyTarget] {
+        try notifyURL.map { try NotifyTarget(url: $0, format: notifyFormat) }
+    }
 
     // Optional flags fall back to their environment variables here (ArgumentParser deprecates
     // defaults on optional options).
@@ -78,7 +91,7 @@ struct SweepCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard SweepAction(rawValue: action) != nil else {
-            throw ValidationError("--action must be rollout, report or delete (got \(action))")
+            throw ValidationError("--action must be rollout, report, notify or delete (got \(action))")
         }
         guard ["table", "json"].contains(output) else { throw ValidationError("--output must be table or json (got \(output))") }
         if let maxActions = effectiveMaxActions, maxActions < 0 { throw ValidationError("--max-actions must be 0 or more (got \(maxActions))") }
@@ -92,6 +105,14 @@ struct SweepCommand: AsyncParsableCommand {
             _ = try MaintenanceWindows.parse(window)
         } catch {
             throw ValidationError("--window: \(error)")
+        }
+        do {
+            _ = try notifyTargets()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if action == SweepAction.notify.rawValue, notifyURL.isEmpty {
+            throw ValidationError("--action notify needs --notify-url (or KATE_NOTIFY_URL)")
         }
         if let now, SweepClock.parse(now) == nil {
             throw ValidationError("--now must be an RFC 3339 time like 2026-12-05T01:30:00Z (got \(now))")
@@ -110,6 +131,9 @@ struct SweepCommand: AsyncParsableCommand {
             policy: policy, mountedKeyring: try registry.loadKeyring(), resolveConcurrency: registry.registryConcurrency,
             safety: SafetyOptions(danglingCheck: danglingCheck, platformGate: platformGate))
         configuration.windows = (try? MaintenanceWindows.parse(window)) ?? []
+        if let targets = try? notifyTargets(), !targets.isEmpty {
+            configuration.notify = NotifyOptions(targets: targets, proxy: ProxyConfiguration.fromEnvironment())
+        }
         let client = try kube.makeClient(fieldManager: "kate-sweeper", logger: logger)
         let resolver = try registry.makeResolver(logger: logger)
         let sweeper = Sweeper(cluster: client, resolver: resolver, configuration: configuration, logger: logger)
@@ -149,7 +173,15 @@ struct SweepCommand: AsyncParsableCommand {
             }
         }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
-        if report.held.values.contains(where: MaintenanceWindows.isWindowHold) { throw ExitCode(2) }
+        // Outside a window, and --action notify, exit as report mode does.
+        if report.held.values.contains(where: MaintenanceWindows.isWindowHold) || (policy.action == .notify && report.stalePods > 0) { throw ExitCode(2) }
+    }
+}
+
+/// `KATE_NOTIFY_URL` may hold several URLs (a Secret's value: one per line).
+enum NotifyURLs {
+    static func split(_ value: String) -> [String] {
+        value.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
     }
 }
 
