@@ -195,7 +195,7 @@ struct NotifyTests {
         let report = try await Self.sweep(cluster, notify: try Self.options(receiver), policy: ActionPolicy(action: .notify))
         await receiver.stop()
         #expect(cluster.writes.isEmpty && cluster.events.isEmpty)
-        #expect(report.stalePods == 5)
+        #expect(report.stalePods == 5 && report.exitCode == 2)
         let body = try #require(receiver.received.first?.json)
         #expect(body["outcome"] as? String == "planned" && body["action"] as? String == "restart")
         #expect(!ActionPolicy(action: .notify).writes)

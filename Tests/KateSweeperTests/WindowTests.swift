@@ -142,6 +142,7 @@ struct WindowGateTests {
         #expect(report.stalePods == 5 && report.results.isEmpty)
         #expect(Set(ReportRow.rows(of: report).map(\.action)) == ["outside maintenance window (next: Sat 02:00 Europe/Berlin)"])
         #expect(report.held.values.allSatisfy(MaintenanceWindows.isWindowHold))
+        #expect(report.exitCode == 2)
     }
 
     /// The decision is the sweep's start time, not the wall clock when a write happens: a sweep
@@ -152,6 +153,7 @@ struct WindowGateTests {
         let report = try await Self.sweeper(cluster, windows: Self.saturday).run(now: Self.saturdayNight)
         #expect(cluster.writes == ["restart Deployment default/web"])
         #expect(!report.held.values.contains(where: MaintenanceWindows.isWindowHold))
+        #expect(report.exitCode == 0)
     }
 
     @Test func pacedEvictionsStartedInAWindowAllRun() async throws {
