@@ -24,10 +24,8 @@ from __future__ import annotations
 import http.server
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 from datetime import datetime, timedelta, timezone
@@ -173,21 +171,8 @@ def stale_pod(namespace: str, name: str, image: str, repository: str) -> dict:
 
 
 def main() -> None:
-    for tool in ("docker-registry", "skopeo", "kubectl", "curl"):
-        if not shutil.which(tool):
-            print(f"e2e-windows-notify: {tool} is missing (scripts/install-deps.sh)", file=sys.stderr)
-            sys.exit(2)
-    for binary in (KATE, APISERVER):
-        if not os.access(binary, os.X_OK):
-            print(f"e2e-windows-notify: {binary} is not built (swift build --product kate; --product kate-dev-apiserver)", file=sys.stderr)
-            sys.exit(2)
-
-    registry = f"127.0.0.1:{free_port()}"
-    (work / "registry.yml").write_text(
-        f"version: 0.1\nlog: {{level: warn}}\nstorage: {{filesystem: {{rootdirectory: {work}/registry-data}}}}\n"
-        f"http: {{addr: {registry}, secret: kate-e2e}}\n")
-    start("registry", "docker-registry", "serve", str(work / "registry.yml"))
-    wait_for("docker-registry", 10, lambda: subprocess.run(["curl", "-fsS", f"http://{registry}/v2/"], capture_output=True).returncode == 0)
+    guards.require_tools("e2e-windows-notify")
+    registry = guards.start_registry()
     guards.push_image(registry, "e2e/app", "1")
     repository, image = f"{registry}/e2e/app", f"{registry}/e2e/app:1"
 
@@ -301,15 +286,4 @@ if __name__ == "__main__":
     try:
         main()
     finally:
-        for process in guards.processes:
-            process.terminate()
-        for process in guards.processes:
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if os.environ.get("KATE_E2E_KEEP") == "1":
-            print(f"e2e-windows-notify: work directory kept: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        guards.stop_and_clean("e2e-windows-notify")
