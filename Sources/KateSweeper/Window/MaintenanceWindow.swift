@@ -124,12 +124,15 @@ public struct MaintenanceWindow: Sendable, Hashable, CustomStringConvertible {
 
     static let zoneDirectory = "/usr/share/zoneinfo"
 
+    /// Foundation resolves zones from the ICU data it bundles (lib_FoundationICU), not from
+    /// /usr/share/zoneinfo or TZDIR, so a slim image without tzdata still knows every IANA zone;
+    /// without that directory the error says where the list of names comes from.
     private static func zone(named name: String, in text: String) throws -> TimeZone {
         if let zone = TimeZone(identifier: name) { return zone }
-        if !FileManager.default.fileExists(atPath: zoneDirectory) {
-            throw WindowSyntaxError(text, "time zone \"\(name)\" unknown and no time zone database at \(zoneDirectory); install tzdata in the image (apt-get install tzdata) or write the window in UTC")
-        }
-        throw WindowSyntaxError(text, "unknown time zone \"\(name)\"; use an IANA name like Europe/Berlin or UTC")
+        let listing = FileManager.default.fileExists(atPath: zoneDirectory)
+            ? " (the names are those under \(zoneDirectory))"
+            : " (this system has no \(zoneDirectory) listing the names: apt-get install tzdata)"
+        throw WindowSyntaxError(text, "unknown time zone \"\(name)\"; use an IANA name like Europe/Berlin or UTC\(listing)")
     }
 }
 
