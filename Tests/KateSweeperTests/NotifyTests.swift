@@ -30,11 +30,13 @@ final class NotifyReceiver: Sendable {
 
     private let log: Log
     let port: Int
-    var url: String { "http://127.0.0.1:\(port)/hook" }
     var received: [Received] { log.entries.withLock { $0 } }
 
-    /// `script(n)`: the reply to the n-th POST (from 0).
-    init(_ script: @escaping @Sendable (Int) -> Reply = { _ in Reply() }) async throws {
+    let scheme: String
+    var url: String { "\(scheme)://127.0.0.1:\(port)/hook" }
+
+    /// `script(n)`: the reply to the n-th POST (from 0). With `tls`, https.
+    init(tls: TLSServerContext? = nil, _ script: @escaping @Sendable (Int) -> Reply = { _ in Reply() }) async throws {
         let log = Log()
         let responder = ClosureResponder { request, _ in
             let index = log.entries.withLock { list in
@@ -48,7 +50,8 @@ final class NotifyReceiver: Sendable {
         var quiet = Logger(label: "notify-receiver")
         quiet.logLevel = .critical
         let server = HTTPServer(
-            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, gracePeriod: .milliseconds(100)), tls: nil, responder: responder, logger: quiet)
+            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, gracePeriod: .milliseconds(100)), tls: tls, responder: responder, logger: quiet)
+        self.scheme = tls == nil ? "http" : "https"
         self.port = try await server.start()
         self.server = server
         self.log = log
@@ -138,6 +141,21 @@ struct NotifyTests {
         #expect(try NotifyTarget(url: "https://hooks.slack.com/services/T0/B0/secret").format == .slack)
         #expect(try NotifyTarget(url: "https://hooks.slack.com/services/T0/B0/secret").redacted == "https://hooks.slack.com/…")
         #expect(try NotifyTarget(url: "https://example.net/hook").format == .json)
+    }
+
+    @Test func httpsIsVerified() async throws {
+        let serving = try SelfSignedServing(dnsNames: ["localhost"])
+        let receiver = try await NotifyReceiver(tls: try serving.makeContext(logger: Logger(label: "test")))
+        // The system CA bundle does not know the loopback CA: refused, a warning, the sweep unaffected.
+        let untrusted = try await Self.sweep(try Self.webCluster(), notify: try Self.options(receiver))
+        #expect(receiver.received.isEmpty)
+        #expect(untrusted.warnings.contains { $0.contains("notifications to https://127.0.0.1:\(receiver.port)/…") && $0.contains("TLS") })
+        var trusting = try Self.options(receiver)
+        trusting.tls.additionalTrustRoots = [.pem(serving.authority.certificatePEM)]
+        let trusted = try await Self.sweep(try Self.webCluster(), notify: trusting)
+        await receiver.stop()
+        #expect(receiver.received.count == 1 && receiver.received.first?.json?["owner"] as? String == "Deployment/web")
+        #expect(trusted.warnings.allSatisfy { !$0.contains("notifications to") })
     }
 
     @Test func retriesServerErrorsAndHonoursRetryAfter() async throws {

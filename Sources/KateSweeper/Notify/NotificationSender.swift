@@ -18,6 +18,8 @@ public struct NotifyOptions: Sendable {
     /// Attempts and backoff; a 429's or 503's `Retry-After` is honoured up to `maxRetryAfter`.
     public var retry: RetryPolicy
     public var proxy: ProxyConfiguration?
+    /// https trust: the system CA bundle by default (tests add their loopback CA).
+    public var tls: TLSClientConfiguration = TLSClientConfiguration()
 
     public init(
         targets: [NotifyTarget], maxPerSweep: Int = 100, concurrency: Int = 4, postTimeout: Duration = .seconds(5), totalBudget: Duration = .seconds(10),
@@ -77,7 +79,8 @@ public struct NotificationSender: Sendable {
                 posts.append(Post(target: index, body: NotifyBody.summary(dropped, sweepTime: SweepNotifications.rfc3339(sweepTime), as: target.format)))
             }
         }
-        let client = HTTPClient(configuration: .init(connectTimeout: min(options.postTimeout, .seconds(5)), proxy: options.proxy), logger: logger)
+        let client = HTTPClient(
+            configuration: .init(tls: options.tls, connectTimeout: min(options.postTimeout, .seconds(5)), proxy: options.proxy), logger: logger)
         let deadline = ContinuousClock.now + options.totalBudget
         let results = await sendAll(posts, client: client, deadline: deadline)
         await client.shutdown()
