@@ -36,6 +36,8 @@ APISERVER = os.environ.get("KATE_DEV_APISERVER_BIN", str(ROOT / ".build/debug/ka
 work = Path(tempfile.mkdtemp(prefix="kate-e2e-guards."))
 processes: list[subprocess.Popen] = []
 checks = 0
+# The name failures are reported under (e2e-windows-notify.py, which imports these helpers, sets its own).
+script_name = "e2e-guards"
 
 
 def free_port() -> int:
@@ -62,7 +64,7 @@ def wait_for(what: str, seconds: float, probe) -> None:
 
 
 def fail(what: str) -> None:
-    print(f"e2e-guards: FAILED: {what}", file=sys.stderr)
+    print(f"{script_name}: FAILED: {what}", file=sys.stderr)
     for log in sorted(work.glob("*.log")):
         print(f"--- last lines of {log.name}", file=sys.stderr)
         print("".join(log.read_text().splitlines(True)[-8:]), file=sys.stderr)

@@ -40,6 +40,7 @@ _spec.loader.exec_module(guards)
 shutil.rmtree(guards.work, ignore_errors=True)
 work = Path(tempfile.mkdtemp(prefix="kate-e2e-windows."))
 guards.work = work
+guards.script_name = "e2e-windows-notify"
 KATE, APISERVER = guards.KATE, guards.APISERVER
 expect, fail, start, wait_for, free_port = guards.expect, guards.fail, guards.start, guards.wait_for, guards.free_port
 
