@@ -61,10 +61,12 @@ public struct Sweeper: Sendable {
             logger.debug("sweep phase \(name) took \(now - phase)", metadata: ["detail": "\(detail())"])
             phase = now
         }
+        // The namespaces' windows are read while the pods are collected and resolved: no added latency.
+        async let windowRead = windowGate(now: now)
         let judged = try await collectAndJudge()
         finished("collect+resolve+judge", "\(judged.podCount) pods, \(judged.findings.count) containers, \(judged.resolvedTags) tags")
         var findings = judged.findings
-        let gate = await windowGate(now: now)
+        let gate = await windowRead
         var plan = await plan(findings)
         gate.apply(to: &plan)
         finished("plan", "\(plan.actions.count) actions")
