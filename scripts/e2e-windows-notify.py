@@ -253,10 +253,11 @@ def main() -> None:
                                f"http://{registry}/v2/e2e/app/manifests/1"], capture_output=True, text=True, check=True).stdout
         current = next(line.split(":", 1)[1].strip() for line in head.splitlines() if line.lower().startswith("docker-content-digest:"))
         shop, frozen = by_namespace.get("shop", {}), by_namespace.get("frozen", {})
-        required = {"event", "namespace", "owner", "verdict", "action", "outcome", "reason", "tag", "oldDigest", "newDigest", "pods",
+        required = {"event", "guard", "namespace", "owner", "verdict", "action", "outcome", "reason", "tag", "oldDigest", "newDigest", "pods",
                     "images", "sweepTime"}
-        expect("every body is application/json with the documented fields",
-               all(body["contentType"] == "application/json" and required <= body["json"].keys() for body in Receiver.bodies))
+        expect("every body is application/json with exactly the documented fields",
+               all(body["contentType"] == "application/json" and required == body["json"].keys() for body in Receiver.bodies)
+               and shop.get("guard", "missing") is None)
         expect("shop: action evict, outcome planned, Pod/web-1, tag-moved, old → new digest (the registry's), sweep time",
                shop.get("event") == "action" and shop.get("action") == "evict" and shop.get("outcome") == "planned"
                and shop.get("owner") == "Pod/web-1" and shop.get("verdict") == "tag-moved" and shop.get("tag") == image

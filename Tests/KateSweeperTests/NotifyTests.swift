@@ -122,6 +122,9 @@ struct NotifyTests {
         #expect(body["newDigest"] as? String == SweeperPipelineTests.new)
         #expect(body["sweepTime"] as? String == "2026-12-05T01:30:00Z")
         #expect((body["pods"] as? [String])?.count == 5)
+        // One fixed shape: a key without a value is null, not missing.
+        #expect(body.keys.contains("guard") && body["guard"] is NSNull)
+        #expect(Set(body.keys) == ["event", "guard", "namespace", "owner", "verdict", "action", "outcome", "reason", "tag", "oldDigest", "newDigest", "pods", "images", "sweepTime"])
         #expect(try metrics.expectCounter("kate_sweep_notifications_total", [("outcome", "sent")]).totalValue == 1)
     }
 

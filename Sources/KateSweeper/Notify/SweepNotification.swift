@@ -34,10 +34,39 @@ public struct SweepNotification: Sendable, Equatable, Codable {
         public var tag: String?
         public var oldDigest: String?
         public var newDigest: String?
+
+        enum CodingKeys: String, CodingKey { case container, tag, oldDigest, newDigest }
+
+        public func encode(to encoder: any Encoder) throws {
+            var keyed = encoder.container(keyedBy: CodingKeys.self)
+            try keyed.encode(container, forKey: .container)
+            try keyed.encode(tag, forKey: .tag)
+            try keyed.encode(oldDigest, forKey: .oldDigest)
+            try keyed.encode(newDigest, forKey: .newDigest)
+        }
     }
 
     enum CodingKeys: String, CodingKey {
         case event, guardName = "guard", namespace, owner, verdict, action, outcome, reason, tag, oldDigest, newDigest, pods, images, sweepTime
+    }
+
+    /// Every key always present (`null` when unknown): receivers get one fixed shape.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(event, forKey: .event)
+        try container.encode(guardName, forKey: .guardName)
+        try container.encode(namespace, forKey: .namespace)
+        try container.encode(owner, forKey: .owner)
+        try container.encode(verdict, forKey: .verdict)
+        try container.encode(action, forKey: .action)
+        try container.encode(outcome, forKey: .outcome)
+        try container.encode(reason, forKey: .reason)
+        try container.encode(tag, forKey: .tag)
+        try container.encode(oldDigest, forKey: .oldDigest)
+        try container.encode(newDigest, forKey: .newDigest)
+        try container.encode(pods, forKey: .pods)
+        try container.encode(images, forKey: .images)
+        try container.encode(sweepTime, forKey: .sweepTime)
     }
 
     /// One line for logs and Slack's `text`: "restart Deployment default/web: done (app:1 sha256:1111… → sha256:2222…)".
