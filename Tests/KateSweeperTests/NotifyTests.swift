@@ -264,6 +264,26 @@ struct NotifyTests {
         #expect(summary["count"] as? Int == 3)
     }
 
+    /// An action taken because of a guard (a dangling pin rolled onto a fresh one, a reverted
+    /// restart's paced evictions) names the guard too.
+    @Test(arguments: [(Verdict.dangling, "dangling"), (Verdict.restartReverted, "restart-reverted"), (Verdict.tagMoved, nil)])
+    func actionsNameTheGuardBehindThem(_ verdict: Verdict, _ guardName: String?) throws {
+        let finding = ActionPlannerTests.finding(pod: "web-abc-1", owner: ActionPlannerTests.owner("ReplicaSet", "web-abc"), verdict: verdict)
+        let pod = PodKey(namespace: "ns", name: "web-abc-1")
+        let action = PlannedAction(
+            operation: .evict(pod), subject: EventSubject(apiVersion: "apps/v1", kind: "ReplicaSet", namespace: "ns", name: "web-abc", uid: "u"),
+            pods: [pod], evidence: [finding])
+        let report = SweepReport(
+            findings: [finding], results: [ActionResult(action: action, outcome: .done)], held: [:], skipped: [], podCount: 1, resolvedTags: 1,
+            resolveErrors: 0, warnings: [], policy: ActionPolicy(), duration: .zero)
+        let notifications = SweepNotifications.build(from: report, sweepTime: Self.now)
+        try #require(notifications.count == 1)
+        #expect(notifications[0].event == "action" && notifications[0].action == "evict" && notifications[0].outcome == "done")
+        #expect(notifications[0].guardName == guardName && notifications[0].verdict == verdict.rawValue)
+        #expect(notifications[0].owner == "ReplicaSet/web-abc" && notifications[0].reason == "evicted")
+        #expect(notifications[0].oldDigest == Fixtures.digest("0") && notifications[0].newDigest == Fixtures.digest("1"))
+    }
+
     @Test func guardsWithoutAHoldStillNotify() throws {
         // A platform gap is not stale: no action, no hold, but the guard fired.
         let finding = ActionPlannerTests.finding(pod: "web-abc-1", owner: ActionPlannerTests.owner("ReplicaSet", "web-abc"), verdict: .platformGap)
