@@ -64,9 +64,7 @@ enum NotifyBody {
     }
 
     private static func json(_ notification: SweepNotification) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(notification)).map { Array($0) } ?? []
+        (try? JSONSerialization.data(withJSONObject: notification.jsonObject, options: [.sortedKeys, .withoutEscapingSlashes])).map { Array($0) } ?? []
     }
 
     private static func fields(_ notification: SweepNotification) -> [String] {

@@ -3,7 +3,7 @@ import Foundation
 /// One thing a sweep tells a webhook about: an action it took or planned, stale pods it held (and
 /// why), or a guard that fired. Built from the report alone (no cluster reads), so a notification
 /// says the same whatever cluster or API server produced it.
-public struct SweepNotification: Sendable, Equatable, Codable {
+public struct SweepNotification: Sendable, Equatable {
     /// `action` (a restart, eviction or deletion: done, planned, blocked, failed, …), `held` (stale
     /// pods given no action, with the reason) or `guard` (a safety guard fired with nothing held).
     public var event: String
@@ -29,44 +29,23 @@ public struct SweepNotification: Sendable, Equatable, Codable {
     /// RFC 3339 UTC: the sweep's start (the instant its window decision was made for).
     public var sweepTime: String
 
-    public struct Image: Sendable, Equatable, Codable, Hashable {
+    public struct Image: Sendable, Equatable, Hashable {
         public var container: String
         public var tag: String?
         public var oldDigest: String?
         public var newDigest: String?
-
-        enum CodingKeys: String, CodingKey { case container, tag, oldDigest, newDigest }
-
-        public func encode(to encoder: any Encoder) throws {
-            var keyed = encoder.container(keyedBy: CodingKeys.self)
-            try keyed.encode(container, forKey: .container)
-            try keyed.encode(tag, forKey: .tag)
-            try keyed.encode(oldDigest, forKey: .oldDigest)
-            try keyed.encode(newDigest, forKey: .newDigest)
-        }
     }
 
-    enum CodingKeys: String, CodingKey {
-        case event, guardName = "guard", namespace, owner, verdict, action, outcome, reason, tag, oldDigest, newDigest, pods, images, sweepTime
-    }
-
-    /// Every key always present (`null` when unknown): receivers get one fixed shape.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(event, forKey: .event)
-        try container.encode(guardName, forKey: .guardName)
-        try container.encode(namespace, forKey: .namespace)
-        try container.encode(owner, forKey: .owner)
-        try container.encode(verdict, forKey: .verdict)
-        try container.encode(action, forKey: .action)
-        try container.encode(outcome, forKey: .outcome)
-        try container.encode(reason, forKey: .reason)
-        try container.encode(tag, forKey: .tag)
-        try container.encode(oldDigest, forKey: .oldDigest)
-        try container.encode(newDigest, forKey: .newDigest)
-        try container.encode(pods, forKey: .pods)
-        try container.encode(images, forKey: .images)
-        try container.encode(sweepTime, forKey: .sweepTime)
+    /// The JSON body (`guardName` is `guard`): every key always present (`null` when unknown), so
+    /// receivers get one fixed shape.
+    var jsonObject: [String: Any] {
+        func nullable(_ value: String?) -> Any { value ?? NSNull() }
+        return [
+            "event": event, "guard": nullable(guardName), "namespace": namespace, "owner": owner, "verdict": verdict, "action": action,
+            "outcome": outcome, "reason": reason, "tag": nullable(tag), "oldDigest": nullable(oldDigest), "newDigest": nullable(newDigest),
+            "pods": pods, "sweepTime": sweepTime,
+            "images": images.map { ["container": $0.container, "tag": nullable($0.tag), "oldDigest": nullable($0.oldDigest), "newDigest": nullable($0.newDigest)] },
+        ]
     }
 
     /// One line for logs and Slack's `text`: "restart Deployment default/web: done (app:1 sha256:1111… → sha256:2222…)".
