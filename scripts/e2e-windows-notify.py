@@ -24,6 +24,7 @@ from __future__ import annotations
 import http.server
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -190,10 +191,10 @@ def main() -> None:
     wait_for("kate-dev-apiserver ready", 15, lambda: (work / "ready").exists())
     (work / "registry-config.json").write_text(json.dumps({"registries": {registry: {"plainHTTP": True}}}))
 
-    def sweep(*args: str) -> tuple[int, dict]:
+    def sweep(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict]:
         run = subprocess.run([KATE, "sweep", "--kubeconfig", str(kubeconfig), "--registry-config", str(work / "registry-config.json"),
                               "--exclude-namespace", "kube-system", "--output", "json", "--log-level", "error", *args],
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})})
         try:
             return run.returncode, json.loads(run.stdout)
         except json.JSONDecodeError:
@@ -268,9 +269,10 @@ def main() -> None:
 
         Receiver.statuses.append(0)  # later POSTs are answered 200 at once
         Receiver.bodies.clear()
-        code, _ = sweep("--action", "notify", "--notify-url", url, "--notify-format", "slack", "--namespace", "shop")
+        # The chart's way: the URL from a Secret in KATE_NOTIFY_URL (a file's newline-terminated value).
+        code, _ = sweep("--action", "notify", "--notify-format", "slack", "--namespace", "shop", env={"KATE_NOTIFY_URL": url + "\n"})
         slack = Receiver.bodies[0]["json"] if Receiver.bodies else {}
-        expect("--notify-format slack: one body with text and blocks (section first), naming the digests",
+        expect("KATE_NOTIFY_URL + --notify-format slack: one body with text and blocks (section first), naming the digests",
                len(Receiver.bodies) == 1 and isinstance(slack.get("text"), str) and slack["blocks"][0]["type"] == "section"
                and current.split(":")[1][:12] in json.dumps(slack) and "Pod shop/web-1" in slack["text"])
     finally:

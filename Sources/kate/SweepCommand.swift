@@ -67,7 +67,7 @@ struct SweepCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(
         "POST a JSON notification here per action taken or planned, per hold and per guard that fired (hooks.slack.com: a Slack message); repeatable. At most 100 per URL per sweep, then one summary; 3 attempts each, 10s in all; failures are report warnings, never sweep errors. [env: KATE_NOTIFY_URL, whitespace- or comma-separated]",
         valueName: "url"))
-    var notifyURL: [String] = Environment.string("KATE_NOTIFY_URL").map(NotifyURLs.split) ?? []
+    var notifyURL: [String] = []
 
     @Option(help: "auto (Slack body for hooks.slack.com, else JSON), json or slack. [env: KATE_NOTIFY_FORMAT]")
     var notifyFormat: String = Environment.string("KATE_NOTIFY_FORMAT") ?? "auto"
@@ -78,8 +78,13 @@ struct SweepCommand: AsyncParsableCommand {
     @Option(help: "Write Prometheus text metrics to this file (atomically) after the sweep. [env: KATE_METRICS_FILE]")
     var metricsFile: String?
 
+    /// Read here, not as the option's default: `--help` prints defaults, and these URLs carry tokens.
+    private var effectiveNotifyURLs: [String] {
+        notifyURL.isEmpty ? Environment.string("KATE_NOTIFY_URL").map(NotifyURLs.split) ?? [] : notifyURL
+    }
+
     private func notifyTargets() throws -> [NotifyTarget] {
-        try notifyURL.map { try NotifyTarget(url: $0, format: notifyFormat) }
+        try effectiveNotifyURLs.map { try NotifyTarget(url: $0, format: notifyFormat) }
     }
 
     // Optional flags fall back to their environment variables here (ArgumentParser deprecates
@@ -111,7 +116,7 @@ struct SweepCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        if action == SweepAction.notify.rawValue, notifyURL.isEmpty {
+        if action == SweepAction.notify.rawValue, effectiveNotifyURLs.isEmpty {
             throw ValidationError("--action notify needs --notify-url (or KATE_NOTIFY_URL)")
         }
         if let now, SweepClock.parse(now) == nil {
