@@ -61,12 +61,12 @@ public struct Sweeper: Sendable {
             logger.debug("sweep phase \(name) took \(now - phase)", metadata: ["detail": "\(detail())"])
             phase = now
         }
-        // The namespaces' windows are read while the pods are collected and resolved: no added latency.
-        async let windowRead = windowGate(now: now)
-        let judged = try await collectAndJudge()
+        // One namespace list per sweep, before the pods: the opt-out label and the windows' annotations.
+        let namespaces = await readNamespaces(now: now)
+        let gate = namespaces.gate
+        let judged = try await collectAndJudge(optedOut: namespaces.optedOut)
         finished("collect+resolve+judge", "\(judged.podCount) pods, \(judged.findings.count) containers, \(judged.resolvedTags) tags")
         var findings = judged.findings
-        let gate = await windowRead
         var plan = await plan(findings)
         gate.apply(to: &plan)
         finished("plan", "\(plan.actions.count) actions")
@@ -99,8 +99,8 @@ public struct Sweeper: Sendable {
         var safetyWarnings: [String] = []
     }
 
-    private func collectAndJudge() async throws -> Judged {
-        let collected = try await collectAndResolve()
+    private func collectAndJudge(optedOut: Set<String>) async throws -> Judged {
+        let collected = try await collectAndResolve(optedOut: optedOut)
         let judged = await judge(collected.collection.targets, keys: collected.keys, table: collected.table)
         return Judged(
             findings: judged.findings, skipped: collected.collection.skipped, podCount: collected.collection.podCount,
@@ -117,9 +117,9 @@ public struct Sweeper: Sendable {
     /// Lists pods page by page and resolves tags at the same time: each page's new (tag, credentials)
     /// pairs go to the credential reader, then to the registry, while the next page is fetched, so
     /// listing 10,000 pods hides behind the registry's round trips instead of preceding them.
-    private func collectAndResolve() async throws -> Collected {
+    private func collectAndResolve(optedOut: Set<String>) async throws -> Collected {
         var scope = configuration.scope
-        scope.excludedNamespaces.formUnion(await optedOutNamespaces())
+        scope.excludedNamespaces.formUnion(optedOut)
         let collector = PodCollector(scope: scope)
         let (pages, pageFeed) = AsyncStream.makeStream(of: [PodImage].self)
         let (requests, requestFeed) = AsyncStream.makeStream(of: ResolutionTable.Request.self)
@@ -254,14 +254,25 @@ public struct Sweeper: Sendable {
         }
     }
 
-    /// The namespaces' own windows; without RBAC to list namespaces the `--window` flags apply everywhere.
-    private func windowGate(now: Date) async -> WindowGate {
-        guard let reader = cluster as? any NamespaceWindowReading else { return WindowGate(now: now, windows: configuration.windows) }
+    struct NamespaceReading {
+        var optedOut: Set<String>
+        var gate: WindowGate
+    }
+
+    /// A cluster that reads windows (`KubeClient`) answers the opt-out from the same list; without RBAC to list
+    /// namespaces the sweep goes on without either (`--window` then applies to every namespace).
+    private func readNamespaces(now: Date) async -> NamespaceReading {
+        guard let reader = cluster as? any NamespaceWindowReading else {
+            let optedOut = await optedOutNamespaces()
+            return NamespaceReading(optedOut: optedOut, gate: WindowGate(now: now, windows: configuration.windows))
+        }
         do {
-            return WindowGate(now: now, windows: configuration.windows, annotations: try await reader.namespaceWindowAnnotations())
+            let facts = try await reader.namespaceFacts()
+            return NamespaceReading(optedOut: facts.optedOut, gate: WindowGate(now: now, windows: configuration.windows, annotations: facts.windows))
         } catch {
-            logger.warning("cannot list namespaces for \(KateAnnotations.window) annotations; --window applies to every namespace: \(error)")
-            return WindowGate(now: now, windows: configuration.windows)
+            logger.warning(
+                "cannot list namespaces; namespace opt-out (\(KateAnnotations.skip)=true) and \(KateAnnotations.window) annotations not applied, --window applies to every namespace: \(error)")
+            return NamespaceReading(optedOut: [], gate: WindowGate(now: now, windows: configuration.windows))
         }
     }
 

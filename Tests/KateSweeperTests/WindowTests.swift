@@ -185,7 +185,9 @@ final class AnnotatedCluster: SweepCluster, NamespaceWindowReading {
         self.annotations = annotations
     }
 
-    func namespaceWindowAnnotations() async throws -> [String: String] { annotations }
+    func namespaceFacts() async throws -> NamespaceFacts {
+        NamespaceFacts(optedOut: try await inner.optedOutNamespaces(), windows: annotations)
+    }
     func listPods(namespace: String?, labelSelector: String?) async throws -> [Pod] { try await inner.listPods(namespace: namespace, labelSelector: labelSelector) }
     func optedOutNamespaces() async throws -> Set<String> { try await inner.optedOutNamespaces() }
     func workload(_ reference: WorkloadReference) async throws -> WorkloadState? { try await inner.workload(reference) }

@@ -17,20 +17,35 @@ public enum MaintenanceWindows {
     static let heldPrefix = "outside maintenance window"
 }
 
-/// Namespaces' `kate.dev/window` annotations. `KubeClient` conforms (namespaces: list, which the
-/// opt-out already needs); a cluster that does not (test doubles) has no per-namespace windows.
+/// What the sweeper reads from namespaces, from one list: the opt-out label and the `kate.dev/window`
+/// annotations. `KubeClient` conforms (namespaces: list, which the opt-out already needs); a cluster that does
+/// not (test doubles) answers the opt-out alone and has no per-namespace windows.
 public protocol NamespaceWindowReading: Sendable {
-    /// Namespace → its annotation's value, for the namespaces that carry one.
-    func namespaceWindowAnnotations() async throws -> [String: String]
+    func namespaceFacts() async throws -> NamespaceFacts
+}
+
+public struct NamespaceFacts: Sendable, Equatable {
+    /// Namespaces labelled `kate.dev/skip=true`.
+    public var optedOut: Set<String>
+    /// Namespace → its `kate.dev/window` annotation, for the namespaces that carry one.
+    public var windows: [String: String]
+
+    public init(optedOut: Set<String> = [], windows: [String: String] = [:]) {
+        self.optedOut = optedOut
+        self.windows = windows
+    }
 }
 
 extension KubeClient: NamespaceWindowReading {
-    public func namespaceWindowAnnotations() async throws -> [String: String] {
-        var found: [String: String] = [:]
+    public func namespaceFacts() async throws -> NamespaceFacts {
+        var facts = NamespaceFacts()
         for namespace in try await listNamespaces(labelSelector: nil) {
-            if let name = namespace.metadata.name, let value = namespace.metadata.annotations?[KateAnnotations.window] { found[name] = value }
+            guard let name = namespace.metadata.name else { continue }
+            // The shared rule, as `optedOutNamespaces()` applies it.
+            if OptOut.isOptedOut(namespace.metadata.labels) { facts.optedOut.insert(name) }
+            if let value = namespace.metadata.annotations?[KateAnnotations.window] { facts.windows[name] = value }
         }
-        return found
+        return facts
     }
 }
 
