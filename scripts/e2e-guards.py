@@ -36,6 +36,8 @@ APISERVER = os.environ.get("KATE_DEV_APISERVER_BIN", str(ROOT / ".build/debug/ka
 work = Path(tempfile.mkdtemp(prefix="kate-e2e-guards."))
 processes: list[subprocess.Popen] = []
 checks = 0
+# The name failures are reported under (e2e-windows-notify.py, which imports these helpers, sets its own).
+script_name = "e2e-guards"
 
 
 def free_port() -> int:
@@ -62,7 +64,7 @@ def wait_for(what: str, seconds: float, probe) -> None:
 
 
 def fail(what: str) -> None:
-    print(f"e2e-guards: FAILED: {what}", file=sys.stderr)
+    print(f"{script_name}: FAILED: {what}", file=sys.stderr)
     for log in sorted(work.glob("*.log")):
         print(f"--- last lines of {log.name}", file=sys.stderr)
         print("".join(log.read_text().splitlines(True)[-8:]), file=sys.stderr)
@@ -137,22 +139,32 @@ def mirror_review() -> bytes:
         "name": pod["metadata"]["name"], "operation": "CREATE", "dryRun": False, "object": pod}}).encode()
 
 
-def main() -> None:
+def require_tools(script: str) -> None:
+    """Exit 2 (not a test failure) when a tool or a binary is missing. Shared with e2e-windows-notify.py."""
     for tool in ("docker-registry", "skopeo", "kubectl", "curl"):
         if not shutil.which(tool):
-            print(f"e2e-guards: {tool} is missing (scripts/install-deps.sh)", file=sys.stderr)
+            print(f"{script}: {tool} is missing (scripts/install-deps.sh)", file=sys.stderr)
             sys.exit(2)
     for binary in (KATE, APISERVER):
         if not os.access(binary, os.X_OK):
-            print(f"e2e-guards: {binary} is not built (swift build --product kate; --product kate-dev-apiserver)", file=sys.stderr)
+            print(f"{script}: {binary} is not built (swift build --product kate; --product kate-dev-apiserver)", file=sys.stderr)
             sys.exit(2)
 
+
+def start_registry() -> str:
+    """Debian's docker-registry on a free loopback port; returns host:port."""
     registry = f"127.0.0.1:{free_port()}"
     (work / "registry.yml").write_text(
         f"version: 0.1\nlog: {{level: warn}}\nstorage: {{filesystem: {{rootdirectory: {work}/registry-data}}}}\n"
         f"http: {{addr: {registry}, secret: kate-e2e}}\n")
     start("registry", "docker-registry", "serve", str(work / "registry.yml"))
     wait_for("docker-registry", 10, lambda: subprocess.run(["curl", "-fsS", f"http://{registry}/v2/"], capture_output=True).returncode == 0)
+    return registry
+
+
+def main() -> None:
+    require_tools("e2e-guards")
+    registry = start_registry()
     image = f"{registry}/e2e/postgresql:16.4"
     push_image(registry, "e2e/postgresql", "16.4")
 
@@ -230,19 +242,24 @@ def main() -> None:
     print(f"e2e-guards: {checks} checks passed")
 
 
+def stop_and_clean(script: str) -> None:
+    """Stops every process started here by its pid; removes the work directory unless KATE_E2E_KEEP=1."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if os.environ.get("KATE_E2E_KEEP") == "1":
+        print(f"{script}: work directory kept: {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 if __name__ == "__main__":
     try:
         main()
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if os.environ.get("KATE_E2E_KEEP") == "1":
-            print(f"e2e-guards: work directory kept: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        stop_and_clean("e2e-guards")

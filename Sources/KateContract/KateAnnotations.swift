@@ -17,4 +17,7 @@ public enum KateAnnotations {
     /// tell a restart that is still rolling from one another field manager reverted. Read and written only through
     /// the sweeper's `RestartRecord`.
     public static let restart = "kate.dev/restart"
+    /// Annotation on a namespace: the sweeper's maintenance windows for its pods (`Sat 02:00-04:00 Europe/Berlin`,
+    /// several separated by `;`), replacing `--window` there. Read only by the sweeper's `WindowGate`.
+    public static let window = "kate.dev/window"
 }

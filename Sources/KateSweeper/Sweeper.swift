@@ -16,6 +16,10 @@ public struct SweeperConfiguration: Sendable {
     public var resolveTimeout: Duration
     /// The dangling-pin sentinel and the platform-coverage gate (Verdict/SafetyChecks.swift).
     public var safety: SafetyOptions
+    /// `--window`: outside every one (or a namespace's own `kate.dev/window`) the sweep writes nothing. Empty: always.
+    public var windows: [MaintenanceWindow] = []
+    /// `--notify-url`: where each action, hold and fired guard is POSTed (nil: nowhere).
+    public var notify: NotifyOptions?
 
     public init(
         scope: CollectionScope = CollectionScope(), policy: ActionPolicy = ActionPolicy(), mountedKeyring: Keyring = .empty,
@@ -48,6 +52,7 @@ public struct Sweeper: Sendable {
     }
 
     /// Throws only when the sweep cannot proceed at all (the pod list failed); everything else is in the report.
+    /// `now` is the sweep's one clock reading: restart markers and the maintenance-window decision use it.
     public func run(now: Date = Date()) async throws -> SweepReport {
         let started = ContinuousClock.now
         var phase = started
@@ -56,20 +61,29 @@ public struct Sweeper: Sendable {
             logger.debug("sweep phase \(name) took \(now - phase)", metadata: ["detail": "\(detail())"])
             phase = now
         }
-        let judged = try await collectAndJudge()
+        // One namespace list per sweep, before the pods: the opt-out label and the windows' annotations.
+        let namespaces = await readNamespaces(now: now)
+        let gate = namespaces.gate
+        let judged = try await collectAndJudge(optedOut: namespaces.optedOut)
         finished("collect+resolve+judge", "\(judged.podCount) pods, \(judged.findings.count) containers, \(judged.resolvedTags) tags")
         var findings = judged.findings
-        let plan = await plan(findings)
+        var plan = await plan(findings)
+        gate.apply(to: &plan)
         finished("plan", "\(plan.actions.count) actions")
         let results = await ActionExecutor(cluster: cluster, policy: configuration.policy, logger: logger, metrics: metrics).execute(plan, now: now)
         finished("act", "\(results.count) results")
         RevertedRestarts.mark(&findings, plan: plan, results: results)
-        await announceDangling(findings, results: results)
-        let report = SweepReport(
+        await announceDangling(findings, results: results, gate: gate)
+        var report = SweepReport(
             findings: findings, results: results, held: plan.held, skipped: judged.skipped, podCount: judged.podCount,
             resolvedTags: judged.resolvedTags, resolveErrors: judged.resolveErrors,
-            warnings: PullPolicyWarnings.warnings(for: findings) + judged.safetyWarnings + plan.warnings,
+            warnings: PullPolicyWarnings.warnings(for: findings) + judged.safetyWarnings + plan.warnings + gate.warnings,
             policy: configuration.policy, duration: ContinuousClock.now - started)
+        if let notify = configuration.notify {
+            let outcome = try await NotificationSender(options: notify, logger: logger).send(SweepNotifications.build(from: report, sweepTime: now), sweepTime: now)
+            metrics.recordNotifications(outcome)
+            report.warnings += outcome.warnings
+        }
         record(report)
         return report
     }
@@ -85,8 +99,8 @@ public struct Sweeper: Sendable {
         var safetyWarnings: [String] = []
     }
 
-    private func collectAndJudge() async throws -> Judged {
-        let collected = try await collectAndResolve()
+    private func collectAndJudge(optedOut: Set<String>) async throws -> Judged {
+        let collected = try await collectAndResolve(optedOut: optedOut)
         let judged = await judge(collected.collection.targets, keys: collected.keys, table: collected.table)
         return Judged(
             findings: judged.findings, skipped: collected.collection.skipped, podCount: collected.collection.podCount,
@@ -103,9 +117,9 @@ public struct Sweeper: Sendable {
     /// Lists pods page by page and resolves tags at the same time: each page's new (tag, credentials)
     /// pairs go to the credential reader, then to the registry, while the next page is fetched, so
     /// listing 10,000 pods hides behind the registry's round trips instead of preceding them.
-    private func collectAndResolve() async throws -> Collected {
+    private func collectAndResolve(optedOut: Set<String>) async throws -> Collected {
         var scope = configuration.scope
-        scope.excludedNamespaces.formUnion(await optedOutNamespaces())
+        scope.excludedNamespaces.formUnion(optedOut)
         let collector = PodCollector(scope: scope)
         let (pages, pageFeed) = AsyncStream.makeStream(of: [PodImage].self)
         let (requests, requestFeed) = AsyncStream.makeStream(of: ResolutionTable.Request.self)
@@ -226,17 +240,39 @@ public struct Sweeper: Sendable {
     }
 
     /// One Warning Event per owner with dangling pins (when the sweep writes) and the gauge.
-    private func announceDangling(_ findings: [Finding], results: [ActionResult]) async {
+    private func announceDangling(_ findings: [Finding], results: [ActionResult], gate: WindowGate) async {
         let owners = DanglingNotice.owners(findings, results: results)
         guard !owners.isEmpty else { return }
         metrics.recordDangling(DanglingNotice.counts(owners))
         guard configuration.policy.writes else { return }
-        for (owner, evidence) in owners.sorted(by: { $0.key.label < $1.key.label }) {
+        for (owner, evidence) in owners.sorted(by: { $0.key.label < $1.key.label }) where gate.heldReason(namespace: owner.subject.namespace) == nil {
             do {
                 try await cluster.recordEvent(DanglingNotice.event(for: owner, findings: evidence))
             } catch {
                 logger.warning("could not record Event on \(owner.subject.kind) \(owner.subject.namespace)/\(owner.subject.name): \(error)")
             }
+        }
+    }
+
+    struct NamespaceReading {
+        var optedOut: Set<String>
+        var gate: WindowGate
+    }
+
+    /// A cluster that reads windows (`KubeClient`) answers the opt-out from the same list; without RBAC to list
+    /// namespaces the sweep goes on without either (`--window` then applies to every namespace).
+    private func readNamespaces(now: Date) async -> NamespaceReading {
+        guard let reader = cluster as? any NamespaceWindowReading else {
+            let optedOut = await optedOutNamespaces()
+            return NamespaceReading(optedOut: optedOut, gate: WindowGate(now: now, windows: configuration.windows))
+        }
+        do {
+            let facts = try await reader.namespaceFacts()
+            return NamespaceReading(optedOut: facts.optedOut, gate: WindowGate(now: now, windows: configuration.windows, annotations: facts.windows))
+        } catch {
+            logger.warning(
+                "cannot list namespaces; namespace opt-out (\(KateAnnotations.skip)=true) and \(KateAnnotations.window) annotations not applied, --window applies to every namespace: \(error)")
+            return NamespaceReading(optedOut: [], gate: WindowGate(now: now, windows: configuration.windows))
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KateAdmission
+import KateNet
 import KateSweeper
 import Logging
 
@@ -12,7 +13,8 @@ struct SweepCommand: AsyncParsableCommand {
         abstract: "Find pods running stale digests and roll their owners.",
         discussion: """
             Exit status: 0 all current or stale pods acted on; 2 stale pods found with --action report or \
-            --dry-run; 1 an error stopped the sweep.
+            --dry-run, or held because the sweep ran outside their maintenance window; 1 an error stopped \
+            the sweep; 64 invalid options (a window that does not parse, …).
             """
     )
 
@@ -29,7 +31,7 @@ struct SweepCommand: AsyncParsableCommand {
     @Option(help: "Namespace to leave alone; repeatable. [env: KATE_EXCLUDE_NAMESPACE, comma-separated]")
     var excludeNamespace: [String] = Environment.list("KATE_EXCLUDE_NAMESPACE") ?? ["kube-system"]
 
-    @Option(help: "rollout (restart owners; evict where a restart replaces nothing), report, or delete (old behaviour). [env: KATE_ACTION]")
+    @Option(help: "rollout (restart owners; evict where a restart replaces nothing), report, notify (report and POST to --notify-url, never act), or delete (old behaviour). [env: KATE_ACTION]")
     var action: String = Environment.string("KATE_ACTION") ?? "rollout"
 
     @Flag(inversion: .prefixedNo, help: "Plan and report, write nothing to the cluster. [env: KATE_DRY_RUN]")
@@ -54,11 +56,36 @@ struct SweepCommand: AsyncParsableCommand {
         valueName: "duration"))
     var wait: String = Environment.string("KATE_WAIT") ?? "0s"
 
+    @Option(help: ArgumentHelp(
+        "Maintenance window, repeatable: \"Sat 02:00-04:00 Europe/Berlin\", \"Mon-Fri 22:00-02:00\" (crosses midnight; UTC when no zone). Outside every window stale pods are reported, not rolled; a namespace's kate.dev/window annotation replaces these for its pods. [env: KATE_WINDOW, windows separated by ;]",
+        valueName: "window"))
+    var window: [String] = Environment.string("KATE_WINDOW").map { [$0] } ?? []
+
+    @Option(help: .hidden)
+    var now: String?
+
+    @Option(help: ArgumentHelp(
+        "POST a JSON notification here per action taken or planned, per hold and per guard that fired (hooks.slack.com: a Slack message); repeatable. At most 100 per URL per sweep, then one summary; 3 attempts each, 10s in all; failures are report warnings, never sweep errors. [env: KATE_NOTIFY_URL, whitespace- or comma-separated]",
+        valueName: "url"))
+    var notifyURL: [String] = []
+
+    @Option(help: "auto (Slack body for hooks.slack.com, else JSON), json or slack. [env: KATE_NOTIFY_FORMAT]")
+    var notifyFormat: String = Environment.string("KATE_NOTIFY_FORMAT") ?? "auto"
+
     @Option(help: "table or json. [env: KATE_OUTPUT]")
     var output: String = Environment.string("KATE_OUTPUT") ?? "table"
 
     @Option(help: "Write Prometheus text metrics to this file (atomically) after the sweep. [env: KATE_METRICS_FILE]")
     var metricsFile: String?
+
+    /// Read here, not as the option's default: `--help` prints defaults, and these URLs carry tokens.
+    private var effectiveNotifyURLs: [String] {
+        notifyURL.isEmpty ? Environment.string("KATE_NOTIFY_URL").map(NotifyURLs.split) ?? [] : notifyURL
+    }
+
+    private func notifyTargets() throws -> [NotifyTarget] {
+        try effectiveNotifyURLs.map { try NotifyTarget(url: $0, format: notifyFormat) }
+    }
 
     // Optional flags fall back to their environment variables here (ArgumentParser deprecates
     // defaults on optional options).
@@ -69,7 +96,7 @@ struct SweepCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard SweepAction(rawValue: action) != nil else {
-            throw ValidationError("--action must be rollout, report or delete (got \(action))")
+            throw ValidationError("--action must be rollout, report, notify or delete (got \(action))")
         }
         guard ["table", "json"].contains(output) else { throw ValidationError("--output must be table or json (got \(output))") }
         if let maxActions = effectiveMaxActions, maxActions < 0 { throw ValidationError("--max-actions must be 0 or more (got \(maxActions))") }
@@ -78,6 +105,22 @@ struct SweepCommand: AsyncParsableCommand {
         }
         guard let restartWait = GoDuration.parse(wait), restartWait >= .zero else {
             throw ValidationError("--wait must be a duration like 5m, 90s or 0s (got \(wait))")
+        }
+        do {
+            _ = try MaintenanceWindows.parse(window)
+        } catch {
+            throw ValidationError("--window: \(error)")
+        }
+        do {
+            _ = try notifyTargets()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if action == SweepAction.notify.rawValue, effectiveNotifyURLs.isEmpty {
+            throw ValidationError("--action notify needs --notify-url (or KATE_NOTIFY_URL)")
+        }
+        if let now, SweepClock.parse(now) == nil {
+            throw ValidationError("--now must be an RFC 3339 time like 2026-12-05T01:30:00Z (got \(now))")
         }
     }
 
@@ -88,17 +131,22 @@ struct SweepCommand: AsyncParsableCommand {
             action: SweepAction(rawValue: action) ?? .rollout, dryRun: dryRun, maxActions: effectiveMaxActions,
             evictionWait: GoDuration.parse(evictionWait) ?? ActionPolicy.defaultEvictionWait,
             restartWait: GoDuration.parse(wait).flatMap { $0 > .zero ? $0 : nil })
-        let configuration = SweeperConfiguration(
+        var configuration = SweeperConfiguration(
             scope: CollectionScope(namespace: effectiveNamespace, labelSelector: effectiveSelector, excludedNamespaces: Set(excludeNamespace)),
             policy: policy, mountedKeyring: try registry.loadKeyring(), resolveConcurrency: registry.registryConcurrency,
             safety: SafetyOptions(danglingCheck: danglingCheck, platformGate: platformGate))
+        configuration.windows = (try? MaintenanceWindows.parse(window)) ?? []
+        if let targets = try? notifyTargets(), !targets.isEmpty {
+            configuration.notify = NotifyOptions(targets: targets, proxy: ProxyConfiguration.fromEnvironment())
+        }
         let client = try kube.makeClient(fieldManager: "kate-sweeper", logger: logger)
         let resolver = try registry.makeResolver(logger: logger)
         let sweeper = Sweeper(cluster: client, resolver: resolver, configuration: configuration, logger: logger)
 
         let report: SweepReport
         do {
-            report = try await sweeper.run()
+            // One clock reading for the whole sweep (--now, for tests of the window decisions, replaces it).
+            report = try await sweeper.run(now: now.flatMap(SweepClock.parse) ?? Date())
         } catch {
             logger.error("sweep stopped: \(error)")
             await client.shutdown()
@@ -130,6 +178,13 @@ struct SweepCommand: AsyncParsableCommand {
             }
         }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+}
+
+/// `KATE_NOTIFY_URL` may hold several URLs (a Secret's value: one per line).
+enum NotifyURLs {
+    static func split(_ value: String) -> [String] {
+        value.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
     }
 }
 

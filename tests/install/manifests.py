@@ -27,7 +27,7 @@ ADMISSION_FLAGS = {"--mode", "--failure-mode", "--skip-namespace", "--own-namesp
                    "--stale-if-error", "--pull-secrets", "--pin-operator-owned", "--loop-breaker-creates",
                    "--loop-breaker-window", "--loop-breaker-cool-off"}
 SWEEP_FLAGS = {"--namespace", "--selector", "--exclude-namespace", "--action", "--dry-run", "--max-actions",
-               "--eviction-wait", "--output", "--metrics-file"}
+               "--eviction-wait", "--output", "--metrics-file", "--window", "--notify-format"}
 ALLOWED_FLAGS = {
     "webhook": GLOBAL_FLAGS | WEBHOOK_FLAGS | EVENTS_FLAGS | ADMISSION_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,
     "sweep": GLOBAL_FLAGS | SWEEP_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,
@@ -37,7 +37,7 @@ INTEGER_FLAGS = {"--max-header-bytes", "--max-body-bytes", "--max-connections", 
 # Flags without a value (ArgumentParser's @Flag takes no `=true`).
 BOOLEAN_FLAGS = {"--dry-run", "--ledger", "--push-sweep"}
 ENUMS = {"--mode": {"pin", "warn"}, "--failure-mode": {"open", "deny"}, "--pull-secrets": {"auto", "on", "off"},
-         "--action": {"rollout", "report", "delete"}, "--output": {"table", "json"},
+         "--action": {"rollout", "report", "notify", "delete"}, "--notify-format": {"auto", "json", "slack"}, "--output": {"table", "json"},
          "--log-format": {"text", "json"},
          "--log-level": {"trace", "debug", "info", "notice", "warning", "error", "critical"}}
 

@@ -67,7 +67,7 @@ def test_args_use_only_known_flags_with_valid_values(render, variant):
                 assert value, f"{name} without a value"
         singles = [n for n, _ in flags(args) if n not in
                    {"--skip-namespace", "--include-image", "--exclude-image", "--exclude-registry", "--pin-operator-owned",
-                    "--exclude-namespace", "--dns-name"}]
+                    "--exclude-namespace", "--dns-name", "--window"}]
         assert len(singles) == len(set(singles)), f"a flag given twice: {singles}"
 
 

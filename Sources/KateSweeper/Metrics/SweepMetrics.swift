@@ -9,6 +9,7 @@ import Metrics
 ///   kate_sweep_duration_seconds         wall time of a sweep
 ///   kate_dangling_digests{namespace,owner}  digests an owner's pods pin (or run) that the registry answers 404 for
 ///   kate_sweep_last_success_timestamp_seconds  Unix time the last sweep ran to its end (alerts: "not run in 2 schedules")
+///   kate_sweep_notifications_total{outcome}  --notify-url POSTs: sent, failed (refused or out of attempts), skipped (budget used up)
 public struct SweepMetrics: Sendable {
     private let podsByVerdict: [Verdict: Gauge]
     private let stalePods: Gauge
@@ -58,6 +59,12 @@ public struct SweepMetrics: Sendable {
         case .wouldDo, .deferred, .waiting: return
         }
         Counter(label: "kate_sweep_actions_total", dimensions: [("action", action), ("outcome", result)], factory: factory).increment()
+    }
+
+    func recordNotifications(_ outcome: NotifyOutcome) {
+        for (label, count) in [("sent", outcome.sent), ("failed", outcome.failed), ("skipped", outcome.skipped)] where count > 0 {
+            Counter(label: "kate_sweep_notifications_total", dimensions: [("outcome", label)], factory: factory).increment(by: count)
+        }
     }
 
     func recordDangling(_ counts: [(namespace: String, owner: String, digests: Int)]) {

@@ -6,6 +6,8 @@ public enum SweepAction: String, Sendable, Codable, CaseIterable {
     case report
     /// The old tool's behaviour: delete each stale pod (UID precondition). Opt-in only.
     case delete
+    /// Like `report`, and each planned action, hold and guard goes to `--notify-url` too. Never writes.
+    case notify
 }
 
 /// Limits on what one sweep writes.
@@ -43,5 +45,5 @@ public struct ActionPolicy: Sendable, Equatable {
     }
 
     /// Whether this sweep makes any write call at all.
-    public var writes: Bool { action != .report && !dryRun }
+    public var writes: Bool { action != .report && action != .notify && !dryRun }
 }

@@ -55,10 +55,11 @@ public struct SweepReport: Sendable {
         actionTexts[pod] ?? "-"
     }
 
-    /// 0: all current (or stale pods handled); 2: stale pods found by `report` or `--dry-run`.
-    /// (1, an error that stopped the sweep, is a thrown error, not a report.)
+    /// 0: all current (or stale pods handled); 2: stale pods found by `report`, `notify` or `--dry-run`, or held
+    /// outside their maintenance window. (1, an error that stopped the sweep, is a thrown error, not a report.)
     public var exitCode: Int32 {
-        let reportOnly = policy.action == .report || policy.dryRun
+        let reportOnly = policy.action == .report || policy.action == .notify || policy.dryRun
+        if held.values.contains(where: MaintenanceWindows.isWindowHold) { return 2 }
         return reportOnly && stalePods > 0 ? 2 : 0
     }
 
