@@ -123,6 +123,10 @@ if runs clients; then
     echo "== pinning guards and resolve --explain through the binary, against docker-registry"
     run_step e2e-guards env KATE_BIN="${shipped:-.build/debug/kate}" scripts/e2e-guards.py
     run_step explain-demo env KATE_BIN="${shipped:-.build/debug/kate}" scripts/explain-demo.sh
+    # Maintenance windows against Python's zoneinfo, notifications into a Python receiver (both through the binary).
+    run_step e2e-windows-notify env KATE_BIN="${shipped:-.build/debug/kate}" scripts/e2e-windows-notify.py
+    # The push receiver with curl and `openssl dgst -hmac` on every stored sample, and docker-registry notifying kate.
+    run_step registry-events scripts/registry-events/verify-receiver.sh "${shipped:-.build/debug/kate}"
 fi
 
 # The plain closing line CI reads: Swift tests of the targets that passed, failed individual tests.

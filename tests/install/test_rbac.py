@@ -48,7 +48,9 @@ SWEEPER = {
 
 
 def role_for(r, suffix: str) -> dict | None:
-    found = [o for o in r.objects if o["kind"] in ROLE_KINDS and o["metadata"]["name"].endswith(suffix)]
+    # The webhook's push sweeper (webhook.events.sweep) has its own ClusterRole, <fullname>-push-sweeper.
+    found = [o for o in r.objects if o["kind"] in ROLE_KINDS and o["metadata"]["name"].endswith(suffix)
+             and not o["metadata"]["name"].endswith("-push" + suffix)]
     assert len(found) <= 1
     return found[0] if found else None
 
