@@ -3,6 +3,9 @@
 #endif
 #include "CKateShims.h"
 #include <sys/epoll.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <spawn.h>
 #include <sys/eventfd.h>
 #include <openssl/evp.h>
 #include <openssl/ec.h>
@@ -71,4 +74,10 @@ EVP_PKEY *ckate_generate_rsa(int bits) {
     }
     EVP_PKEY_CTX_free(ctx);
     return key;
+}
+
+int ckate_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int ckate_spawn_actions_close_from(void *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, from);
 }

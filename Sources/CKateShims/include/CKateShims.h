@@ -35,6 +35,13 @@ EVP_PKEY *ckate_generate_rsa(int bits);
 /// accept4(2): glibc declares it only under _GNU_SOURCE, which Swift's Glibc import does not set.
 int ckate_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 
+/// pipe2(2) with O_CLOEXEC (also _GNU_SOURCE only): a pipe no concurrently spawned child can inherit.
+int ckate_pipe_cloexec(int fds[2]);
+
+/// posix_spawn_file_actions_addclosefrom_np(3) (glibc 2.34, _GNU_SOURCE only): the child closes every descriptor
+/// from `from` up, including those other code opened without close-on-exec. `actions` is a posix_spawn_file_actions_t *.
+int ckate_spawn_actions_close_from(void *actions, int from);
+
 /// Readiness bits reported by ckate_epoll_wait, so Swift never sees the packed struct epoll_event.
 #define CKATE_READABLE 1u
 #define CKATE_WRITABLE 2u

@@ -1,9 +1,9 @@
-import Foundation
-import Synchronization
+import KateNet
 
-/// Runs a short-lived helper process to completion off the cooperative thread pool, reading
-/// stdout and stderr concurrently (a plugin that fills one pipe must not deadlock on the other)
-/// and terminating it when `timeout` passes.
+/// Runs a short-lived helper process (an exec credential plugin) to completion: stdout and stderr read concurrently
+/// (a plugin that fills one pipe must not deadlock on the other), terminated when `timeout` passes. Through KateNet's
+/// `ChildProcessRunner` (posix_spawn), not Foundation's `Process`, whose `run()` crashes now and then on Linux when many
+/// descriptors are open (a webhook with its connections refreshing a token); see `ChildProcessRunner`.
 enum ProcessRunner {
     struct Output: Sendable {
         var exitCode: Int32
@@ -11,51 +11,15 @@ enum ProcessRunner {
         var stderr: [UInt8]
     }
 
-    /// `Process` and `Pipe` are not Sendable; each instance is created here and then only touched
-    /// by the dispatch blocks below, which the group orders before the continuation resumes.
-    private final class Handles: @unchecked Sendable {
-        let process = Process()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        var out = Data()
-        var err = Data()
-        /// Set by the timeout timer, read after exit: the two run on different threads.
-        let killed = Mutex(false)
-    }
-
     static func run(executable: String, arguments: [String], environment: [String: String], timeout: Duration) async throws -> Output {
-        let h = Handles()
-        h.process.executableURL = URL(fileURLWithPath: executable)
-        h.process.arguments = arguments
-        h.process.environment = environment
-        h.process.standardOutput = h.stdout
-        h.process.standardError = h.stderr
-        h.process.standardInput = FileHandle.nullDevice
+        let output: ChildProcessRunner.Output
         do {
-            try h.process.run()
+            output = try await ChildProcessRunner.run(executable: executable, arguments: arguments, environment: environment, timeout: timeout)
         } catch {
-            throw KubeError.credentials("cannot start \(executable): \(error.localizedDescription)")
+            throw KubeError.credentials("cannot start \(executable): \(error)")
         }
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        // Weak: the timer must not keep the process, its pipes and its output alive for the whole
-        // timeout after the plugin has exited (found by the LeakSanitizer run).
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak h] in
-            if let h, h.process.isRunning {
-                h.killed.withLock { $0 = true }
-                h.process.terminate()
-            }
-        }
-        return await withCheckedContinuation { continuation in
-            let group = DispatchGroup()
-            DispatchQueue.global().async(group: group) { h.out = h.stdout.fileHandleForReading.readDataToEndOfFile() }
-            DispatchQueue.global().async(group: group) { h.err = h.stderr.fileHandleForReading.readDataToEndOfFile() }
-            group.notify(queue: .global()) {
-                h.process.waitUntilExit()
-                let timedOut = h.killed.withLock { $0 }
-                var stderr = Array(h.err)
-                if timedOut { stderr += Array(" (killed after \(timeout))".utf8) }
-                continuation.resume(returning: Output(exitCode: h.process.terminationStatus, stdout: Array(h.out), stderr: stderr))
-            }
-        }
+        var stderr = output.stderr
+        if output.timedOut { stderr += Array(" (killed after \(timeout))".utf8) }
+        return Output(exitCode: output.status, stdout: output.stdout, stderr: stderr)
     }
 }

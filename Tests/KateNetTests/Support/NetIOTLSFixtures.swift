@@ -101,38 +101,11 @@ final class NetIOTLSEchoServer: Sendable {
 
 /// Runs `/usr/bin/openssl` with `input` on stdin on a dedicated thread (never blocking the cooperative pool,
 /// which the server under test needs); kills it after `timeout`. Returns its exit status and combined output.
+/// Through `ChildProcessRunner` (posix_spawn): Foundation's `Process.run()` crashed this target once in CI.
 func runOpenSSL(_ arguments: [String], input: String = "", timeout: Duration = .seconds(20)) async throws -> (status: Int32, output: String) {
-    let slot = ContinuationSlot<(status: Int32, output: String)>()
-    return try await withCheckedThrowingContinuation { continuation in
-        slot.store(continuation)
-        do {
-            try DetachedThread.start {
-                slot.resume(with: Result { try runBlocking(arguments, input: input, timeout: timeout) })
-            }
-        } catch {
-            slot.resume(with: .failure(error))
-        }
-    }
-}
-
-private func runBlocking(_ arguments: [String], input: String, timeout: Duration) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    process.arguments = arguments
-    let stdin = Pipe()
-    let output = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-    DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout.components.seconds * 1000)), execute: watchdog)
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try? stdin.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    watchdog.cancel()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let output = try await ChildProcessRunner.run(
+        executable: "/usr/bin/openssl", arguments: arguments, input: Array(input.utf8), mergeStandardError: true, timeout: timeout)
+    return (output.status, String(decoding: output.stdout, as: UTF8.self))
 }
 
 /// A fresh temporary directory, removed by `remove()`.
