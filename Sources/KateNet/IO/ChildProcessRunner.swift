@@ -2,7 +2,6 @@ internal import CKateShims
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// Runs a helper program to completion with `posix_spawn`, on the calling thread (callers run it on a thread of its
 /// own, never on the cooperative pool): stdin from `input` (then closed), stdout and stderr read concurrently, the
@@ -55,66 +54,66 @@ public enum ChildProcessRunner {
         executable: String, arguments: [String], environment: [String: String]? = nil, input: [UInt8] = [],
         mergeStandardError: Bool = false, timeout: Duration
     ) throws -> Output {
-        let stdin = try pipe(), stdout = try pipe()
-        let stderr = mergeStandardError ? nil : try pipe()
-        var parentEnds: [Int32] = [stdin.write, stdout.read] + (stderr.map { [$0.read] } ?? [])
-        let childEnds: [Int32] = [stdin.read, stdout.write] + (stderr.map { [$0.write] } ?? [])
-        defer { for fd in parentEnds { Posix.close(fd) } }
-
+        let stdin = try pipe()
+        let stdout: (read: Int32, write: Int32)
+        do { stdout = try pipe() } catch { closeAll([stdin.read, stdin.write]); throw error }
+        let stderr: (read: Int32, write: Int32)?
+        do { stderr = mergeStandardError ? nil : try pipe() } catch { closeAll([stdin.read, stdin.write, stdout.read, stdout.write]); throw error }
+        let childEnds = [stdin.read, stdout.write] + (stderr.map { [$0.write] } ?? [])
         let pid: pid_t
         do {
             pid = try spawn(executable, arguments, environment, stdin: stdin.read, stdout: stdout.write, stderr: stderr?.write ?? stdout.write)
         } catch {
-            for fd in childEnds { Posix.close(fd) }
+            closeAll(childEnds + [stdin.write, stdout.read] + (stderr.map { [$0.read] } ?? []))
             throw error
         }
-        for fd in childEnds { Posix.close(fd) }
-
-        let reaped = Mutex(false)
-        let killed = Mutex(false)
-        let watchdog = try DetachedThread.start {
-            var remaining = timeout
-            while remaining > .zero {
-                let step = min(remaining, .milliseconds(50))
-                let ts = timespec(tv_sec: Int(step.components.seconds), tv_nsec: Int(step.components.attoseconds / 1_000_000_000))
-                var request = ts
-                _ = nanosleep(&request, nil)
-                remaining -= step
-                if reaped.withLock({ $0 }) { return }
-            }
-            reaped.withLock { done in
-                guard !done else { return }
-                killed.withLock { $0 = true }
-                _ = kill(pid, SIGTERM)
-            }
-        }
-        _ = watchdog
-
-        // stderr on a thread of its own: a child that fills one pipe must not block on it while we read the other.
-        let errorBytes = Mutex<[UInt8]>([])
-        let errorDone = Mutex(false)
-        if let stderr {
-            let fd = stderr.read
-            _ = try DetachedThread.start {
-                let bytes = readToEnd(fd)
-                errorBytes.withLock { $0 = bytes }
-                errorDone.withLock { $0 = true }
-            }
-        } else {
-            errorDone.withLock { $0 = true }
-        }
+        closeAll(childEnds)
         writeAll(stdin.write, input)
         Posix.close(stdin.write)
-        parentEnds.removeFirst()
-        let outputBytes = readToEnd(stdout.read)
-        let status = waitForExit(pid)
-        reaped.withLock { $0 = true }
-        // The stderr reader ends at EOF, which the child's exit has delivered.
-        while !errorDone.withLock({ $0 }) {
-            var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
-            _ = nanosleep(&pause, nil)
+
+        // One thread reads both pipes (a child that fills one must not block while we read the other) and keeps the
+        // deadline: poll's timeout is the time left, and the child is signalled before it is reaped, so the pid
+        // cannot have been reused.
+        var streams = [(fd: stdout.read, bytes: [UInt8]())] + (stderr.map { [(fd: $0.read, bytes: [UInt8]())] } ?? [])
+        var open = Array(streams.indices)
+        let deadline = ContinuousClock.now + timeout
+        var timedOut = false
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while !open.isEmpty {
+            var fds = open.map { pollfd(fd: streams[$0].fd, events: Int16(POLLIN), revents: 0) }
+            let left = deadline - ContinuousClock.now
+            let milliseconds = timedOut ? -1 : max(0, Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+            let ready = poll(&fds, nfds_t(fds.count), milliseconds)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                _ = kill(pid, SIGTERM)  // cannot wait for output any more: do not reap a child left running
+                break
+            }
+            if ready == 0 {
+                timedOut = true
+                _ = kill(pid, SIGTERM)
+                continue
+            }
+            var stillOpen: [Int] = []
+            for (slot, index) in open.enumerated() {
+                guard fds[slot].revents != 0 else { stillOpen.append(index); continue }
+                let count = chunk.withUnsafeMutableBytes { Glibc.read(streams[index].fd, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    streams[index].bytes += chunk[0..<count]
+                    stillOpen.append(index)
+                } else if count < 0, errno == EINTR {
+                    stillOpen.append(index)
+                }
+            }
+            open = stillOpen
         }
-        return Output(status: status, stdout: outputBytes, stderr: errorBytes.withLock { $0 }, timedOut: killed.withLock { $0 })
+        closeAll(streams.map(\.fd))
+        let status = waitForExit(pid)
+        return Output(status: status, stdout: streams[0].bytes, stderr: streams.count > 1 ? streams[1].bytes : [], timedOut: timedOut)
+    }
+
+    private static func closeAll(_ fds: [Int32]) {
+        for fd in fds { Posix.close(fd) }
     }
 
     private static func pipe() throws -> (read: Int32, write: Int32) {
@@ -177,19 +176,6 @@ public enum ChildProcessRunner {
                 return  // the child closed its stdin (EPIPE): it does not want the rest
             }
             offset += written
-        }
-    }
-
-    private static func readToEnd(_ fd: Int32) -> [UInt8] {
-        var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count > 0 {
-                result += chunk[0..<count]
-            } else if count == 0 || errno != EINTR {
-                return result
-            }
         }
     }
 

@@ -79,8 +79,7 @@ final class RegistryTransport: Sendable {
     /// is open.
     func preconnect(_ endpoint: RegistryEndpoint, deadline: ContinuousClock.Instant) async {
         // The request being waited for holds one of the host's connections already.
-        let limit = ((configuration.registries[endpoint.host] ?? configuration.registries[endpoint.registry])?.maxConcurrentRequests
-            ?? configuration.perRegistryConcurrency) - 1
+        let limit = concurrencyLimit(endpoint) - 1
         let admitted = preconnecting.withLock { map in
             guard map[endpoint.host, default: 0] < limit else { return false }
             map[endpoint.host, default: 0] += 1
@@ -199,15 +198,20 @@ final class RegistryTransport: Sendable {
         return delay
     }
 
+    /// Requests that may run at once to `endpoint`'s host (`--registry-concurrency`, or the registry's own setting).
+    private func concurrencyLimit(_ endpoint: RegistryEndpoint) -> Int {
+        // Settings are keyed by the name images use (docker.io) or by the host dialled; the bound is per host.
+        let settings = configuration.registries[endpoint.host] ?? configuration.registries[endpoint.registry]
+        return settings?.maxConcurrentRequests ?? configuration.perRegistryConcurrency
+    }
+
     private func withPermits<T: Sendable>(
         _ endpoint: RegistryEndpoint, deadline: ContinuousClock.Instant, _ body: () async throws -> T
     ) async throws -> T {
         let host = endpoint.host
         let local = perHost.withLock { map in
             if let s = map[host] { return s }
-            // Settings are keyed by the name images use (docker.io), the bound by the host dialled.
-            let settings = configuration.registries[host] ?? configuration.registries[endpoint.registry]
-            let s = AsyncSemaphore(permits: settings?.maxConcurrentRequests ?? configuration.perRegistryConcurrency)
+            let s = AsyncSemaphore(permits: concurrencyLimit(endpoint))
             map[host] = s
             return s
         }
