@@ -61,6 +61,7 @@ public struct ResolutionTable: Sendable {
 
     public struct ResolveFailure: Error, Sendable {
         var message: String
+        var failureClass: FailureClass
     }
 
     /// Stage 1, while pods are still being listed: the index digest of each key as it arrives, at
@@ -91,14 +92,14 @@ public struct ResolutionTable: Sendable {
         do {
             reference = try ImageReference.parse(key.image.canonicalTag)
         } catch {
-            return IndexAnswer(request: request, reference: nil, digest: .failure(ResolveFailure(message: "registry [\(FailureClass(error))]: \(error)")))
+            return IndexAnswer(request: request, reference: nil, digest: .failure(ResolveFailure(message: "registry [\(FailureClass(error))]: \(error)", failureClass: FailureClass(error))))
         }
         do {
             let digest = try await resolver.currentDigest(of: reference, keyring: request.keyring, deadline: ContinuousClock.now.advanced(by: timeout))
             return IndexAnswer(request: request, reference: reference, digest: .success(digest))
         } catch {
             logger.warning("cannot resolve \(key.image.display)", metadata: ["credentials": "\(key.scope)", "class": "\(FailureClass(error))", "error": "\(error)"])
-            return IndexAnswer(request: request, reference: reference, digest: .failure(ResolveFailure(message: "registry [\(FailureClass(error))]: \(error)")))
+            return IndexAnswer(request: request, reference: reference, digest: .failure(ResolveFailure(message: "registry [\(FailureClass(error))]: \(error)", failureClass: FailureClass(error))))
         }
     }
 
@@ -112,7 +113,12 @@ public struct ResolutionTable: Sendable {
         var lookups: [ResolveKey: Lookup] = [:]
         var needChildren: [IndexAnswer] = []
         for (key, answer) in answers {
-            if let reference = answer.reference { lookups[key] = Lookup(reference: reference, keyring: answer.request.keyring) }
+            // A tag whose registry could not answer now (unreachable, timed out, rate limited) gets no lookup: the
+            // sentinel's HEADs by digest would only queue behind the circuit's half-open probe and could not settle
+            // anything. A tag the registry says is gone (absent) keeps it: its pinned digest may be gone too.
+            let transient: Bool
+            if case .failure(let failure) = answer.digest { transient = failure.failureClass.isTransient } else { transient = false }
+            if let reference = answer.reference, !transient { lookups[key] = Lookup(reference: reference, keyring: answer.request.keyring) }
             switch answer.digest {
             case .failure(let failure): states[key] = .failed(failure.message)
             case .success(let index):
