@@ -125,6 +125,8 @@ if runs clients; then
     run_step explain-demo env KATE_BIN="${shipped:-.build/debug/kate}" scripts/explain-demo.sh
     # Maintenance windows against Python's zoneinfo, notifications into a Python receiver (both through the binary).
     run_step e2e-windows-notify env KATE_BIN="${shipped:-.build/debug/kate}" scripts/e2e-windows-notify.py
+    # The cooldown and the ledger: kubectl writes and reads the ImageTagHistory objects the webhook and sweep use.
+    run_step e2e-cooldown env KATE_BIN="${shipped:-.build/debug/kate}" scripts/e2e-cooldown.py
     # The push receiver with curl and `openssl dgst -hmac` on every stored sample, and docker-registry notifying kate.
     run_step registry-events scripts/registry-events/verify-receiver.sh "${shipped:-.build/debug/kate}"
 fi

@@ -20,4 +20,7 @@ public enum KateAnnotations {
     /// Annotation on a namespace: the sweeper's maintenance windows for its pods (`Sat 02:00-04:00 Europe/Berlin`,
     /// several separated by `;`), replacing `--window` there. Read only by the sweeper's `WindowGate`.
     public static let window = "kate.dev/window"
+    /// Label on a namespace: the cooldown for its pods (a Go duration, `72h`; `0` turns it off), replacing
+    /// `--cooldown` there. Decided only by `Cooldown`.
+    public static let cooldown = "kate.dev/cooldown"
 }

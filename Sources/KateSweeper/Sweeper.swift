@@ -1,5 +1,6 @@
 import Foundation
 import KateContract
+import KateNet
 import KateRegistry
 import Logging
 
@@ -20,6 +21,8 @@ public struct SweeperConfiguration: Sendable {
     public var windows: [MaintenanceWindow] = []
     /// `--notify-url`: where each action, hold and fired guard is POSTed (nil: nowhere).
     public var notify: NotifyOptions?
+    /// `--ledger`: the digest ledger (cooldown, recording, GC); nil: not used.
+    public var ledger: SweepLedgerOptions?
 
     public init(
         scope: CollectionScope = CollectionScope(), policy: ActionPolicy = ActionPolicy(), mountedKeyring: Keyring = .empty,
@@ -64,8 +67,21 @@ public struct Sweeper: Sendable {
         // One namespace list per sweep, before the pods: the opt-out label and the windows' annotations.
         let namespaces = await readNamespaces(now: now)
         let gate = namespaces.gate
-        let judged = try await collectAndJudge(optedOut: namespaces.optedOut)
+        let ledgerStage = configuration.ledger.map { LedgerStage(options: $0, concurrency: configuration.kubeConcurrency, logger: logger) }
+        let snapshot = await ledgerStage?.load()
+        var ledgerWarnings: [String] = []
+        if let problem = snapshot?.problem {
+            ledgerWarnings.append("cannot read the digest ledger (\(problem)); every digest counts as first seen now; grant the sweeper list on imagetaghistories.kate.dev")
+        }
+        var judged = try await collectAndJudge(optedOut: namespaces.optedOut)
         finished("collect+resolve+judge", "\(judged.podCount) pods, \(judged.findings.count) containers, \(judged.resolvedTags) tags")
+        if let ledger = configuration.ledger, let ledgerStage, let snapshot {
+            let cooldowns = Self.cooldowns(default: ledger.cooldown, labels: namespaces.cooldowns, warnings: &ledgerWarnings)
+            CooldownHold.mark(&judged.findings, snapshot: snapshot, cooldownFor: { cooldowns[$0] ?? ledger.cooldown }, now: now)
+            // Facts, not actions: a dry run still writes nothing, report and notify sweeps neither.
+            if configuration.policy.writes { ledgerWarnings += await ledgerStage.record(judged.currentDigests, snapshot: snapshot, now: now) }
+            finished("ledger", "\(snapshot.histories.count) histories, \(judged.currentDigests.count) tags")
+        }
         var findings = judged.findings
         var plan = await plan(findings)
         gate.apply(to: &plan)
@@ -73,11 +89,15 @@ public struct Sweeper: Sendable {
         let results = await ActionExecutor(cluster: cluster, policy: configuration.policy, logger: logger, metrics: metrics).execute(plan, now: now)
         finished("act", "\(results.count) results")
         RevertedRestarts.mark(&findings, plan: plan, results: results)
+        // Only a sweep that saw every pod knows which tags none uses.
+        if let ledgerStage, let snapshot, configuration.policy.writes, configuration.scope.namespace == nil, configuration.scope.labelSelector == nil {
+            ledgerWarnings += await ledgerStage.collectGarbage(snapshot: snapshot, inUse: Set(judged.currentDigests.keys).union(judged.trackedReferences), now: now)
+        }
         await announceDangling(findings, results: results, gate: gate)
         var report = SweepReport(
             findings: findings, results: results, held: plan.held, skipped: judged.skipped, podCount: judged.podCount,
             resolvedTags: judged.resolvedTags, resolveErrors: judged.resolveErrors,
-            warnings: PullPolicyWarnings.warnings(for: findings) + judged.safetyWarnings + plan.warnings + gate.warnings,
+            warnings: PullPolicyWarnings.warnings(for: findings) + judged.safetyWarnings + plan.warnings + gate.warnings + ledgerWarnings,
             policy: configuration.policy, duration: ContinuousClock.now - started)
         if let notify = configuration.notify {
             let outcome = try await NotificationSender(options: notify, logger: logger).send(SweepNotifications.build(from: report, sweepTime: now), sweepTime: now)
@@ -97,14 +117,27 @@ public struct Sweeper: Sendable {
         var resolvedTags: Int
         var resolveErrors: Int
         var safetyWarnings: [String] = []
+        /// Ledger key → the digest the tag resolved to in this sweep.
+        var currentDigests: [String: String] = [:]
+        /// Ledger keys of every tag a swept pod tracks, resolved or not (ledger GC keeps them).
+        var trackedReferences: Set<String> = []
     }
 
     private func collectAndJudge(optedOut: Set<String>) async throws -> Judged {
         let collected = try await collectAndResolve(optedOut: optedOut)
         let judged = await judge(collected.collection.targets, keys: collected.keys, table: collected.table)
-        return Judged(
+        var result = Judged(
             findings: judged.findings, skipped: collected.collection.skipped, podCount: collected.collection.podCount,
             resolvedTags: collected.table.states.count, resolveErrors: collected.table.errorCount, safetyWarnings: judged.safety.warnings)
+        if configuration.ledger != nil {
+            for key in collected.keys {
+                guard let key else { continue }
+                let reference = LedgerKey.reference(canonicalName: key.image.canonicalName, tag: key.image.tag)
+                result.trackedReferences.insert(reference)
+                if result.currentDigests[reference] == nil, let digest = collected.table[key]?.indexDigest { result.currentDigests[reference] = digest }
+            }
+        }
+        return result
     }
 
     struct Collected {
@@ -257,6 +290,21 @@ public struct Sweeper: Sendable {
     struct NamespaceReading {
         var optedOut: Set<String>
         var gate: WindowGate
+        /// Namespace → its `kate.dev/cooldown` label.
+        var cooldowns: [String: String] = [:]
+    }
+
+    /// The namespaces' cooldown labels, parsed; one that is not a duration keeps `--cooldown` and is named once.
+    static func cooldowns(default fallback: Duration, labels: [String: String], warnings: inout [String]) -> [String: Duration] {
+        var parsed: [String: Duration] = [:]
+        for (namespace, value) in labels.sorted(by: { $0.key < $1.key }) {
+            do throws(Cooldown.InvalidLabel) {
+                if let duration = try Cooldown.namespaceCooldown(labels: [KateAnnotations.cooldown: value]) { parsed[namespace] = duration }
+            } catch {
+                warnings.append("namespace \(namespace): \(error); using --cooldown \(GoDuration.humanize(fallback))")
+            }
+        }
+        return parsed
     }
 
     /// A cluster that reads windows (`KubeClient`) answers the opt-out from the same list; without RBAC to list
@@ -268,7 +316,8 @@ public struct Sweeper: Sendable {
         }
         do {
             let facts = try await reader.namespaceFacts()
-            return NamespaceReading(optedOut: facts.optedOut, gate: WindowGate(now: now, windows: configuration.windows, annotations: facts.windows))
+            return NamespaceReading(
+                optedOut: facts.optedOut, gate: WindowGate(now: now, windows: configuration.windows, annotations: facts.windows), cooldowns: facts.cooldowns)
         } catch {
             logger.warning(
                 "cannot list namespaces; namespace opt-out (\(KateAnnotations.skip)=true) and \(KateAnnotations.window) annotations not applied, --window applies to every namespace: \(error)")

@@ -107,30 +107,37 @@ struct AdmissionOptions: ParsableArguments {
                 coolOff: GoDuration.parse(loopBreakerCoolOff) ?? .seconds(1800)))
     }
 
-    /// What `install` built that the registry-events receiver shares: the one resolver (a push must
-    /// drop *its* cache), the node's keyring, and the API client when pull secrets are read.
+    /// What the webhook, the registry-events receiver and the ledger share: the one resolver (a push
+    /// must drop *its* cache), the node's keyring, and the API client when pull secrets are read.
     struct Installed {
         let resolver: Resolver
         let keyring: Keyring
         let client: KubeClient?
+        /// One namespace-label cache answers the opt-out, the operator opt-in and the cooldown label.
+        let namespaceLabels: NamespaceLabelOptOut?
+    }
+
+    /// Builds what `install` and the ledger share.
+    func prepare(logger: Logger) throws -> Installed {
+        let resolver = try registry.makeResolver(logger: logger)
+        let client = try makeKubeClient(logger: logger)
+        return Installed(
+            resolver: resolver, keyring: try registry.loadKeyring(), client: client, namespaceLabels: client.map { NamespaceLabelOptOut(client: $0) })
     }
 
     /// Adds `POST /mutate` and `POST /validate` to the webhook's router.
-    @discardableResult
-    func install(into router: inout Router, logger: Logger) async throws -> Installed {
+    /// - Parameter cooldown: the cooldown gate (needs the ledger, built from `installed`); nil: off.
+    func install(_ installed: Installed, into router: inout Router, cooldown: CooldownGate?, logger: Logger) throws {
         let configuration = try makeConfiguration()
-        let resolver = try registry.makeResolver(logger: logger)
-        let node = (keyring: try registry.loadKeyring(), label: registry.dockerConfigLabel)
-        let client = try makeKubeClient(logger: logger)
+        let (resolver, client, namespaceLabels) = (installed.resolver, installed.client, installed.namespaceLabels)
+        let node = (keyring: installed.keyring, label: registry.dockerConfigLabel)
         let keyrings: any PodKeyringProviding =
             client.map { PullSecretKeychain(reader: $0, node: node.keyring, nodeLabel: node.label) } ?? StaticKeyringProvider(node: node.keyring, label: node.label)
         let gate = platformGate ? client.map { PlatformGate(lister: resolver, nodes: NodePlatforms(client: $0)) } : nil
-        // One namespace-label cache answers the opt-out and the operator opt-in.
-        let namespaceLabels = client.map { NamespaceLabelOptOut(client: $0) }
         let pinner = PodPinner(
             configuration: configuration, resolver: resolver, keyrings: keyrings,
             memory: RevisionMemory(presence: danglingCheck ? resolver : nil),
-            namespaceOptOut: namespaceLabels, platformGate: gate)
+            namespaceOptOut: namespaceLabels, platformGate: gate, cooldownGate: cooldown)
         let guards = PinningGuards(
             policy: configuration.policy, namespaces: namespaceLabels, breaker: configuration.loopBreaker.map { MutationLoopBreaker(settings: $0) },
             events: client, reportingInstance: Self.reportingInstance)
@@ -142,10 +149,10 @@ struct AdmissionOptions: ParsableArguments {
             "skipNamespaces": "\(configuration.policy.skipNamespaces.sorted().joined(separator: ","))",
             "pullSecrets": "\(client == nil ? "off" : "on")",
             "danglingCheck": "\(danglingCheck)", "platformGate": "\(gate != nil)",
+            "cooldown": "\(cooldown.map { GoDuration.humanize($0.cooldown) } ?? "off")",
             "pinOperatorOwned": "\(configuration.policy.pinOperatorOwnedKinds.map(\.description).joined(separator: ","))",
             "loopBreaker": "\(configuration.loopBreaker.map { "\($0.creates) creates/\(loopBreakerWindow), cool-off \(loopBreakerCoolOff)" } ?? "off")",
         ])
-        return Installed(resolver: resolver, keyring: node.keyring, client: client)
     }
 
     /// Which webhook replica reported an Event: the Pod name in a cluster (POD_NAME from the downward API, else the

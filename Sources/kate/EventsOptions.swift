@@ -25,18 +25,12 @@ struct EventsOptions: ParsableArguments {
     @Option(help: "Largest registry event body; larger gets 413. [env: KATE_EVENTS_MAX_BODY_BYTES]")
     var eventsMaxBodyBytes: Int = Environment.int("KATE_EVENTS_MAX_BODY_BYTES") ?? 1_048_576
 
-    @Flag(help: "Keep the digest ledger (ImageTagHistory objects in kate's namespace, the chart's ledger.enabled): a push recorded by one replica drops the tag from every replica's cache through a watch. Needs --own-namespace (POD_NAMESPACE in the chart). [env: KATE_LEDGER]")
-    var ledger: Bool = Environment.bool("KATE_LEDGER") ?? false
-
     @Flag(help: "After a push, the leader (Lease kate-push-sweeper in --own-namespace) sweeps the owners of the pods running the pushed tag, as kate sweep would (rollout restart, every guard). Needs --events-listen and the sweeper's RBAC for the webhook's ServiceAccount. [env: KATE_PUSH_SWEEP]")
     var pushSweep: Bool = Environment.bool("KATE_PUSH_SWEEP") ?? false
 
     var enabled: Bool { !eventsListen.isEmpty }
 
     func validate(ownNamespace: String) throws {
-        if ledger, ownNamespace.isEmpty {
-            throw ValidationError("--ledger needs kate's namespace for the ImageTagHistory objects: give --own-namespace (or set POD_NAMESPACE)")
-        }
         if pushSweep {
             guard enabled else { throw ValidationError("--push-sweep needs --events-listen: pushes are what trigger it") }
             guard !ownNamespace.isEmpty else {
@@ -94,16 +88,28 @@ struct EventsOptions: ParsableArguments {
     /// The ledger writer and the watch-backed reader whose changes drop this replica's cached tags
     /// (and, with --push-sweep, queue the tag for the leader's targeted sweep).
     func makeLedger(
-        installed: AdmissionOptions.Installed, kube: KubeOptions, namespace: String, pushSweep: PushSweepRunner?, logger: Logger
-    ) throws -> (DigestLedger, DigestLedgerReader)? {
-        guard ledger else { return nil }
+        _ options: LedgerOptions, installed: AdmissionOptions.Installed, kube: KubeOptions, namespace: String, pushSweep: PushSweepRunner?,
+        logger: Logger
+    ) throws -> (DigestLedger, DigestLedgerReader, LedgerRecorder)? {
+        guard options.ledger else { return nil }
         let client = try installed.client ?? kube.makeClient(fieldManager: "kate-webhook", logger: logger)
         let invalidation = LedgerCacheInvalidation(resolver: installed.resolver, logger: logger)
         let reader = DigestLedgerReader(client: client, namespace: namespace) { reference, newest in
             invalidation.tagChanged(reference: reference, newestDigest: newest)
             if newest != nil, let parsed = try? ImageReference.parse(reference) { pushSweep?.trigger(parsed) }
         }
-        return (DigestLedger(client: client, namespace: namespace), reader)
+        let writer = DigestLedger(client: client, namespace: namespace)
+        return (writer, reader, LedgerRecorder(ledger: writer, copy: reader, logger: logger))
+    }
+
+    /// The cooldown gate on the ledger's copy (nil when --cooldown is 0 and no namespace can ask for
+    /// one: without the ledger there is nothing to count from). With the ledger on, every replica
+    /// records the digests it resolves, so the sweeper and the other replicas count from the first.
+    func makeCooldownGate(
+        _ options: LedgerOptions, installed: AdmissionOptions.Installed, ledger: (DigestLedger, DigestLedgerReader, LedgerRecorder)?
+    ) -> CooldownGate? {
+        guard let ledger else { return nil }
+        return CooldownGate(cooldown: options.cooldownDuration, copy: ledger.1, recorder: ledger.2, namespaces: installed.namespaceLabels)
     }
 
     /// The leader-elected targeted sweeper, or nil without --push-sweep.

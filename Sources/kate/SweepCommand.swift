@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KateAdmission
+import KateContract
 import KateNet
 import KateSweeper
 import Logging
@@ -21,6 +22,7 @@ struct SweepCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var registry: RegistryOptions
     @OptionGroup var kube: KubeOptions
+    @OptionGroup var ledger: LedgerOptions
 
     @Option(help: "Only this namespace (default: all). [env: KATE_NAMESPACE]")
     var namespace: String?
@@ -72,6 +74,14 @@ struct SweepCommand: AsyncParsableCommand {
     @Option(help: "auto (Slack body for hooks.slack.com, else JSON), json or slack. [env: KATE_NOTIFY_FORMAT]")
     var notifyFormat: String = Environment.string("KATE_NOTIFY_FORMAT") ?? "auto"
 
+    @Option(help: "kate's namespace, where the ledger lives. [env: KATE_OWN_NAMESPACE, POD_NAMESPACE]")
+    var ownNamespace: String = Environment.string("KATE_OWN_NAMESPACE") ?? Environment.string("POD_NAMESPACE") ?? ""
+
+    @Option(help: ArgumentHelp(
+        "Ledger GC: forget a tag no pod uses once no kate has seen it this long (only sweeps of every namespace without --selector do it). 0: never. [env: KATE_LEDGER_RETENTION]",
+        valueName: "duration"))
+    var ledgerRetention: String = Environment.string("KATE_LEDGER_RETENTION") ?? "168h"
+
     @Option(help: "table or json. [env: KATE_OUTPUT]")
     var output: String = Environment.string("KATE_OUTPUT") ?? "table"
 
@@ -119,6 +129,10 @@ struct SweepCommand: AsyncParsableCommand {
         if action == SweepAction.notify.rawValue, effectiveNotifyURLs.isEmpty {
             throw ValidationError("--action notify needs --notify-url (or KATE_NOTIFY_URL)")
         }
+        guard let retention = GoDuration.parse(ledgerRetention), retention >= .zero else {
+            throw ValidationError("--ledger-retention must be a duration like 168h, or 0 for never (got \(ledgerRetention))")
+        }
+        try ledger.validate(ownNamespace: ownNamespace)
         if let now, SweepClock.parse(now) == nil {
             throw ValidationError("--now must be an RFC 3339 time like 2026-12-05T01:30:00Z (got \(now))")
         }
@@ -140,6 +154,14 @@ struct SweepCommand: AsyncParsableCommand {
             configuration.notify = NotifyOptions(targets: targets, proxy: ProxyConfiguration.fromEnvironment())
         }
         let client = try kube.makeClient(fieldManager: "kate-sweeper", logger: logger)
+        if ledger.ledger {
+            // lastSeen every 6h: an hourly sweep of a steady cluster rewrites each tag about four times a day, and
+            // the 7-day retention is far longer than that.
+            let retention = GoDuration.parse(ledgerRetention) ?? .zero
+            configuration.ledger = SweepLedgerOptions(
+                ledger: DigestLedger(client: client, namespace: ownNamespace, lastSeenResolution: .seconds(6 * 3600)),
+                cooldown: ledger.cooldownDuration, retention: retention > .zero ? retention : nil)
+        }
         let resolver = try registry.makeResolver(logger: logger)
         let sweeper = Sweeper(cluster: client, resolver: resolver, configuration: configuration, logger: logger)
 

@@ -23,6 +23,7 @@ struct WebhookCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var admission: AdmissionOptions
     @OptionGroup var events: EventsOptions
+    @OptionGroup var ledgerOptions: LedgerOptions
 
     @Option(help: "Address to listen on: 0.0.0.0:8443, [::]:8443, 127.0.0.1:0 (ephemeral port). [env: KATE_LISTEN]")
     var listen: String = Environment.string("KATE_LISTEN") ?? "0.0.0.0:8443"
@@ -96,6 +97,7 @@ struct WebhookCommand: AsyncParsableCommand {
         guard probeReserve >= 0 else { throw ValidationError("--probe-reserve must be 0 or more (got \(probeReserve))") }
         _ = try healthAddress()
         try events.validate(ownNamespace: admission.ownNamespace)
+        try ledgerOptions.validate(ownNamespace: admission.ownNamespace)
     }
 
     func run() async throws {
@@ -118,12 +120,14 @@ struct WebhookCommand: AsyncParsableCommand {
         let readiness = ReadinessFlag()
         var router = Router()
         router.addOperationalRoutes(readiness: readiness, metrics: { KateMetrics.render() })
-        let installed = try await admission.install(into: &router, logger: logger)
+        let installed = try admission.prepare(logger: logger)
         let pushSweep = try events.makePushSweep(
             installed: installed, kube: admission.kube, namespace: admission.ownNamespace,
             skipNamespaces: try admission.makeConfiguration().policy.skipNamespaces, identity: AdmissionOptions.reportingInstance, logger: logger)
         let ledger = try events.makeLedger(
-            installed: installed, kube: admission.kube, namespace: admission.ownNamespace, pushSweep: pushSweep, logger: logger)
+            ledgerOptions, installed: installed, kube: admission.kube, namespace: admission.ownNamespace, pushSweep: pushSweep, logger: logger)
+        let cooldown = events.makeCooldownGate(ledgerOptions, installed: installed, ledger: ledger)
+        try admission.install(installed, into: &router, cooldown: cooldown, logger: logger)
 
         let server = HTTPServer(configuration: configuration, tls: tls, responder: router, logger: logger)
         let health = try healthAddress().map { HealthListener(host: $0.host, port: $0.port, readiness: readiness, logger: logger) }
@@ -142,6 +146,7 @@ struct WebhookCommand: AsyncParsableCommand {
             await withTaskGroup(of: Void.self) { group in
                 if let eventsServer { group.addTask { await eventsServer.run() } }
                 if let reader = ledger?.1 { group.addTask { await LedgerFollower(reader: reader, logger: logger).run() } }
+                if let recorder = ledger?.2 { group.addTask { await recorder.run() } }
                 if let pushSweep { group.addTask { await pushSweep.run() } }
             }
         }

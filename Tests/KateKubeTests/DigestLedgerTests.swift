@@ -48,9 +48,11 @@ struct DigestLedgerTests {
         #expect(spec.newestDigest(knownFor: .seconds(10 * 3600), at: now) == nil)
     }
 
-    @Test("object names are a digest of the reference: valid DNS names, stable, distinct")
+    @Test("object names are the documented digest of the reference (tag- + 40 hex of its SHA-256): valid DNS names, stable, distinct")
     func names() {
         let name = ImageTagHistory.objectName(for: Self.nginx)
+        // `printf %s docker.io/library/nginx:1.27 | sha256sum | cut -c1-40`: what kubectl users and scripts compute.
+        #expect(name == "tag-6965a10c15290ad0b29ca7fd1866de1850408b3c")
         #expect(name.count == 44 && name.hasPrefix("tag-") && name.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" })
         #expect(name == ImageTagHistory.objectName(for: Self.nginx))
         #expect(name != ImageTagHistory.objectName(for: "docker.io/library/nginx:1.28"))
@@ -160,7 +162,7 @@ struct DigestLedgerTests {
                 try await ledger.record(reference: Self.nginx, digest: Self.digest(4), at: Self.t0 + 500)
                 try await Self.waitUntil { readers.allSatisfy { $0.history(of: Self.nginx)?.digests.count == 2 } }
 
-                let forgotten = try await ledger.forget { $0.reference.hasPrefix("docker.io/library/redis") }
+                let forgotten = try await ledger.forget(try await ledger.histories()) { $0.reference.hasPrefix("docker.io/library/redis") }
                 #expect(forgotten == ["docker.io/library/redis:7"])
                 try await Self.waitUntil { readers.allSatisfy { $0.history(of: "docker.io/library/redis:7") == nil && $0.count == 1 } }
                 group.cancelAll()

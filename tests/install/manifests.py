@@ -21,16 +21,18 @@ WEBHOOK_FLAGS = {"--listen", "--health-listen", "--tls-cert", "--tls-key", "--se
                  "--handler-timeout", "--grace-period"}
 # Push-triggered re-resolve and the digest ledger (EventsOptions.swift, a group of `kate webhook`).
 EVENTS_FLAGS = {"--events-listen", "--events-token-file", "--events-hmac-secret-file", "--events-max-body-bytes",
-                "--ledger", "--push-sweep"}
+                "--push-sweep"}
+# LedgerOptions: shared by `kate webhook` and `kate sweep`.
+LEDGER_FLAGS = {"--ledger", "--cooldown"}
 ADMISSION_FLAGS = {"--mode", "--failure-mode", "--skip-namespace", "--own-namespace", "--include-image",
                    "--exclude-image", "--exclude-registry", "--default-timeout", "--timeout-margin",
                    "--stale-if-error", "--pull-secrets", "--pin-operator-owned", "--loop-breaker-creates",
                    "--loop-breaker-window", "--loop-breaker-cool-off"}
 SWEEP_FLAGS = {"--namespace", "--selector", "--exclude-namespace", "--action", "--dry-run", "--max-actions",
-               "--eviction-wait", "--output", "--metrics-file", "--window", "--notify-format"}
+               "--eviction-wait", "--output", "--metrics-file", "--window", "--notify-format", "--ledger-retention"}
 ALLOWED_FLAGS = {
-    "webhook": GLOBAL_FLAGS | WEBHOOK_FLAGS | EVENTS_FLAGS | ADMISSION_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,
-    "sweep": GLOBAL_FLAGS | SWEEP_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,
+    "webhook": GLOBAL_FLAGS | WEBHOOK_FLAGS | EVENTS_FLAGS | LEDGER_FLAGS | ADMISSION_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,
+    "sweep": GLOBAL_FLAGS | SWEEP_FLAGS | LEDGER_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,
 }
 INTEGER_FLAGS = {"--max-header-bytes", "--max-body-bytes", "--max-connections", "--registry-concurrency",
                  "--max-actions", "--loop-breaker-creates", "--events-max-body-bytes"}

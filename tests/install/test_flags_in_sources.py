@@ -11,8 +11,8 @@ import re
 import pytest
 
 from conftest import ROOT, chart_variants
-from manifests import (ADMISSION_FLAGS, EVENTS_FLAGS, GLOBAL_FLAGS, KUBE_FLAGS, REGISTRY_FLAGS, SWEEP_FLAGS,
-                       WEBHOOK_FLAGS, flags, pod_spec)
+from manifests import (ADMISSION_FLAGS, EVENTS_FLAGS, GLOBAL_FLAGS, KUBE_FLAGS, LEDGER_FLAGS, REGISTRY_FLAGS,
+                       SWEEP_FLAGS, WEBHOOK_FLAGS, flags, pod_spec)
 
 OWNERS = {
     "GlobalOptions.swift": GLOBAL_FLAGS,
@@ -21,6 +21,7 @@ OWNERS = {
     "WebhookCommand.swift": WEBHOOK_FLAGS,
     "AdmissionOptions.swift": ADMISSION_FLAGS,
     "EventsOptions.swift": EVENTS_FLAGS,
+    "LedgerOptions.swift": LEDGER_FLAGS,
     "SweepCommand.swift": SWEEP_FLAGS,
 }
 DECLARATION = re.compile(r"@(Option|Flag)\b(?P<attrs>.*?)\bvar\s+(?P<name>\w+)", re.S)

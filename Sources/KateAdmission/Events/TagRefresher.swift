@@ -52,11 +52,6 @@ public struct TagRefresher: PushedTagRefreshing {
     }
 }
 
-/// The reference text the ledger keys a tag by: kate's canonical form with the tag (`docker.io/library/nginx:latest`).
-public enum LedgerKey {
-    public static func reference(_ reference: ImageReference) -> String { "\(reference.canonicalName):\(reference.trackedTag)" }
-}
-
 /// The other half of the ledger's fan-out: when a tag's newest digest in the ledger changes (another
 /// replica recorded a push), this replica drops what its resolver cached for the tag, unless that
 /// already is the ledger's digest (the replica that recorded it). Give it to `DigestLedgerReader`.

@@ -1,5 +1,6 @@
 import Foundation
 import KateContract
+import KateNet
 import KateKube
 import KateRegistry
 import Logging
@@ -20,15 +21,19 @@ public final class PodPinner: Sendable {
     private let namespaceOptOut: (any NamespaceOptOutChecking)?
     /// The platform-coverage gate (Cluster/PlatformGate.swift); nil: off.
     private let platformGate: PlatformGate?
+    /// The cooldown (Cluster/CooldownGate.swift); nil: off.
+    private let cooldownGate: CooldownGate?
     /// Parsed references by spelling: the same few images arrive in every review, and parsing
     /// one costs more than the rest of a cached review's pinning logic.
     private let references = ExpiringCache<String, ImageReference>(capacity: 4096, timeToLive: .seconds(3600))
 
     public init(
         configuration: AdmissionConfiguration, resolver: any DigestResolving, keyrings: any PodKeyringProviding,
-        memory: RevisionMemory = RevisionMemory(), namespaceOptOut: (any NamespaceOptOutChecking)? = nil, platformGate: PlatformGate? = nil
+        memory: RevisionMemory = RevisionMemory(), namespaceOptOut: (any NamespaceOptOutChecking)? = nil, platformGate: PlatformGate? = nil,
+        cooldownGate: CooldownGate? = nil
     ) {
         self.platformGate = platformGate
+        self.cooldownGate = cooldownGate
         self.configuration = configuration
         self.resolver = resolver
         self.keyrings = keyrings
@@ -60,7 +65,7 @@ public final class PodPinner: Sendable {
                 onlyPolicy ? .skipped : .unchanged, onlyPolicy ? "images excluded by policy" : "nothing to pin", warnings: selection.warnings)
         }
         let (results, credentials, gateWarnings) = await resolve(
-            selection.candidates.map(\.reference), for: request, pod: pod, namespace: namespace, deadline: deadline, logger: logger)
+            selection.candidates.map(\.reference), for: request, pod: pod, namespace: namespace, deadline: deadline, now: now, logger: logger)
         return assemble(
             request: request, pod: pod, namespace: namespace, candidates: selection.candidates, results: results,
             credentials: credentials, warnings: selection.warnings + gateWarnings, now: now, budget: deadline - started)
@@ -98,7 +103,7 @@ public final class PodPinner: Sendable {
     /// The owner revision's memory first, then the registry for the rest, all tags at once.
     private func resolve(
         _ references: [ImageReference], for request: AdmissionRequest, pod: Pod, namespace: String, deadline: ContinuousClock.Instant,
-        logger: Logger
+        now: Date, logger: Logger
     ) async -> ([ImageReference: Result<DigestResolution, ResolutionFailure>], PodKeyring?, [String]) {
         let started = ContinuousClock.now
         var unique: [ImageReference] = []
@@ -124,8 +129,12 @@ public final class PodPinner: Sendable {
             outstanding, resolver: resolver, keyring: credentials.keyring, deadline: deadline,
             staleIfError: configuration.staleIfError, budget: deadline - started)
         var gateWarnings: [String] = []
+        // The cooldown first: it may choose an older digest, which the platform gate then checks.
+        if let cooldownGate {
+            gateWarnings += await cooldownGate.apply(to: &fresh, namespace: namespace, now: now, record: !request.dryRun, logger: logger)
+        }
         if let platformGate {
-            gateWarnings = await PlatformGateStep.apply(
+            gateWarnings += await PlatformGateStep.apply(
                 platformGate, to: &fresh, pod: pod, keyring: credentials.keyring, deadline: deadline, record: !request.dryRun, logger: logger)
         }
         // A bare pod (no owner revision) has nothing from the memory to merge: take the map as is.

@@ -14,11 +14,16 @@ public protocol NamespaceOptOutChecking: Sendable {
     /// Whether the namespace opted its operator-owned pods in (`kate.dev/pin-operator-owned=true`). Asked only for
     /// pods whose controller is an operator kind not opted in by flag.
     func pinsOperatorOwned(namespace: String, logger: Logger) async -> Bool
+    /// The namespace's `kate.dev/cooldown` label: nil when absent (or unreadable), the failure when
+    /// it is not a duration. Asked only when the cooldown gate is on.
+    func cooldown(namespace: String, logger: Logger) async -> Result<Duration, Cooldown.InvalidLabel>?
 }
 
 extension NamespaceOptOutChecking {
     /// A checker that reads no such label: operator-owned pods stay unpinned unless their kind is opted in.
     public func pinsOperatorOwned(namespace: String, logger: Logger) async -> Bool { false }
+    /// A checker that reads no such label: `--cooldown` applies everywhere.
+    public func cooldown(namespace: String, logger: Logger) async -> Result<Duration, Cooldown.InvalidLabel>? { nil }
 }
 
 public final class NamespaceLabelOptOut: NamespaceOptOutChecking {
@@ -30,6 +35,7 @@ public final class NamespaceLabelOptOut: NamespaceOptOutChecking {
     private struct Flags: Sendable {
         var optedOut: Bool
         var pinsOperatorOwned: Bool
+        var cooldown: Result<Duration, Cooldown.InvalidLabel>? = nil
     }
 
     private let cache: ExpiringCache<String, Flags>
@@ -52,6 +58,10 @@ public final class NamespaceLabelOptOut: NamespaceOptOutChecking {
         await flags(namespace: namespace, logger: logger).pinsOperatorOwned
     }
 
+    public func cooldown(namespace: String, logger: Logger) async -> Result<Duration, Cooldown.InvalidLabel>? {
+        await flags(namespace: namespace, logger: logger).cooldown
+    }
+
     /// A failed read answers "not opted out, not opted in": pin, except operator-owned pods.
     private func flags(namespace: String, logger: Logger) async -> Flags {
         let unknown = Flags(optedOut: false, pinsOperatorOwned: false)
@@ -59,7 +69,13 @@ public final class NamespaceLabelOptOut: NamespaceOptOutChecking {
         if let cached = cache.value(for: namespace) { return cached }
         do {
             let labels = try await read(namespace)
-            let flags = Flags(optedOut: OptOut.isOptedOut(labels), pinsOperatorOwned: OperatorOwnership.namespaceOptsIn(labels))
+            let cooldown: Result<Duration, Cooldown.InvalidLabel>?
+            do throws(Cooldown.InvalidLabel) {
+                cooldown = try Cooldown.namespaceCooldown(labels: labels).map { .success($0) }
+            } catch {
+                cooldown = .failure(error)
+            }
+            let flags = Flags(optedOut: OptOut.isOptedOut(labels), pinsOperatorOwned: OperatorOwnership.namespaceOptsIn(labels), cooldown: cooldown)
             cache.set(flags, for: namespace)
             return flags
         } catch {

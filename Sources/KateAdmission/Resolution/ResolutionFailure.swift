@@ -1,3 +1,4 @@
+import KateNet
 import KateRegistry
 
 /// Why one image could not be pinned, in the two lengths kate needs: a short reason for the

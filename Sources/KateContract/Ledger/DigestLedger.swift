@@ -51,24 +51,27 @@ public struct DigestLedger: Sendable {
         }
     }
 
-    /// Deletes the histories of tags no longer in use (ledger GC; run it on the leader only). Each
-    /// delete is conditional on the version read, so a tag recorded meanwhile survives.
+    /// Every history in the ledger (one paged list).
+    public func histories() async throws -> [ImageTagHistory] {
+        try await client.listObjects(ImageTagHistory.self, .imageTagHistories, namespace: namespace)
+    }
+
+    /// Deletes the histories of tags no longer in use (ledger GC; run it from one place: the
+    /// sweeper, which sees every pod). Each delete is conditional on the version read, so a tag
+    /// recorded meanwhile survives.
     /// - Returns: the references deleted.
-    public func forget(where unused: (ImageTagHistory.Spec) -> Bool) async throws -> [String] {
+    public func forget(_ histories: [ImageTagHistory], where unused: (ImageTagHistory.Spec) -> Bool) async throws -> [String] {
         var forgotten: [String] = []
-        for try await event in client.watch(ImageTagHistory.self, .imageTagHistories, namespace: namespace) {
-            guard case .listed(let histories, _) = event else { break }
-            for history in histories where unused(history.spec) {
-                do {
-                    try await client.deleteObject(
-                        .imageTagHistories, namespace: namespace, name: history.metadata.name ?? "", resourceVersion: history.metadata.resourceVersion
-                    )
-                    forgotten.append(history.spec.reference)
-                } catch let error as KubeError where error.isConflict || error.isNotFound {
-                    continue
-                }
+        for history in histories where unused(history.spec) {
+            do {
+                try await client.deleteObject(
+                    .imageTagHistories, namespace: namespace, name: history.metadata.name ?? "", resourceVersion: history.metadata.resourceVersion
+                )
+                forgotten.append(history.spec.reference)
+                Counter(label: "kate_ledger_writes_total", dimensions: [("result", "forgotten")]).increment()
+            } catch let error as KubeError where error.isConflict || error.isNotFound {
+                continue
             }
-            break
         }
         return forgotten
     }

@@ -1,6 +1,15 @@
 import Foundation
 import KateKube
 import KateNet
+import KateRegistry
+
+/// The reference text the ledger keys a tag by: kate's canonical form with the tag
+/// (`docker.io/library/nginx:latest`). The webhook and the sweeper both key by it, so a digest one
+/// records is the digest the other finds.
+public enum LedgerKey {
+    public static func reference(_ image: ImageReference) -> String { reference(canonicalName: image.canonicalName, tag: image.trackedTag) }
+    public static func reference(canonicalName: String, tag: String) -> String { "\(canonicalName):\(tag)" }
+}
 
 /// One tag's history in kate's digest ledger: a `kate.dev/v1alpha1` ImageTagHistory object in
 /// kate's namespace (CRD: charts/kate/crds/imagetaghistories.yaml). The cluster is kate's
@@ -66,7 +75,8 @@ public struct ImageTagHistory: Codable, Sendable, Equatable, KubeObject {
     /// References are not object names (`/`, `:`, upper case, 255 characters): the name is a
     /// digest of the reference, and `spec.reference` keeps the text.
     public static func objectName(for reference: String) -> String {
-        "tag-" + SHA256.hex(SHA256.hash(Array(reference.utf8))).prefix(40)
+        // `SHA256.hex` hashes its input: given the hash, it would name the object by a hash of the hash.
+        "tag-" + SHA256.hex(Array(reference.utf8)).prefix(40)
     }
 }
 
@@ -87,7 +97,7 @@ extension ImageTagHistory.Spec {
             var record = next.digests[index]
             let age = record.lastSeenDate.map { date.timeIntervalSince($0) } ?? .infinity
             let newPlatforms = platforms.map { $0.isEmpty ? nil : $0 } ?? record.platforms
-            guard age >= Double(resolution.components.seconds) || newPlatforms != record.platforms else { return nil }
+            guard age >= resolution.seconds || newPlatforms != record.platforms else { return nil }
             record.lastSeen = max(record.lastSeen, stamp)
             record.platforms = newPlatforms
             next.digests[index] = record
@@ -107,11 +117,26 @@ extension ImageTagHistory.Spec {
         return next
     }
 
-    /// The newest digest kate has known for at least `age` at `date` (a cooldown gate's choice), skipping `bad` ones.
+    /// The newest digest kate has known for at least `age` at `date` (a cooldown gate's choice), skipping
+    /// `bad` ones and `dangling` ones (a pod pinned to a digest the registry no longer has cannot start).
     public func newestDigest(knownFor age: Duration, at date: Date) -> ImageTagHistory.DigestRecord? {
         digests.first { record in
-            guard let first = record.firstSeenDate, !(record.flags ?? []).contains(ImageTagHistory.Flag.bad) else { return false }
-            return date.timeIntervalSince(first) >= Double(age.components.seconds)
+            let flags = record.flags ?? []
+            guard let first = record.firstSeenDate, !flags.contains(ImageTagHistory.Flag.bad), !flags.contains(ImageTagHistory.Flag.dangling) else {
+                return false
+            }
+            return date.timeIntervalSince(first) >= age.seconds
         }
     }
+
+    /// The record of `digest`, if the ledger knows it.
+    public func record(of digest: String) -> ImageTagHistory.DigestRecord? { digests.first { $0.digest == digest } }
+
+    /// The newest `lastSeen` of any digest: when kate last saw the tag in use (ledger GC's clock).
+    public var lastSeenDate: Date? { digests.compactMap(\.lastSeenDate).max() }
+}
+
+extension Duration {
+    /// Whole and fractional seconds, for arithmetic with `Date`.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -10,6 +10,11 @@ extension KubeClient {
         try await get(resource, namespace: namespace, name: name)
     }
 
+    /// Every object of the kind (paged; a list that expired mid-way starts over).
+    public func listObjects<T: KubeObject>(_ type: T.Type, _ resource: ResourcePath, namespace: String?, labelSelector: String? = nil) async throws -> [T] {
+        try await listWithVersion(type, resource, namespace: namespace, labelSelector: labelSelector, fieldSelector: nil).0
+    }
+
     /// POST; 409 AlreadyExists when another writer created it first.
     public func createObject<T: KubeObject & Encodable>(_ object: T, _ resource: ResourcePath, namespace: String?) async throws -> T {
         try await writeObject("POST", object, resource, namespace: namespace, name: nil, verb: "create")

@@ -60,7 +60,9 @@ public struct SweepNotification: Sendable, Equatable {
 
 /// Turns a sweep's report into its notifications.
 public enum SweepNotifications {
-    static let guardVerdicts: [Verdict: String] = [.dangling: "dangling", .platformGap: "platform-gap", .restartReverted: "restart-reverted"]
+    static let guardVerdicts: [Verdict: String] = [
+        .dangling: "dangling", .platformGap: "platform-gap", .restartReverted: "restart-reverted", .coolingDown: "cooling-down",
+    ]
 
     public static func build(from report: SweepReport, sweepTime: Date) -> [SweepNotification] {
         let time = rfc3339(sweepTime)

@@ -19,12 +19,16 @@ public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
     /// Stale, and kate's rollout restart of its owner was reverted by another field manager (named from
     /// `managedFields`): its pods are evicted one at a time instead.
     case restartReverted = "restart-reverted"
+    /// Stale, but the digest a roll would bring has not been known for the cooldown (`--cooldown`,
+    /// the namespace label `kate.dev/cooldown`; first seen per the ledger): not rolled, adopted by a
+    /// later sweep once mature.
+    case coolingDown = "cooling-down"
 
     /// Whether a restart would bring the container to the tag's current digest.
     public var isStale: Bool {
         switch self {
         case .tagMoved, .nodeMismatch, .split, .dangling, .restartReverted: true
-        case .current, .unknown, .platformGap: false
+        case .current, .unknown, .platformGap, .coolingDown: false
         }
     }
 
@@ -33,12 +37,13 @@ public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
         switch self {
         case .current: 0
         case .unknown: 1
-        case .platformGap: 2
-        case .tagMoved: 3
-        case .split: 4
-        case .nodeMismatch: 5
-        case .restartReverted: 6
-        case .dangling: 7
+        case .coolingDown: 2
+        case .platformGap: 3
+        case .tagMoved: 4
+        case .split: 5
+        case .nodeMismatch: 6
+        case .restartReverted: 7
+        case .dangling: 8
         }
     }
 

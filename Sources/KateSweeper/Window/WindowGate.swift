@@ -29,10 +29,13 @@ public struct NamespaceFacts: Sendable, Equatable {
     public var optedOut: Set<String>
     /// Namespace → its `kate.dev/window` annotation, for the namespaces that carry one.
     public var windows: [String: String]
+    /// Namespace → its `kate.dev/cooldown` label, for the namespaces that carry one.
+    public var cooldowns: [String: String]
 
-    public init(optedOut: Set<String> = [], windows: [String: String] = [:]) {
+    public init(optedOut: Set<String> = [], windows: [String: String] = [:], cooldowns: [String: String] = [:]) {
         self.optedOut = optedOut
         self.windows = windows
+        self.cooldowns = cooldowns
     }
 }
 
@@ -44,6 +47,7 @@ extension KubeClient: NamespaceWindowReading {
             // The shared rule, as `optedOutNamespaces()` applies it.
             if OptOut.isOptedOut(namespace.metadata.labels) { facts.optedOut.insert(name) }
             if let value = namespace.metadata.annotations?[KateAnnotations.window] { facts.windows[name] = value }
+            if let value = namespace.metadata.labels?[KateAnnotations.cooldown] { facts.cooldowns[name] = value }
         }
         return facts
     }

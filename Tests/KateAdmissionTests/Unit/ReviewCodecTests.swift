@@ -1,3 +1,4 @@
+import KateNet
 import Foundation
 import KateAdmission
 import Testing

@@ -1,0 +1,75 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// What a replica's copy of the ledger answers without a request (`DigestLedgerReader` conforms).
+public protocol DigestHistoryReading: Sendable {
+    func history(of reference: String) -> ImageTagHistory.Spec?
+    /// False until the first list arrived: "unknown" then means "not loaded yet", not "new".
+    var isSynced: Bool { get }
+}
+
+extension DigestLedgerReader: DigestHistoryReading {}
+
+/// The webhook's writes to the ledger, off the admission path: a review that resolved a tag to a
+/// digest the replica's copy does not know yet notes it here and answers at once; `run()` records
+/// the digest (its `firstSeen`, which the cooldown counts from) in the background. A digest the copy
+/// already has costs one dictionary lookup and no write, so a steady cluster writes nothing.
+///
+/// Bounded: at most `capacity` notes wait; more are dropped (and counted) rather than queued
+/// without limit, and the next review of the same tag notes it again.
+public final class LedgerRecorder: Sendable {
+    public struct Note: Sendable, Hashable {
+        public var reference: String
+        public var digest: String
+    }
+
+    private let ledger: DigestLedger
+    private let copy: any DigestHistoryReading
+    private let logger: Logger
+    private let capacity: Int
+    private let stream: AsyncStream<Note>
+    private let feed: AsyncStream<Note>.Continuation
+    /// Notes queued or being written: a burst of reviews of one new digest queues it once.
+    private let pending = Mutex<Set<Note>>([])
+
+    public init(ledger: DigestLedger, copy: any DigestHistoryReading, capacity: Int = 1024, logger: Logger) {
+        self.ledger = ledger
+        self.copy = copy
+        self.capacity = max(1, capacity)
+        self.logger = logger
+        (stream, feed) = AsyncStream.makeStream(of: Note.self, bufferingPolicy: .unbounded)
+    }
+
+    /// Queues a record of `digest` for `reference` unless the copy knows it already. Never waits.
+    public func note(reference: String, digest: String) {
+        if copy.history(of: reference)?.record(of: digest) != nil { return }
+        let note = Note(reference: reference, digest: digest)
+        let queued = pending.withLock { pending -> Bool in
+            guard pending.count < capacity, !pending.contains(note) else { return false }
+            pending.insert(note)
+            return true
+        }
+        if queued { feed.yield(note) }
+    }
+
+    /// Notes waiting or being written (for tests and the shutdown log).
+    public var backlog: Int { pending.withLock { $0.count } }
+
+    /// Writes queued notes one at a time until the calling task is cancelled. A failed write is
+    /// logged and dropped: the next review of the tag notes it again.
+    public func run() async {
+        for await note in stream {
+            if Task.isCancelled { break }
+            do {
+                try await ledger.record(reference: note.reference, digest: note.digest)
+            } catch is CancellationError {
+                _ = pending.withLock { $0.remove(note) }
+                break
+            } catch {
+                logger.warning("ledger: could not record \(note.reference) = \(note.digest): \(error)")
+            }
+            _ = pending.withLock { $0.remove(note) }
+        }
+    }
+}
