@@ -90,13 +90,7 @@ struct AdmissionCooldownEndToEndTests {
     }
 
     func pin(_ pinner: PodPinner, _ review: [UInt8], now: Date) async throws -> PinHarness.Outcome {
-        let request = try Fixtures.request(review)
-        let report = await pinner.pin(request, deadline: .now + .seconds(5), now: now, logger: TestLogging.quiet)
-        let object = try Fixtures.object(review)
-        let patch = report.response.patch.isEmpty ? [] : JSONPatchEncoder.encode(report.response.patch)
-        let patched = patch.isEmpty ? object : try JSONPatchApplier.apply(patch: patch, to: object)
-        for warning in report.response.warnings { #expect(warning.count <= 120, "warning too long: \(warning)") }
-        return PinHarness.Outcome(report: report, patched: patched, patchBytes: patch)
+        try await PinHarness().run(review, pinner: pinner, now: now)
     }
 
     @Test("a tag pushed minutes ago is pinned to its newest mature digest with a warning; the new digest's clock starts in the ledger; once mature it is pinned")

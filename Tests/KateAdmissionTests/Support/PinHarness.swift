@@ -35,9 +35,9 @@ struct PinHarness {
         }
     }
 
-    func run(_ review: [UInt8], timeout: Duration = .seconds(5), pinner existing: PodPinner? = nil) async throws -> Outcome {
+    func run(_ review: [UInt8], timeout: Duration = .seconds(5), pinner existing: PodPinner? = nil, now: Date = Date()) async throws -> Outcome {
         let request = try Fixtures.request(review)
-        let report = await (existing ?? pinner()).pin(request, deadline: .now + timeout, logger: Self.logger)
+        let report = await (existing ?? pinner()).pin(request, deadline: .now + timeout, now: now, logger: Self.logger)
         let object = try Fixtures.object(review)
         let patchBytes = report.response.patch.isEmpty ? [] : JSONPatchEncoder.encode(report.response.patch)
         let patched = patchBytes.isEmpty ? object : try JSONPatchApplier.apply(patch: patchBytes, to: object)
