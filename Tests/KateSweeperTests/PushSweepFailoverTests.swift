@@ -152,7 +152,9 @@ struct PushSweepFailoverTests {
         let taken = try #require(Self.lease(server))
         let acquired = try #require(taken.spec?.acquireDate)
         #expect(acquired.timeIntervalSince(lastRenewal) >= 0.95, "kate-b took the Lease \(acquired.timeIntervalSince(lastRenewal)) s after kate-a's last renewal; it lasts 1 s")
-        #expect(tookOver - crashed >= .milliseconds(700), "kate-b waited for the Lease to expire (took it \(tookOver - crashed) after the crash)")
+        // (A wall-clock bound from `crashed` would depend on how long kate-a's last renewal took on a loaded machine;
+        // the Lease's own stamps do not.)
+        #expect(tookOver - crashed < .seconds(10))
         #expect(taken.spec?.leaseTransitions == 1)
         try await Self.waitUntil { b.runner.isLeading }
 
