@@ -124,6 +124,8 @@ public final class SpawnedProcess: Sendable {
     }
 
     /// Reads `stream` (a `.pipe`) until the child closes it, blocking the calling thread. Empty for other outputs.
+    /// With both streams piped, a child that fills the other pipe blocks meanwhile: read both at once (as
+    /// `ChildProcessRunner` does with poll) or send the other to a file.
     public func readToEnd(_ stream: Stream) -> [UInt8] {
         guard let fd = stream == .standardOutput ? standardOutput : standardError else { return [] }
         var bytes: [UInt8] = []
