@@ -1,4 +1,4 @@
-import Foundation
+import KateNet
 import Synchronization
 
 #if canImport(Glibc)
@@ -17,36 +17,28 @@ private let installExitHook: Void = {
 }()
 
 /// A child process that is always killed: by `terminate()`, or at the latest when this object goes
-/// away, so a failing test never leaves a registry running.
-final class ChildProcess: @unchecked Sendable {
-    // @unchecked: Foundation's Process is not Sendable; every access below holds `lock`.
-    private let process = Process()
-    private let lock = NSLock()
+/// away, so a failing test never leaves a registry running. KateNet's `SpawnedProcess` (posix_spawn),
+/// not Foundation's `Process`, which crashes in Swift 6.3.1 (swift-corelibs-foundation PR #5472).
+final class ChildProcess: Sendable {
+    private let child: SpawnedProcess
 
-    init(executable: String, arguments: [String], environment: [String: String], output: FileHandle) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+    /// stdout and stderr are appended to `outputPath`; stdin is /dev/null.
+    init(executable: String, arguments: [String], environment: [String: String], outputPath: String) throws {
+        child = try SpawnedProcess(
+            executable: executable, arguments: arguments, environment: environment, stdout: .file(outputPath), stderr: .standardOutput)
         _ = installExitHook
-        let pid = process.processIdentifier
+        let pid = child.pid
         liveChildren.withLock { _ = $0.insert(pid) }
     }
 
-    var isRunning: Bool { lock.withLock { process.isRunning } }
-    var pid: Int32 { lock.withLock { process.processIdentifier } }
+    var isRunning: Bool { child.isRunning }
+    var pid: Int32 { child.pid }
 
+    /// SIGTERM, SIGKILL after 5 s, reaped.
     func terminate() {
-        lock.withLock {
-            let pid = process.processIdentifier
-            liveChildren.withLock { _ = $0.remove(pid) }
-            guard process.isRunning else { return }
-            process.terminate()
-            process.waitUntilExit()
-        }
+        let pid = child.pid
+        liveChildren.withLock { _ = $0.remove(pid) }
+        child.terminateBlocking(grace: .seconds(5))
     }
 
     deinit { terminate() }

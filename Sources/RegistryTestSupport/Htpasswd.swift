@@ -1,4 +1,5 @@
 import Foundation
+import KateNet
 
 /// Writes the bcrypt htpasswd line distribution's `htpasswd` auth accepts (it takes bcrypt only).
 /// Uses apache2-utils' `htpasswd` when installed, else Python's `crypt` (libxcrypt's bcrypt).
@@ -32,18 +33,10 @@ enum Subprocess {
         let stderr: String
     }
 
+    /// KateNet's posix_spawn runner, not Foundation's `Process` (crashes in Swift 6.3.1, corelibs-foundation PR #5472).
     static func run(_ executable: String, _ arguments: [String]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        let output = try ChildProcessRunner.runBlocking(executable: executable, arguments: arguments, timeout: .seconds(60))
+        return Output(status: output.status, stdout: String(decoding: output.stdout, as: UTF8.self), stderr: String(decoding: output.stderr, as: UTF8.self))
     }
 
     static func which(_ name: String) -> String? {

@@ -77,12 +77,9 @@ public final class TestRegistry: Sendable {
             let port = try FreePort.pick()
             try write(setup.yaml(port: port, directory: directory), to: directory, "config.yml")
             let logFile = directory.appendingPathComponent("registry-\(port).log")
-            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-            let output = try FileHandle(forWritingTo: logFile)
             let process = try ChildProcess(
                 executable: binary, arguments: ["serve", directory.appendingPathComponent("config.yml").path],
-                environment: ["PATH": "/usr/bin:/bin", "HOME": directory.path], output: output)
-            try? output.close()
+                environment: ["PATH": "/usr/bin:/bin", "HOME": directory.path], outputPath: logFile.path)
             var tls = TLSClientConfiguration(useSystemTrustStore: false)
             if let ca = setup.ca { tls.additionalTrustRoots = [.pem(ca.certificatePEM)] }
             let client = HTTPClient(configuration: .init(tls: tls, connectTimeout: .seconds(2)), logger: testLogger("test-registry-client"))

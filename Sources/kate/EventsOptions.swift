@@ -7,7 +7,6 @@ import KateNet
 import KateRegistry
 import KateSweeper
 import Logging
-import Synchronization
 
 /// `kate webhook`'s push-triggered re-resolve flags: the `POST /registry-events` listener (off
 /// unless --events-listen is given, never anonymous) and the digest ledger that carries a push to
@@ -142,49 +141,6 @@ struct LedgerFollower: Sendable {
                 logger.warning("ledger watch stopped: \(error); retrying in 5s (caches still work, a push on another replica reaches this one once it resumes)")
             }
             try? await Task.sleep(for: .seconds(5))
-        }
-    }
-}
-
-/// `--push-sweep`: campaigns for the `kate-push-sweeper` Lease and, while leading, sweeps each
-/// pushed tag (PushSweeper). Tags are queued only while this replica leads: the others' pushes
-/// reach the leader through the ledger (or, without --ledger, only the replica that got the push
-/// sweeps, when it leads).
-final class PushSweepRunner: Sendable {
-    static let lease = "kate-push-sweeper"
-    let elector: LeaderElector
-    let sweeper: PushSweeper
-    let logger: Logger
-    private let triggers = Mutex<PushSweepTriggers?>(nil)
-
-    init(elector: LeaderElector, sweeper: PushSweeper, logger: Logger) {
-        self.elector = elector
-        self.sweeper = sweeper
-        self.logger = logger
-    }
-
-    /// Queues `reference` when this replica leads; otherwise the leader has it from the ledger.
-    func trigger(_ reference: ImageReference) {
-        triggers.withLock { $0 }?.push(reference)
-    }
-
-    /// Campaigns, leads, and campaigns again after a lost Lease, until cancelled.
-    func run() async {
-        while !Task.isCancelled {
-            do {
-                try await elector.run { [self] in
-                    let queue = PushSweepTriggers()
-                    triggers.withLock { $0 = queue }
-                    defer { triggers.withLock { $0 = nil } }
-                    await sweeper.run(queue)
-                }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("push sweeper: \(error); campaigning again")
-            }
-            triggers.withLock { $0 = nil }
-            try? await Task.sleep(for: .seconds(2))
         }
     }
 }

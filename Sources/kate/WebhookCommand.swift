@@ -3,6 +3,7 @@ import Foundation
 import KateAdmission
 import KateContract
 import KateNet
+import KateSweeper
 import Logging
 
 /// `kate webhook`: the mutating admission webhook over kate's own TLS + HTTP/1.1 server.

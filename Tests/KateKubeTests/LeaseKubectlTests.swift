@@ -1,6 +1,7 @@
 import Foundation
 import KateContract
 import KateKube
+import KateNet
 import KubeTestServer
 import Testing
 
@@ -26,27 +27,8 @@ struct LeaseKubectlTests {
     /// Runs kubectl without blocking a cooperative thread: the API server it talks to runs in this
     /// process, on that same two-thread pool (a blocking wait here deadlocked two parallel tests).
     private static func run(_ arguments: [String], in directory: TemporaryDirectory) async throws -> (status: Int32, output: String, errors: String) {
-        let id = UUID().uuidString
-        let outPath = directory.file("kubectl-\(id).out"), errPath = directory.file("kubectl-\(id).err")
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: kubectl ?? "kubectl")
-        process.arguments = arguments
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            process.terminationHandler = { _ in continuation.resume() }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        let output = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        let errors = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, output, errors)
+        let result = try await ChildProcessRunner.run(executable: kubectl ?? "/usr/bin/kubectl", arguments: arguments, timeout: .seconds(60))
+        return (result.status, String(decoding: result.stdout, as: UTF8.self), String(decoding: result.stderr, as: UTF8.self))
     }
 
     @Test("kubectl get lease -o json shows kate's holder, MicroTime stamps, duration and transitions", .enabled(if: kubectl != nil, "needs kubectl"))

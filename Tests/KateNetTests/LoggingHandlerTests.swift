@@ -71,19 +71,13 @@ struct LoggingHandlerTests {
         let sink = RecordingLogSink()
         logger(.json, sink: sink).error("\(awkward)", metadata: ["k": "\(awkward)"])
         let line = try #require(sink.lines.first)
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // Prints each value as its code points, so the comparison does not depend on Python's output encoding.
-        python.arguments = ["python3", "-c", "import json,sys; o=json.loads(sys.stdin.read()); print(' '.join(str(ord(c)) for c in o['msg'])); print(' '.join(str(ord(c)) for c in o['k'])); print(','.join(o.keys()))"]
-        let input = Pipe(), output = Pipe()
-        python.standardInput = input
-        python.standardOutput = output
-        try python.run()
-        input.fileHandleForWriting.write(Data(line.utf8))
-        try input.fileHandleForWriting.close()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-        python.waitUntilExit()
-        #expect(python.terminationStatus == 0)
+        let python = try ChildProcessRunner.runBlocking(
+            executable: "/usr/bin/env",
+            arguments: ["python3", "-c", "import json,sys; o=json.loads(sys.stdin.read()); print(' '.join(str(ord(c)) for c in o['msg'])); print(' '.join(str(ord(c)) for c in o['k'])); print(','.join(o.keys()))"],
+            input: Array(line.utf8), timeout: .seconds(60))
+        let printed = String(decoding: python.stdout, as: UTF8.self).split(separator: "\n")
+        #expect(python.status == 0)
         let expected = awkward.unicodeScalars.map { String($0.value) }.joined(separator: " ")
         #expect(printed.count == 3)
         #expect(printed.first.map(String.init) == expected)

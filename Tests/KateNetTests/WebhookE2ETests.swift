@@ -13,17 +13,33 @@ struct WebhookE2ETests {
     /// Whether the tests that run the binary run (see `KateBinary.testsRun`).
     static let runsBinary = KateBinary.testsRun
 
+    /// A launched `kate`: KateNet's `SpawnedProcess` (Foundation's `Process` crashes in Swift 6.3.1,
+    /// corelibs-foundation PR #5472); dropping it kills and reaps the child.
+    final class Launched: Sendable {
+        let child: SpawnedProcess
+        init(_ child: SpawnedProcess) { self.child = child }
+        var isRunning: Bool { child.isRunning }
+        /// SIGTERM.
+        func terminate() { child.signal(SIGTERM) }
+        /// SIGINT.
+        func interrupt() { child.signal(SIGINT) }
+    }
+
+    /// The read end of the child's stderr, as `Pipe` offered it.
+    struct LogPipe {
+        let fileHandleForReading: FileHandle
+    }
+
     /// Starts `kate` with `arguments`, HOME in `directory`, stderr piped (the log) and stdout dropped.
-    static func launch(_ arguments: [String], home directory: String) throws -> (Process, Pipe) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(binary, "the kate binary was not built next to the tests (or named by KATE_BINARY)"))
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": directory]
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        return (process, stderr)
+    static func launch(_ arguments: [String], home directory: String) throws -> (Launched, LogPipe) {
+        let child = try SpawnedProcess(
+            executable: try #require(binary, "the kate binary was not built next to the tests (or named by KATE_BINARY)"), arguments: arguments,
+            environment: ["PATH": "/usr/bin:/bin", "HOME": directory], stdout: .discard, stderr: .pipe)
+        // A close-on-exec duplicate the FileHandle owns: a reader still draining it (boundPorts) must not see the
+        // descriptor closed under it when the child object goes away.
+        let stderr = fcntl(try #require(child.standardError), F_DUPFD_CLOEXEC, 0)
+        guard stderr >= 0 else { throw NetError(errno: errno, operation: "dup of kate's stderr") }
+        return (Launched(child), LogPipe(fileHandleForReading: FileHandle(fileDescriptor: stderr, closeOnDealloc: true)))
     }
 
     @Test("--self-signed serves /healthz, /readyz, /metrics over TLS; SIGTERM exits 0", .enabled(if: runsBinary, "kate binary not built"))
@@ -75,12 +91,7 @@ struct WebhookE2ETests {
         try await HealthListenerBinaryTests.boundPorts(1, from: handle)[0]
     }
 
-    static func exitStatus(of process: Process) async -> Int32 {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume(returning: process.terminationStatus)
-            }
-        }
+    static func exitStatus(of process: Launched) async -> Int32 {
+        await process.child.wait()
     }
 }

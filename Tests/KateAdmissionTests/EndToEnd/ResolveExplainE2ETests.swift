@@ -1,4 +1,5 @@
 import Foundation
+import KateNet
 import KubeTestServer
 import RegistryTestSupport
 import Testing
@@ -21,34 +22,12 @@ struct ResolveExplainE2ETests {
 
     /// Runs kate with HOME in `home` (no docker config of the caller's), waiting at most 60 s.
     static func kate(_ arguments: [String], home: String) async throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(binary, "the kate binary was not built next to the tests (or named by KATE_BINARY)"))
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": home]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Both pipes are read to their end on Dispatch threads, never on the cooperative pool: a
-        // blocking read there would starve the in-process registry token server and API server
-        // kate is talking to (and a full pipe would stall kate).
-        async let stdout = Self.readToEnd(out)
-        async let stderr = Self.readToEnd(err)
-        let deadline = ContinuousClock.now + .seconds(60)
-        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning { process.terminate() }
-        let output = await stdout
-        let errors = await stderr
-        while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
-        return Run(status: process.terminationStatus, stdout: output, stderr: errors)
-    }
-
-    static func readToEnd(_ pipe: Pipe) async -> String {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
-            }
-        }
+        // On a thread of its own (ChildProcessRunner.run), never the cooperative pool: a blocking wait there would
+        // starve the in-process registry token server and API server kate is talking to.
+        let output = try await ChildProcessRunner.run(
+            executable: try #require(binary, "the kate binary was not built next to the tests (or named by KATE_BINARY)"), arguments: arguments,
+            environment: ["PATH": "/usr/bin:/bin", "HOME": home], timeout: .seconds(60))
+        return Run(status: output.status, stdout: String(decoding: output.stdout, as: UTF8.self), stderr: String(decoding: output.stderr, as: UTF8.self))
     }
 
     static func kubeconfig(for api: KubeTestServer, in directory: String) throws -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import KateKube
+import KateNet
 import KateSweeper
 import KubeTestServer
 import RegistryTestSupport
@@ -82,12 +83,8 @@ struct RestartVerificationTests {
             ["-fsS", "-H", "Accept: \(type)", "-o", manifest, "\(h.registry.baseURL)/v2/\(repository)/manifests/\(from)"],
             ["-fsS", "-X", "PUT", "-H", "Content-Type: \(type)", "--data-binary", "@\(manifest)", "\(h.registry.baseURL)/v2/\(repository)/manifests/\(to)"],
         ] {
-            let curl = Process()
-            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            curl.arguments = arguments
-            try curl.run()
-            curl.waitUntilExit()
-            guard curl.terminationStatus == 0 else { throw CocoaError(.fileReadUnknown) }
+            let curl = try ChildProcessRunner.runBlocking(executable: "/usr/bin/curl", arguments: arguments, timeout: .seconds(30))
+            guard curl.status == 0 else { throw CocoaError(.fileReadUnknown) }
         }
     }
 
