@@ -55,6 +55,12 @@ struct AdmissionOptions: ParsableArguments {
     @Option(help: "Mutation-loop breaker: how long the owner's pods are admitted unpinned after a trip. [env: KATE_LOOP_BREAKER_COOL_OFF]")
     var loopBreakerCoolOff: String = Environment.string("KATE_LOOP_BREAKER_COOL_OFF") ?? "30m"
 
+    @Option(help: "Mutation-loop breaker, second signature: pinned CREATEs of one owner's pods within --loop-breaker-window before kate asks how many replicas it wants (its scale subresource), and the slack over --loop-breaker-owner-factor × replicas; more than that stops pinning the owner. 0 turns this signature off. [env: KATE_LOOP_BREAKER_OWNER_FLOOR]")
+    var loopBreakerOwnerFloor: Int = Environment.int("KATE_LOOP_BREAKER_OWNER_FLOOR") ?? 10
+
+    @Option(help: "Mutation-loop breaker, second signature: CREATEs per replica one window explains (2: a scale-up plus one recreation of each pod, as a node drain does). [env: KATE_LOOP_BREAKER_OWNER_FACTOR]")
+    var loopBreakerOwnerFactor: Int = Environment.int("KATE_LOOP_BREAKER_OWNER_FACTOR") ?? 2
+
     @Option(help: "Read pods' imagePullSecrets and ServiceAccounts through the API: auto (when a cluster config exists), on, off. [env: KATE_PULL_SECRETS]")
     var pullSecrets: String = Environment.string("KATE_PULL_SECRETS") ?? "auto"
 
@@ -78,6 +84,12 @@ struct AdmissionOptions: ParsableArguments {
         }
         guard loopBreakerCreates == 0 || loopBreakerCreates >= 2 else {
             throw ValidationError("--loop-breaker-creates must be 0 (off) or at least 2 (got \(loopBreakerCreates))")
+        }
+        guard loopBreakerOwnerFloor >= 0 else {
+            throw ValidationError("--loop-breaker-owner-floor must be 0 (off) or more (got \(loopBreakerOwnerFloor))")
+        }
+        guard loopBreakerOwnerFactor >= 1 else {
+            throw ValidationError("--loop-breaker-owner-factor must be at least 1 (got \(loopBreakerOwnerFactor))")
         }
         for (flag, value) in [("--loop-breaker-window", loopBreakerWindow), ("--loop-breaker-cool-off", loopBreakerCoolOff)] {
             guard let duration = GoDuration.parse(value), duration > .zero else {
@@ -104,7 +116,8 @@ struct AdmissionOptions: ParsableArguments {
             staleIfError: stale > .zero ? stale : nil,
             loopBreaker: loopBreakerCreates == 0 ? nil : MutationLoopBreaker.Settings(
                 creates: loopBreakerCreates, window: GoDuration.parse(loopBreakerWindow) ?? .seconds(600),
-                coolOff: GoDuration.parse(loopBreakerCoolOff) ?? .seconds(1800)))
+                coolOff: GoDuration.parse(loopBreakerCoolOff) ?? .seconds(1800), ownerFloor: loopBreakerOwnerFloor,
+                ownerFactor: loopBreakerOwnerFactor))
     }
 
     /// What the webhook, the registry-events receiver and the ledger share: the one resolver (a push
@@ -138,9 +151,13 @@ struct AdmissionOptions: ParsableArguments {
             configuration: configuration, resolver: resolver, keyrings: keyrings,
             memory: RevisionMemory(presence: danglingCheck ? resolver : nil),
             namespaceOptOut: namespaceLabels, platformGate: gate, cooldownGate: cooldown)
+        // The breaker's second signature reads owners' replica counts through the API; without it only the first applies.
+        let ownerReplicas = configuration.loopBreaker.flatMap { settings in
+            settings.ownerFloor > 0 ? client.map { OwnerReplicas(reader: KubeOwnerReplicaReader(client: $0), peakWindow: settings.window) } : nil
+        }
         let guards = PinningGuards(
             policy: configuration.policy, namespaces: namespaceLabels, breaker: configuration.loopBreaker.map { MutationLoopBreaker(settings: $0) },
-            events: client, reportingInstance: Self.reportingInstance)
+            events: client, reportingInstance: Self.reportingInstance, replicas: ownerReplicas)
         let metrics = AdmissionMetrics()
         router.add("POST", "/mutate", MutatingWebhook(pinner: pinner, metrics: metrics, logger: logger, guards: guards))
         router.add("POST", "/validate", ValidatingWebhook(policy: configuration.policy, metrics: metrics, logger: logger))
@@ -152,6 +169,7 @@ struct AdmissionOptions: ParsableArguments {
             "cooldown": "\(cooldown.map { GoDuration.humanize($0.cooldown) } ?? "off")",
             "pinOperatorOwned": "\(configuration.policy.pinOperatorOwnedKinds.map(\.description).joined(separator: ","))",
             "loopBreaker": "\(configuration.loopBreaker.map { "\($0.creates) creates/\(loopBreakerWindow), cool-off \(loopBreakerCoolOff)" } ?? "off")",
+            "loopBreakerOwnerRate": "\(ownerReplicas == nil ? "off" : "more than \(loopBreakerOwnerFactor) × replicas + \(loopBreakerOwnerFloor) creates/\(loopBreakerWindow)")",
         ])
     }
 

@@ -27,7 +27,7 @@ LEDGER_FLAGS = {"--ledger", "--cooldown"}
 ADMISSION_FLAGS = {"--mode", "--failure-mode", "--skip-namespace", "--own-namespace", "--include-image",
                    "--exclude-image", "--exclude-registry", "--default-timeout", "--timeout-margin",
                    "--stale-if-error", "--pull-secrets", "--pin-operator-owned", "--loop-breaker-creates",
-                   "--loop-breaker-window", "--loop-breaker-cool-off"}
+                   "--loop-breaker-window", "--loop-breaker-cool-off", "--loop-breaker-owner-floor", "--loop-breaker-owner-factor"}
 SWEEP_FLAGS = {"--namespace", "--selector", "--exclude-namespace", "--action", "--dry-run", "--max-actions",
                "--eviction-wait", "--output", "--metrics-file", "--window", "--notify-format", "--ledger-retention"}
 ALLOWED_FLAGS = {
@@ -35,7 +35,8 @@ ALLOWED_FLAGS = {
     "sweep": GLOBAL_FLAGS | SWEEP_FLAGS | LEDGER_FLAGS | REGISTRY_FLAGS | KUBE_FLAGS,
 }
 INTEGER_FLAGS = {"--max-header-bytes", "--max-body-bytes", "--max-connections", "--registry-concurrency",
-                 "--max-actions", "--loop-breaker-creates", "--events-max-body-bytes"}
+                 "--max-actions", "--loop-breaker-creates", "--events-max-body-bytes",
+                 "--loop-breaker-owner-floor", "--loop-breaker-owner-factor"}
 # Flags without a value (ArgumentParser's @Flag takes no `=true`).
 BOOLEAN_FLAGS = {"--dry-run", "--ledger", "--push-sweep"}
 ENUMS = {"--mode": {"pin", "warn"}, "--failure-mode": {"open", "deny"}, "--pull-secrets": {"auto", "on", "off"},

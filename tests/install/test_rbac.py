@@ -25,9 +25,12 @@ def grants(role: dict) -> set[tuple[str, str, str]]:
 
 
 NODES_LIST = ("", "nodes", "list")  # the platform-coverage gate (webhook.platformGate, sweeper.platformGate; on by default)
+# The mutation-loop breaker's second signature: an owner's replica count (webhook.loopBreaker.ownerFloor > 0).
+OWNER_REPLICAS = {("apps", "replicasets/scale", "get"), ("apps", "statefulsets/scale", "get"), ("apps", "daemonsets", "get"),
+                  ("", "replicationcontrollers/scale", "get"), ("batch", "jobs", "get")}
 WEBHOOK = {("", "serviceaccounts", "get"), ("", "secrets", "get"), ("", "namespaces", "get"),
            ("events.k8s.io", "events", "create"),  # the mutation-loop breaker's one Event per trip
-           NODES_LIST}
+           NODES_LIST} | OWNER_REPLICAS
 SWEEP_READ = {("", "pods", "list"), ("apps", "replicasets", "get"), ("batch", "jobs", "get"),
               ("apps", "deployments", "get"), ("apps", "statefulsets", "get"), ("apps", "daemonsets", "get"),
               ("argoproj.io", "rollouts", "get")}
@@ -133,6 +136,41 @@ def test_platform_gate_off_grants_no_nodes(tmp_path, component):
         assert NODES_LIST not in grants(role), role["metadata"]["name"]
     workload = r.one("Deployment") if component == "webhook" else r.one("CronJob")
     assert "--no-platform-gate" in pod_spec(workload)["containers"][0]["args"]
+
+
+def render_with(tmp_path, *sets: str):
+    out = tmp_path / "r.yaml"
+    args = [a for s in sets for a in ("--set", s)]
+    run = subprocess.run(["bash", CHART_CHECK, "-q", str(ROOT / "charts/kate"), "-n", "kate-system", "-r", "kate", *args, "-o", str(out)],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return load_render(out)
+
+
+def test_loop_breaker_scale_resources_grant_exactly_their_scale(tmp_path):
+    """webhook.loopBreaker.scaleResources: get on RESOURCE/scale in GROUP for each, nothing more; the flags are passed."""
+    r = render_with(tmp_path, "webhook.loopBreaker.scaleResources={clusters.postgresql.cnpg.io,rollouts.argoproj.io}",
+                    "webhook.loopBreaker.ownerFloor=20", "webhook.loopBreaker.ownerFactor=3")
+    assert grants(role_for(r, "-webhook")) == WEBHOOK | {("postgresql.cnpg.io", "clusters/scale", "get"), ("argoproj.io", "rollouts/scale", "get")}
+    args = pod_spec(r.one("Deployment"))["containers"][0]["args"]
+    assert "--loop-breaker-owner-floor=20" in args and "--loop-breaker-owner-factor=3" in args
+
+
+@pytest.mark.parametrize("setting", ["webhook.loopBreaker.ownerFloor=0", "webhook.loopBreaker.creates=0"])
+def test_owner_rate_off_grants_no_replica_reads(tmp_path, setting):
+    """The second signature off (or the whole breaker): no scale, daemonsets or jobs rule, even with scaleResources."""
+    r = render_with(tmp_path, setting, "webhook.loopBreaker.scaleResources={clusters.postgresql.cnpg.io}")
+    granted = grants(role_for(r, "-webhook"))
+    assert not granted & OWNER_REPLICAS
+    assert not any(res.endswith("/scale") for _, res, _ in granted)
+
+
+def test_scale_resources_must_be_resource_dot_group(tmp_path):
+    out = tmp_path / "r.yaml"
+    run = subprocess.run(["bash", CHART_CHECK, "-q", str(ROOT / "charts/kate"), "-n", "kate-system", "-r", "kate",
+                          "--set", "webhook.loopBreaker.scaleResources={clusters}", "-o", str(out)], capture_output=True, text=True, check=False)
+    assert run.returncode != 0
+    assert "scaleResources" in run.stdout + run.stderr
 
 
 @pytest.mark.parametrize("variant", [v for v in ALL if v != "sweeper-off"])

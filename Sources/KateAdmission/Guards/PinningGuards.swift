@@ -22,13 +22,16 @@ public final class PinningGuards: Sendable {
     public enum Screening: Sendable {
         /// Pin; afterwards hand the report to `settle` with this ticket.
         case pin(Ticket?)
-        /// Admit unchanged. `tripped`: this review tripped the loop breaker.
-        case skip(SkipReason, note: String, tripped: Bool)
+        /// Admit unchanged. `tripped`: the signature, when this review tripped the loop breaker.
+        case skip(SkipReason, note: String, tripped: MutationLoopBreaker.Signature?)
     }
 
     /// What `settle` needs to count a pinned CREATE.
     public struct Ticket: Sendable {
-        var identity: MutationLoopBreaker.Identity
+        /// Signature 1: the pod's identity (nil for a generated name).
+        var identity: MutationLoopBreaker.Identity?
+        /// Signature 2: the controller (nil for a bare pod).
+        var owner: MutationLoopBreaker.OwnerKey?
     }
 
     private let policy: AdmissionPolicy
@@ -36,12 +39,15 @@ public final class PinningGuards: Sendable {
     public let breaker: MutationLoopBreaker?
     private let events: (any LoopEventRecording)?
     private let reportingInstance: String
+    /// The owners' replica counts for the breaker's second signature; nil: only the first applies.
+    private let replicas: OwnerReplicas?
 
     public init(
         policy: AdmissionPolicy, namespaces: (any NamespaceOptOutChecking)?, breaker: MutationLoopBreaker?,
-        events: (any LoopEventRecording)?, reportingInstance: String
+        events: (any LoopEventRecording)?, reportingInstance: String, replicas: OwnerReplicas? = nil
     ) {
         self.policy = policy
+        self.replicas = replicas
         self.namespaces = namespaces
         self.breaker = breaker
         self.events = events
@@ -56,30 +62,54 @@ public final class PinningGuards: Sendable {
 
         if let owner = policy.unpinnedOperator(of: pod) {
             let optedIn = await namespaces?.pinsOperatorOwned(namespace: namespace, logger: logger) ?? false
-            if !optedIn { return .skip(.operatorOwned, note: OperatorOwnership.skipReason(owner), tripped: false) }
+            if !optedIn { return .skip(.operatorOwned, note: OperatorOwnership.skipReason(owner), tripped: nil) }
         }
 
         guard let breaker, request.operation == "CREATE", request.subResource == nil else { return .pin(nil) }
         let identity = Self.identity(request, pod: pod, namespace: namespace)
         let ownerKey = Self.ownerKey(pod, namespace: namespace, identity: identity)
         guard let ownerKey else { return .pin(nil) }
-        switch breaker.check(identity, owner: ownerKey, counts: !request.dryRun) {
-        case .proceed(let identity):
-            return .pin(identity.map(Ticket.init))
+        let decision = breaker.check(identity, owner: ownerKey, counts: !request.dryRun)
+        guard case .proceed(let identity) = decision else {
+            return await outcome(decision, pod: pod, namespace: namespace, breaker: breaker, deadline: deadline, logger: logger) ?? .pin(nil)
+        }
+        // Signature 2 counts controllers only, and real CREATEs only.
+        let controller = request.dryRun ? nil : Self.managingOwner(pod)
+        let rateKey = controller == nil ? nil : ownerKey
+        // One lookup for every owner below the floor; the replica count is asked for (cached) only above it.
+        if let controller, let rateKey, let replicas, breaker.ownerNeedsReplicas(rateKey),
+            let wanted = await replicas.replicas(of: controller, namespace: namespace, deadline: deadline, logger: logger) {
+            let subject = identity ?? MutationLoopBreaker.Identity(namespace: namespace, name: pod.metadata.generateName ?? "")
+            let rate = breaker.checkOwnerRate(rateKey, pod: subject, replicas: wanted)
+            if let skip = await outcome(rate, pod: pod, namespace: namespace, breaker: breaker, deadline: deadline, logger: logger) { return skip }
+        }
+        return identity == nil && rateKey == nil ? .pin(nil) : .pin(Ticket(identity: identity, owner: rateKey))
+    }
+
+    /// A cool-off or a trip as the review's answer (nil: pin). A trip logs once and records its one Event.
+    private func outcome(
+        _ decision: MutationLoopBreaker.Decision, pod: Pod, namespace: String, breaker: MutationLoopBreaker, deadline: ContinuousClock.Instant,
+        logger: Logger
+    ) async -> Screening? {
+        switch decision {
+        case .proceed:
+            return nil
         case .coolingOff(let trip):
-            return .skip(.loopBreaker, note: "mutation-loop breaker open since pod \(trip.pod.name) looped; " + Self.owner(pod), tripped: false)
+            let cause = trip.signature == .samePod ? "pod \(trip.pod.name) looped" : "its pods were recreated faster than its replicas explain"
+            return .skip(.loopBreaker, note: "mutation-loop breaker open since \(cause); " + Self.owner(pod), tripped: nil)
         case .tripped(let trip):
-            let note = Self.note(trip, pod: pod, coolOff: breaker.settings.coolOff)
-            logger.warning("mutation-loop breaker tripped: \(note)", metadata: ["namespace": "\(namespace)", "pod": "\(trip.pod.name)"])
+            let note = Self.note(trip, pod: pod, coolOff: breaker.settings.coolOff, settings: breaker.settings)
+            logger.warning("mutation-loop breaker tripped: \(note)", metadata: ["namespace": "\(namespace)", "pod": "\(trip.pod.name)", "signature": "\(trip.signature.label)"])
             await emitEvent(trip, pod: pod, note: note, deadline: deadline, logger: logger)
-            return .skip(.loopBreaker, note: note, tripped: true)
+            return .skip(.loopBreaker, note: note, tripped: trip.signature)
         }
     }
 
     /// Counts a CREATE kate patched (a dry run never reaches here with a ticket).
     public func settle(_ ticket: Ticket?, _ report: PinReport) {
         guard let ticket, let breaker, report.outcome == .pinned else { return }
-        breaker.recordPinned(ticket.identity)
+        if let identity = ticket.identity { breaker.recordPinned(identity) }
+        if let owner = ticket.owner { breaker.recordOwnerPinned(owner) }
     }
 
     /// namespace + name; nil for a pod that arrives with only `generateName` (a ReplicaSet's, a Job's).
@@ -104,10 +134,20 @@ public final class PinningGuards: Sendable {
     }
 
     /// "kate stopped pinning: pod db-1 created 3 times in 4m after being pinned; pods of StatefulSet db …"
-    static func note(_ trip: MutationLoopBreaker.Trip, pod: Pod, coolOff: Duration) -> String {
+    /// Signature 2: "kate stopped pinning: 17 pods of Cluster pg-main created in 2m for 3 replicas (more than 2 × 3 + 10); …"
+    static func note(_ trip: MutationLoopBreaker.Trip, pod: Pod, coolOff: Duration, settings: MutationLoopBreaker.Settings = .init()) -> String {
         let subject = managingOwner(pod).map { "pods of \($0.kind) \($0.name)" } ?? "pod \(trip.pod.name)"
         let span = trip.span < .seconds(1) ? "<1s" : GoDuration.humanize(trip.span)
-        return "kate stopped pinning: pod \(trip.pod.name) created \(trip.creates) times in \(span) after being pinned; "
+        let evidence: String
+        switch trip.signature {
+        case .samePod:
+            evidence = "pod \(trip.pod.name) created \(trip.creates) times in \(span) after being pinned"
+        case .ownerRate(let replicas):
+            let owner = managingOwner(pod).map { "\($0.kind) \($0.name)" } ?? "its owner"
+            evidence = "\(trip.creates) pods of \(owner) created in \(span) for \(replicas) replica\(replicas == 1 ? "" : "s") "
+                + "(more than \(settings.ownerFactor) × \(replicas) + \(settings.ownerFloor), --loop-breaker-owner-factor/-floor)"
+        }
+        return "kate stopped pinning: \(evidence); "
             + "\(subject) are admitted unpinned for \(GoDuration.humanize(coolOff)) (--loop-breaker-cool-off). "
             + "Likely a controller that recreates pods whose image differs from its spec: exempt it or pin its image by digest."
     }
@@ -119,12 +159,14 @@ public final class PinningGuards: Sendable {
         }
         let owner = Self.managingOwner(pod)
         let podReference = ObjectReference(apiVersion: "v1", kind: "Pod", namespace: trip.pod.namespace, name: trip.pod.name)
+        // A generated name (signature 2) names no pod yet: the Event is about the owner alone.
+        let named = trip.signature == .samePod || !(pod.metadata.name ?? "").isEmpty
         let regarding = owner.map {
             ObjectReference(apiVersion: $0.apiVersion, kind: $0.kind, namespace: trip.pod.namespace, name: $0.name, uid: $0.uid)
         } ?? podReference
         let event = KubeEvent(
             regarding: regarding, reason: "MutationLoop", note: note, type: .warning, action: "StopPinning",
-            reportingController: "kate.dev/webhook", reportingInstance: reportingInstance, related: owner == nil ? nil : podReference)
+            reportingController: "kate.dev/webhook", reportingInstance: reportingInstance, related: owner == nil || !named ? nil : podReference)
         do {
             let written: Void? = try await withDeadline(deadline) { try await events.recordLoopEvent(event) }
             if written == nil { logger.warning("mutation-loop breaker: the Event on \(regarding.kind ?? "") \(regarding.name ?? "") timed out") }

@@ -12,7 +12,8 @@ public struct AdmissionMetrics: Sendable {
     private let validationsAllowed: Counter
     private let validationsDenied: Counter
     private let guardSkips: [PinningGuards.SkipReason: Counter]
-    private let loopBreakerTrips: Counter
+    /// By `signature`: same-pod, owner-rate.
+    private let loopBreakerTrips: [String: Counter]
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         var reviews: [AdmissionOutcome: Counter] = [:]
@@ -35,13 +36,15 @@ public struct AdmissionMetrics: Sendable {
             guardSkips[reason] = Counter(label: "kate_admission_skipped_total", dimensions: [("reason", reason.rawValue)], factory: factory)
         }
         self.guardSkips = guardSkips
-        loopBreakerTrips = Counter(label: "kate_mutation_loop_breaker_total", factory: factory)
+        loopBreakerTrips = Dictionary(uniqueKeysWithValues: MutationLoopBreaker.Signature.labels.map {
+            ($0, Counter(label: "kate_mutation_loop_breaker_total", dimensions: [("signature", $0)], factory: factory))
+        })
     }
 
     /// A pod a guard left unpinned (also counted as `kate_admission_reviews_total{result="skipped"}`).
-    func recordGuardSkip(_ reason: PinningGuards.SkipReason, tripped: Bool) {
+    func recordGuardSkip(_ reason: PinningGuards.SkipReason, tripped: MutationLoopBreaker.Signature?) {
         guardSkips[reason]?.increment()
-        if tripped { loopBreakerTrips.increment() }
+        if let tripped { loopBreakerTrips[tripped.label]?.increment() }
     }
 
     func record(_ report: PinReport, elapsed: Duration) {

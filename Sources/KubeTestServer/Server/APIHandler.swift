@@ -71,6 +71,10 @@ struct APIHandler: HTTPResponder {
             return verbs.replace(api, name: name, body: request.body, manager: writer)
         case ("GET", .some(let name), "status") where api.type.hasStatus:
             return verbs.get(api, name: name)
+        case ("GET", .some(let name), "scale") where api.type.hasScale:
+            return verbs.getScale(api, name: name)
+        case ("PATCH", .some(let name), "scale") where api.type.hasScale, ("PUT", .some(let name), "scale") where api.type.hasScale:
+            return verbs.writeScale(api, name: name, contentType: request.headers["Content-Type"], body: request.body, isPut: request.method == "PUT")
         case ("DELETE", .some(let name), nil):
             return verbs.delete(api, name: name, body: request.body)
         default:

@@ -7,7 +7,7 @@ enum Discovery {
     /// Subresources served beside their parents: (parent resource, subresource, kind, group, version, verbs).
     private static let subresources: [(String, String, String, String, String, [String])] = [
         ("pods", "eviction", "Eviction", "policy", "v1", ["create"]),
-    ]
+    ] + ResourceType.all.filter(\.hasScale).map { ($0.resource, "scale", "Scale", "autoscaling", "v1", ["get", "patch", "update"]) }
 
     static func respond(path: String, port: Int) -> HTTPResponse? {
         let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path

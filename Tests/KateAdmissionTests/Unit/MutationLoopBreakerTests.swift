@@ -50,7 +50,7 @@ struct MutationLoopBreakerTests {
         #expect(events[0].related == "Pod/pg-main-2")
         #expect(events[0].note.hasPrefix("kate stopped pinning: pod pg-main-2 created 3 times in "))
         #expect(events[0].note.contains("pods of Cluster pg-main are admitted unpinned for 30m"))
-        #expect(rig.counter("kate_mutation_loop_breaker_total") == 1)
+        #expect(rig.counter("kate_mutation_loop_breaker_total", [("signature", "same-pod")]) == 1)
 
         // Cooling off: more CREATEs of that pod, and of its sibling, stay unpinned, with no further Event.
         for uid in 4...6 { #expect(!PinningGuardsTests.isPatched(try await rig.admit(try Self.again(review, uid: uid)))) }
@@ -59,7 +59,7 @@ struct MutationLoopBreakerTests {
             """#.utf8), to: try JSONValue.parse(review)).bytes
         #expect(!PinningGuardsTests.isPatched(try await rig.admit(sibling)))
         #expect(Self.events(api).count == 1)
-        #expect(rig.counter("kate_mutation_loop_breaker_total") == 1)
+        #expect(rig.counter("kate_mutation_loop_breaker_total", [("signature", "same-pod")]) == 1)
         #expect(rig.counter("kate_admission_skipped_total", [("reason", "loop-breaker")]) == 5)
         // Other owners are pinned as usual.
         #expect(PinningGuardsTests.isPatched(try await rig.admit(try Fixtures.bytes("reviews/prometheus-operator-statefulset-create.json"))))
@@ -80,7 +80,7 @@ struct MutationLoopBreakerTests {
         #expect(!PinningGuardsTests.isPatched(third))
         #expect(Self.events(api).isEmpty)
         #expect(api.recordedCalls.contains { $0.path.contains("/events") })
-        #expect(rig.counter("kate_mutation_loop_breaker_total") == 1)
+        #expect(rig.counter("kate_mutation_loop_breaker_total", [("signature", "same-pod")]) == 1)
         await client.shutdown()
         await api.stop()
     }
@@ -99,7 +99,7 @@ struct MutationLoopBreakerTests {
         }
         #expect(patched == 500)
         #expect(recorder.count == 0)
-        #expect(rig.counter("kate_mutation_loop_breaker_total") == 0)
+        #expect(rig.counter("kate_mutation_loop_breaker_total", [("signature", "same-pod")]) == 0)
         #expect(rig.breaker?.openOwners == 0)
     }
 

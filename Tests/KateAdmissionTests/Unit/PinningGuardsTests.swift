@@ -48,12 +48,12 @@ struct PinningGuardsTests {
 
     static func rig(
         policy: AdmissionPolicy = AdmissionPolicy(), loopBreaker: MutationLoopBreaker.Settings? = .init(),
-        namespaces: (any NamespaceOptOutChecking)? = nil, events: (any LoopEventRecording)? = nil
+        namespaces: (any NamespaceOptOutChecking)? = nil, events: (any LoopEventRecording)? = nil, replicas: OwnerReplicas? = nil
     ) -> Rig {
         let configuration = AdmissionConfiguration(policy: policy, loopBreaker: loopBreaker)
         let pinner = PodPinner(configuration: configuration, resolver: resolver(), keyrings: StaticKeyringProvider(node: .empty), namespaceOptOut: namespaces)
         let breaker = loopBreaker.map { MutationLoopBreaker(settings: $0) }
-        let guards = PinningGuards(policy: policy, namespaces: namespaces, breaker: breaker, events: events, reportingInstance: "kate-webhook-test")
+        let guards = PinningGuards(policy: policy, namespaces: namespaces, breaker: breaker, events: events, reportingInstance: "kate-webhook-test", replicas: replicas)
         let metrics = TestMetrics()
         let webhook = MutatingWebhook(pinner: pinner, metrics: AdmissionMetrics(factory: metrics), logger: TestLogging.quiet, guards: guards)
         return Rig(webhook: webhook, metrics: metrics, breaker: breaker)
