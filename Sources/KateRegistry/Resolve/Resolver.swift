@@ -11,6 +11,12 @@ struct FlightKey: Hashable, Sendable {
     let identities: String
 }
 
+/// One lookup's single-flight key: the tag and credentials, and the invalidation it began under.
+struct FlightAttempt: Hashable, Sendable {
+    let key: FlightKey
+    let epoch: UInt64
+}
+
 /// A manifest by digest. No credential identity: a digest names immutable content, so what it
 /// is (its media type, an index's children) is the same whoever asks, and a caller can only ask
 /// about a digest it already holds.
@@ -34,7 +40,12 @@ public final class Resolver: Sendable {
     private let unreachable: ExpiringCache<FlightKey, RegistryError>
     /// Last known digests for stale-if-error, bounded; read only after a transient failure.
     private let lastKnown: ExpiringCache<CacheKey, ResolvedImage>
-    private let flights = SingleFlight<FlightKey, ResolvedImage>()
+    private let flights = SingleFlight<FlightAttempt, ResolvedImage>()
+    /// Tag → the sequence number of the `invalidate` that last dropped it. A lookup remembers the
+    /// number it started under: one that began before a push neither shares its flight with lookups
+    /// after it nor caches what it learned (the digest from before the push).
+    private let invalidations: ExpiringCache<TagKey, UInt64>
+    private let invalidationSequence = Atomic<UInt64>(0)
     /// Media types of manifests seen (from HEAD's Content-Type or a GET): only an index has
     /// platform children, so a known single-platform digest needs no GET to list them.
     let mediaTypes: ExpiringCache<DigestKey, String>
@@ -63,6 +74,8 @@ public final class Resolver: Sendable {
         let exchange = AuthorizedExchange(transport: transport, authenticator: authenticator, logger: logger)
         self.fetcher = ManifestFetcher(exchange: exchange)
         self.positive = ExpiringCache(capacity: configuration.cacheLimit, timeToLive: configuration.cacheTTL)
+        // Longer than any lookup runs (its deadline is at most `requestTimeout`).
+        self.invalidations = ExpiringCache(capacity: configuration.cacheLimit, timeToLive: max(.seconds(60), configuration.requestTimeout * 4))
         self.negative = ExpiringCache(capacity: configuration.cacheLimit, timeToLive: configuration.negativeCacheTTL)
         self.lastKnown = ExpiringCache(capacity: configuration.lastKnownLimit, timeToLive: Self.lastKnownTTL)
         self.mediaTypes = ExpiringCache(capacity: configuration.cacheLimit, timeToLive: Self.digestFactsTTL)
@@ -109,6 +122,7 @@ public final class Resolver: Sendable {
         }
         metrics.cache(.miss)
         trace?.record(.cache(state: .miss, detail: nil))
+        let attempt = FlightAttempt(key: flightKey, epoch: invalidations.value(for: TagKey(registry: reference.registry, repository: reference.repository, tag: tag)) ?? 0)
         let mapping = ErrorMapping(reference: reference, keyring: keyring, credentials: credentials)
         // While every endpoint's circuit is open, or its one half-open probe is out, answer at once. Joining the
         // probe's lookup for the same tag (single flight) would make every caller wait out the probe: behind a
@@ -128,8 +142,8 @@ public final class Resolver: Sendable {
         let waitDeadline = tickets.isEmpty ? deadline : min(deadline, .now + configuration.circuitBreaker.probePatience)
         do {
             return try await ProbeTickets.$current.withValue(tickets) {
-                try await flights.run(flightKey, deadline: waitDeadline) { [self] in
-                    try await lookup(reference, keyring: keyring, credentials: credentials, flightKey: flightKey, deadline: deadline)
+                try await flights.run(attempt, deadline: waitDeadline) { [self] in
+                    try await lookup(reference, keyring: keyring, credentials: credentials, attempt: attempt, deadline: deadline)
                 }
             }
         } catch {
@@ -180,10 +194,14 @@ public final class Resolver: Sendable {
     /// cached 404s and transport failures — so the next `resolve` asks the registry. A push
     /// notification calls this: the tag has just moved. The stale-if-error memory is kept (it is
     /// read only when the registry fails, and then an older digest beats none). A lookup already
-    /// in flight when this is called may still store what it learned before the push.
+    /// in flight when this is called stores nothing, and a `resolve` after it starts a lookup of its
+    /// own instead of waiting for that one's answer from before the push.
     public func invalidate(_ reference: ImageReference) {
         let tag = reference.trackedTag
-        positive.remove(TagKey(registry: reference.registry, repository: reference.repository, tag: tag))
+        let tagKey = TagKey(registry: reference.registry, repository: reference.repository, tag: tag)
+        // First: a lookup finishing between the two steps must already see that it is out of date.
+        invalidations.set(invalidationSequence.add(1, ordering: .relaxed).newValue, for: tagKey)
+        positive.remove(tagKey)
         let sameTag: (FlightKey) -> Bool = { $0.registry == reference.registry && $0.repository == reference.repository && $0.tag == tag }
         negative.removeAll(where: sameTag)
         unreachable.removeAll(where: sameTag)
@@ -301,8 +319,12 @@ public final class Resolver: Sendable {
         throw lastError ?? CancellationError()
     }
 
-    private func lookup(_ reference: ImageReference, keyring: Keyring, credentials: [Credential], flightKey: FlightKey, deadline: ContinuousClock.Instant) async throws -> ResolvedImage {
+    private func lookup(_ reference: ImageReference, keyring: Keyring, credentials: [Credential], attempt: FlightAttempt, deadline: ContinuousClock.Instant) async throws -> ResolvedImage {
         let mapping = ErrorMapping(reference: reference, keyring: keyring, credentials: credentials)
+        let flightKey = attempt.key
+        let tagKey = TagKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag)
+        // False once the tag was invalidated after this lookup began: its answer is then not cached.
+        func current() -> Bool { (invalidations.value(for: tagKey) ?? 0) == attempt.epoch }
         var lastError: RegistryError?
         for endpoint in configuration.endpoints(for: reference.registry) {
             let creds = endpoint.isMirror ? keyring.credentials(registry: endpoint.host, repository: reference.repository) : credentials
@@ -312,7 +334,7 @@ public final class Resolver: Sendable {
                 // Mirror credentials are not the upstream's: cache a mirror answer as public only
                 // when it came without credentials, else under the mirror credential's identity.
                 let key = CacheKey(registry: reference.registry, repository: reference.repository, tag: reference.trackedTag, identity: result.credential?.identity ?? CacheKey.anonymous)
-                if configuration.cacheTTL > .zero { remember(image, for: key) }
+                if configuration.cacheTTL > .zero, current() { remember(image, for: key) }
                 lastKnown.set(image, for: key, ttl: Self.lastKnownTTL)
                 if let mediaType = result.mediaType {
                     mediaTypes.set(mediaType, for: DigestKey(registry: reference.registry, repository: reference.repository, digest: result.digest), ttl: Self.digestFactsTTL)
@@ -332,7 +354,9 @@ public final class Resolver: Sendable {
         // pod with a typo in its tag does not hit the registry on every restart. Transient failures
         // are not: the next attempt may well succeed.
         let definitive: Set<RegistryError.Kind> = [.tagNotFound, .repositoryNotFound, .unauthorized]
-        if definitive.contains(error.kind), configuration.negativeCacheTTL > .zero {
+        if !current() {
+            // A push since: what the registry said before it is not worth remembering.
+        } else if definitive.contains(error.kind), configuration.negativeCacheTTL > .zero {
             negative.set(error, for: flightKey, ttl: configuration.negativeCacheTTL)
         } else if error.isTransportFailure, configuration.transportFailureCacheTTL > .zero {
             unreachable.set(error.remembered(since: Date()), for: flightKey, ttl: configuration.transportFailureCacheTTL)
