@@ -302,8 +302,32 @@ func milliseconds(_ duration: Duration) -> Double {
 // circuit's probes (one review per probe waits for it; wrk's p99 is corrected for coordinated omission, so a probe
 // that holds one connection for the registry timeout shows as many slow samples).
 let outageServerPort = kateOutage.port
+/// 200 reviews at concurrency 16 through this process's client, each one's wall time, sorted.
+func burst(port: Int, _ review: @escaping @Sendable (Int) -> [UInt8]) async -> [Duration] {
+    await withTaskGroup(of: [Duration].self) { group in
+        for worker in 0..<16 {
+            group.addTask {
+                var mine: [Duration] = []
+                for i in stride(from: worker, to: 200, by: 16) { mine.append(await timedReview(port: port, review(i))) }
+                return mine
+            }
+        }
+        var all: [Duration] = []
+        for await part in group { all += part }
+        return all.sorted()
+    }
+}
+func percentiles(_ latencies: [Duration]) -> (p50: Double, p99: Double, max: Double) {
+    (milliseconds(latencies[latencies.count / 2]), milliseconds(latencies[Int(Double(latencies.count) * 0.99) - 1]), milliseconds(latencies.last ?? .zero))
+}
 print("\noutage: kate (chart defaults), 1-image reviews, registry down; first detection (16 at once), then 200 reviews at concurrency 16")
 print("registry                  detection max ms   reviews   p50 ms   p99 ms   max ms")
+// The same 200 × 16 through the same client against a healthy registry whose tag is cached: what this
+// measurement costs when kate has nothing to wait for (the client, TLS, the shared 2 cores), in the same run.
+let healthyReview = (try? BenchReview.pod(images: Array(fixtures.anonymousImages.prefix(1)))) ?? []
+_ = await timedReview(port: outageServerPort, healthyReview)
+let control = percentiles(await burst(port: outageServerPort) { _ in healthyReview })
+print(pad("healthy, cached (control)", 26) + String(repeating: " ", count: 16) + "-" + String(format: " %9d %8.2f %8.2f %8.1f", 200, control.p50, control.p99, control.max))
 for (label, host) in [("refuses connections", refusedHost), ("accepts, never answers", hungHost)] {
     let detection = await withTaskGroup(of: Duration.self) { group in
         for worker in 0..<16 {
@@ -313,23 +337,9 @@ for (label, host) in [("refuses connections", refusedHost), ("accepts, never ans
         for await latency in group { slowest = max(slowest, latency) }
         return slowest
     }
-    let latencies = await withTaskGroup(of: [Duration].self) { group in
-        for worker in 0..<16 {
-            group.addTask {
-                var mine: [Duration] = []
-                for i in stride(from: worker, to: 200, by: 16) {
-                    mine.append(await timedReview(port: outageServerPort, (try? BenchReview.pod(images: ["\(host)/bench/app:t\(i)"])) ?? []))
-                }
-                return mine
-            }
-        }
-        var all: [Duration] = []
-        for await part in group { all += part }
-        return all.sorted()
-    }
-    let p50 = latencies[latencies.count / 2], p99 = latencies[Int(Double(latencies.count) * 0.99) - 1]
-    print(pad(label, 26) + String(format: " %16.1f %9d %8.2f %8.2f %8.1f", milliseconds(detection), latencies.count, milliseconds(p50), milliseconds(p99),
-                                  milliseconds(latencies.last ?? .zero)))
+    let latencies = await burst(port: outageServerPort) { i in (try? BenchReview.pod(images: ["\(host)/bench/app:t\(i)"])) ?? [] }
+    let (p50, p99, slowest) = percentiles(latencies)
+    print(pad(label, 26) + String(format: " %16.1f %9d %8.2f %8.2f %8.1f", milliseconds(detection), latencies.count, p50, p99, slowest))
 }
 print("\noutage, sustained: wrk -c 16, \(outageDuration), 12 s client timeout (spans the circuit's probes; wrk's p99 is corrected for coordinated omission)")
 print("registry                        reviews   req/s   p50 ms    p99 ms  errors")
