@@ -80,15 +80,19 @@ final class RegistryTransport: Sendable {
     func preconnect(_ endpoint: RegistryEndpoint, deadline: ContinuousClock.Instant) async {
         // The request being waited for holds one of the host's connections already.
         let limit = concurrencyLimit(endpoint) - 1
+        let client = pool.client(for: endpoint.tls), url = endpoint.baseURL + "/v2/"
+        // Connections opened ahead and still idle count too: otherwise each waiter, once the one before it had
+        // finished its handshake, opened another, and a cold sweep of 40 lookups opened 37 connections for 32 permits.
+        let idle = client.idleConnectionCount(for: url)
         let admitted = preconnecting.withLock { map in
-            guard map[endpoint.host, default: 0] < limit else { return false }
+            guard map[endpoint.host, default: 0] + idle < limit else { return false }
             map[endpoint.host, default: 0] += 1
             return true
         }
         guard admitted else { return }
         defer { preconnecting.withLock { $0[endpoint.host, default: 1] -= 1 } }
         guard circuits.state(host: endpoint.host) == .closed else { return }
-        await pool.client(for: endpoint.tls).preconnect(to: endpoint.baseURL + "/v2/", deadline: deadline)
+        await client.preconnect(to: url, deadline: deadline)
     }
 
     /// One logical request: retried on 5xx/429/connection failures while the deadline allows,
