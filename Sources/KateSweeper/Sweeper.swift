@@ -91,7 +91,7 @@ public struct Sweeper: Sendable {
         RevertedRestarts.mark(&findings, plan: plan, results: results)
         // Only a sweep that saw every pod knows which tags none uses.
         if let ledgerStage, let snapshot, configuration.policy.writes, configuration.scope.namespace == nil, configuration.scope.labelSelector == nil {
-            ledgerWarnings += await ledgerStage.collectGarbage(snapshot: snapshot, inUse: Set(judged.currentDigests.keys).union(judged.trackedReferences), now: now)
+            ledgerWarnings += await ledgerStage.collectGarbage(snapshot: snapshot, inUse: judged.trackedReferences, now: now)
         }
         await announceDangling(findings, results: results, gate: gate)
         var report = SweepReport(
@@ -119,7 +119,8 @@ public struct Sweeper: Sendable {
         var safetyWarnings: [String] = []
         /// Ledger key → the digest the tag resolved to in this sweep.
         var currentDigests: [String: String] = [:]
-        /// Ledger keys of every tag a swept pod tracks, resolved or not (ledger GC keeps them).
+        /// Ledger keys of every tag a swept pod tracks, resolved or not (ledger GC keeps them; a superset of
+        /// `currentDigests`' keys).
         var trackedReferences: Set<String> = []
     }
 
@@ -299,7 +300,7 @@ public struct Sweeper: Sendable {
         var parsed: [String: Duration] = [:]
         for (namespace, value) in labels.sorted(by: { $0.key < $1.key }) {
             do throws(Cooldown.InvalidLabel) {
-                if let duration = try Cooldown.namespaceCooldown(labels: [KateAnnotations.cooldown: value]) { parsed[namespace] = duration }
+                parsed[namespace] = try Cooldown.parse(label: value)
             } catch {
                 warnings.append("namespace \(namespace): \(error); using --cooldown \(GoDuration.humanize(fallback))")
             }

@@ -37,7 +37,11 @@ public enum Cooldown {
     /// - Throws: `InvalidLabel` when the value is not a duration (the caller falls back to `--cooldown`
     ///   and says so; a typo must not silently turn the gate off).
     public static func namespaceCooldown(labels: [String: String]?) throws(InvalidLabel) -> Duration? {
-        guard let value = labels?[KateAnnotations.cooldown] else { return nil }
+        try labels?[KateAnnotations.cooldown].map { value throws(InvalidLabel) in try parse(label: value) }
+    }
+
+    /// The value of a `kate.dev/cooldown` label (for a reader that already picked it out of the labels).
+    public static func parse(label value: String) throws(InvalidLabel) -> Duration {
         guard let duration = GoDuration.parse(value), duration >= .zero else { throw InvalidLabel(value: value) }
         return duration
     }

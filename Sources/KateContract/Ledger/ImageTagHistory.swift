@@ -135,8 +135,3 @@ extension ImageTagHistory.Spec {
     /// The newest `lastSeen` of any digest: when kate last saw the tag in use (ledger GC's clock).
     public var lastSeenDate: Date? { digests.compactMap(\.lastSeenDate).max() }
 }
-
-extension Duration {
-    /// Whole and fractional seconds, for arithmetic with `Date`.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

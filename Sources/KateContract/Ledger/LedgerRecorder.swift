@@ -59,8 +59,8 @@ public final class LedgerRecorder: Sendable {
     /// Writes queued notes one at a time until the calling task is cancelled. A failed write is
     /// logged and dropped: the next review of the tag notes it again.
     public func run() async {
+        // Cancellation ends the iteration (AsyncStream's next() returns nil), queued notes included.
         for await note in stream {
-            if Task.isCancelled { break }
             do {
                 try await ledger.record(reference: note.reference, digest: note.digest)
             } catch is CancellationError {

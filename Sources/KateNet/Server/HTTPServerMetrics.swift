@@ -43,15 +43,16 @@ final class HTTPServerMetrics: Sendable {
 }
 
 extension Duration {
-    /// Whole nanoseconds, saturating (swift-metrics timers take Int64 nanoseconds).
-    var nanoseconds: Int64 {
+    /// Whole nanoseconds, saturating (swift-metrics timers take Int64 nanoseconds). The one conversion
+    /// every module's metrics use.
+    public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         return overflow ? .max : scaled + attoseconds / 1_000_000_000
     }
 
-    /// Seconds as a Double, for log lines and messages.
-    var seconds: Double {
+    /// Seconds as a Double, for log lines, messages and arithmetic with `Date`.
+    public var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -247,7 +247,7 @@ public final class Resolver: Sendable {
         } catch let error as RegistryError where error.isTransient {
             let credentials = keyring.credentials(registry: reference.registry, repository: reference.repository)
             for key in cacheKeys(reference, credentials: credentials) {
-                guard let last = lastKnown.value(for: key), Date().timeIntervalSince(last.resolvedAt) <= maxAge.timeInterval else { continue }
+                guard let last = lastKnown.value(for: key), Date().timeIntervalSince(last.resolvedAt) <= maxAge.seconds else { continue }
                 metrics.cache(.stale)
                 ResolutionTrace.record(.cache(state: .stale, detail: "\(error.failureClass): \(error.detail)"))
                 // Per lookup, so debug: the circuit's transition is the line worth reading; `kate_registry_cache_total`

@@ -75,7 +75,7 @@ public struct SweepReport: Sendable {
         if !outcomes.isEmpty {
             parts.append(outcomes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
         }
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = duration.seconds
         let errors = resolveErrors == 0 ? "" : " (\(resolveErrors) failed)"
         parts.append("\(resolvedTags) tag\(resolvedTags == 1 ? "" : "s") checked\(errors) in \(String(format: "%.2f", seconds))s")
         if policy.dryRun { parts.append("dry run: nothing written") }

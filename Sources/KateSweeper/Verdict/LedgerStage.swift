@@ -71,7 +71,7 @@ struct LedgerStage: Sendable {
     /// Forgets the histories of tags no swept pod uses and nobody has seen for the retention.
     func collectGarbage(snapshot: Snapshot, inUse: Set<String>, now: Date) async -> [String] {
         guard let retention = options.retention, snapshot.problem == nil else { return [] }
-        let cutoff = now.addingTimeInterval(-Double(retention.components.seconds))
+        let cutoff = now.addingTimeInterval(-retention.seconds)
         do {
             let forgotten = try await options.ledger.forget(snapshot.histories) { spec in
                 !inUse.contains(spec.reference) && (spec.lastSeenDate ?? .distantPast) < cutoff
