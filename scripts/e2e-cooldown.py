@@ -20,24 +20,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import json
-import shutil
 import subprocess
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from e2e_shared import borrow_guards
+
 ROOT = Path(__file__).resolve().parent.parent
-# The registry, API server and image helpers of e2e-guards.py, and the stale pod of e2e-windows-notify.py.
-_spec = importlib.util.spec_from_file_location("e2e_guards", ROOT / "scripts/e2e-guards.py")
-guards = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(guards)
-shutil.rmtree(guards.work, ignore_errors=True)
-work = Path(tempfile.mkdtemp(prefix="kate-e2e-cooldown."))
-guards.work = work
-guards.script_name = "e2e-cooldown"
+# The registry, API server, image and stale-pod helpers of e2e-guards.py.
+guards = borrow_guards("e2e-cooldown")
+work = guards.work
 KATE, APISERVER = guards.KATE, guards.APISERVER
 expect, fail, start, wait_for, free_port = guards.expect, guards.fail, guards.start, guards.wait_for, guards.free_port
 
@@ -61,22 +55,12 @@ def main() -> None:
     registry = guards.start_registry()
     guards.push_image(registry, "e2e/app", "1")
     repository, image = f"{registry}/e2e/app", f"{registry}/e2e/app:1"
-    head = subprocess.run(["curl", "-fsSI", "-H", "Accept: application/vnd.oci.image.manifest.v1+json",
-                           f"http://{registry}/v2/e2e/app/manifests/1"], capture_output=True, text=True, check=True).stdout
-    current = next(line.split(":", 1)[1].strip() for line in head.splitlines() if line.lower().startswith("docker-content-digest:"))
+    current = guards.registry_digest(registry, "e2e/app", "1")
     older = "sha256:" + "7" * 64
-    running = "sha256:" + "0" * 64
-
-    container = {"name": "app", "image": image, "imagePullPolicy": "Always"}
     seed = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
-        {"apiVersion": "v1", "kind": "Pod",
-         "metadata": {"name": "web-1", "namespace": "shop", "uid": "uid-shop-web-1", "creationTimestamp": "2026-11-20T10:00:00Z"},
-         "spec": {"containers": [container], "nodeName": "node-1", "restartPolicy": "Always", "serviceAccountName": "default"},
-         "status": {"phase": "Running", "startTime": "2026-11-20T10:00:00Z", "conditions": [{"type": "Ready", "status": "True"}],
-                    "containerStatuses": [{"name": "app", "image": image, "imageID": f"{repository}@{running}", "ready": True,
-                                           "started": True, "restartCount": 0, "state": {"running": {"startedAt": "2026-11-20T10:00:05Z"}}}]}},
+        guards.stale_pod("shop", "web-1", image, repository),
     ]
     (work / "seed.json").write_text(json.dumps(seed))
     kubeconfig = work / "kubeconfig"

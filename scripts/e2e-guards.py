@@ -113,6 +113,27 @@ def push_image(registry: str, repository: str, tag: str) -> None:
                     f"docker://{registry}/{repository}:{tag}"], check=True)
 
 
+def registry_digest(registry: str, repository: str, tag: str) -> str:
+    """What the registry serves for the tag, from curl's HEAD (skopeo may rewrite the manifest it copies from the layout)."""
+    head = subprocess.run(["curl", "-fsSI", "-H", "Accept: application/vnd.oci.image.manifest.v1+json",
+                           f"http://{registry}/v2/{repository}/manifests/{tag}"], capture_output=True, text=True, check=True).stdout
+    return next(line.split(":", 1)[1].strip() for line in head.splitlines() if line.lower().startswith("docker-content-digest:"))
+
+
+def stale_pod(namespace: str, name: str, image: str, repository: str) -> dict:
+    """A bare pod as `kubectl get -o json` prints it, running a digest of `repository` the registry never had."""
+    running = "sha256:" + "0" * 64
+    container = {"name": "app", "image": image, "imagePullPolicy": "Always"}
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": namespace, "uid": f"uid-{namespace}-{name}", "creationTimestamp": "2026-11-20T10:00:00Z"},
+            "spec": {"containers": [container], "nodeName": "node-1", "restartPolicy": "Always", "serviceAccountName": "default"},
+            "status": {"phase": "Running", "startTime": "2026-11-20T10:00:00Z",
+                       "conditions": [{"type": "Ready", "status": "True"}],
+                       "containerStatuses": [{"name": "app", "image": image, "imageID": f"{repository}@{running}", "ready": True,
+                                              "started": True, "restartCount": 0,
+                                              "state": {"running": {"startedAt": "2026-11-20T10:00:05Z"}}}]}}
+
+
 def review(path: Path, namespace: str | None = None, images: str | None = None) -> bytes:
     """A real-shaped review with a fresh uid, optionally moved to `namespace` and with every image replaced."""
     document = json.loads(path.read_text())
@@ -193,10 +214,7 @@ def main() -> None:
     def pinned(response: dict) -> bool:
         return any(op.get("value") == f"{image}@{digest}" for op in json.loads(base64.b64decode(response.get("patch", "W10="))))
 
-    # What the registry serves for the tag (skopeo may rewrite the manifest it copies from the layout).
-    head = subprocess.run(["curl", "-fsSI", "-H", "Accept: application/vnd.oci.image.manifest.v1+json",
-                           f"http://{registry}/v2/e2e/postgresql/manifests/16.4"], capture_output=True, text=True, check=True).stdout
-    digest = next(line.split(":", 1)[1].strip() for line in head.splitlines() if line.lower().startswith("docker-content-digest:"))
+    digest = registry_digest(registry, "e2e/postgresql", "16.4")
 
     cnpg = ROOT / "examples/reviews/cnpg-instance-create.json"
     first = admit(review(cnpg, namespace="db", images=image))

@@ -22,26 +22,20 @@ Exit 0 when every check passed. Only loopback is used; every process started her
 from __future__ import annotations
 
 import http.server
-import importlib.util
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from e2e_shared import borrow_guards
+
 ROOT = Path(__file__).resolve().parent.parent
 # The registry, API server and image helpers of e2e-guards.py, not a copy of them.
-_spec = importlib.util.spec_from_file_location("e2e_guards", ROOT / "scripts/e2e-guards.py")
-guards = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(guards)
-shutil.rmtree(guards.work, ignore_errors=True)
-work = Path(tempfile.mkdtemp(prefix="kate-e2e-windows."))
-guards.work = work
-guards.script_name = "e2e-windows-notify"
+guards = borrow_guards("e2e-windows-notify")
+work = guards.work
 KATE, APISERVER = guards.KATE, guards.APISERVER
 expect, fail, start, wait_for, free_port = guards.expect, guards.fail, guards.start, guards.wait_for, guards.free_port
 
@@ -159,19 +153,6 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def stale_pod(namespace: str, name: str, image: str, repository: str) -> dict:
-    running = "sha256:" + "0" * 64
-    container = {"name": "app", "image": image, "imagePullPolicy": "Always"}
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace, "uid": f"uid-{namespace}-{name}", "creationTimestamp": "2026-11-20T10:00:00Z"},
-            "spec": {"containers": [container], "nodeName": "node-1", "restartPolicy": "Always", "serviceAccountName": "default"},
-            "status": {"phase": "Running", "startTime": "2026-11-20T10:00:00Z",
-                       "conditions": [{"type": "Ready", "status": "True"}],
-                       "containerStatuses": [{"name": "app", "image": image, "imageID": f"{repository}@{running}", "ready": True,
-                                              "started": True, "restartCount": 0,
-                                              "state": {"running": {"startedAt": "2026-11-20T10:00:05Z"}}}]}}
-
-
 def main() -> None:
     guards.require_tools("e2e-windows-notify")
     registry = guards.start_registry()
@@ -182,8 +163,8 @@ def main() -> None:
     seed = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "frozen", "annotations": {"kate.dev/window": frozen_window}}},
-        stale_pod("shop", "web-1", image, repository),
-        stale_pod("frozen", "ledger-1", image, repository),
+        guards.stale_pod("shop", "web-1", image, repository),
+        guards.stale_pod("frozen", "ledger-1", image, repository),
     ]
     (work / "seed.json").write_text(json.dumps(seed))
     kubeconfig = work / "kubeconfig"
@@ -250,9 +231,7 @@ def main() -> None:
         by_namespace = {body["json"]["namespace"]: body["json"] for body in Receiver.bodies}
         digest = kubectl("get", "--raw", "/api/v1/namespaces/shop/pods/web-1")  # the pod as the API holds it
         running = json.loads(digest)["status"]["containerStatuses"][0]["imageID"].split("@")[1]
-        head = subprocess.run(["curl", "-fsSI", "-H", "Accept: application/vnd.oci.image.manifest.v1+json",
-                               f"http://{registry}/v2/e2e/app/manifests/1"], capture_output=True, text=True, check=True).stdout
-        current = next(line.split(":", 1)[1].strip() for line in head.splitlines() if line.lower().startswith("docker-content-digest:"))
+        current = guards.registry_digest(registry, "e2e/app", "1")
         shop, frozen = by_namespace.get("shop", {}), by_namespace.get("frozen", {})
         required = {"event", "guard", "namespace", "owner", "verdict", "action", "outcome", "reason", "tag", "oldDigest", "newDigest", "pods",
                     "images", "sweepTime"}
