@@ -98,7 +98,7 @@ struct EventsOptions: ParsableArguments {
             if newest != nil, let parsed = try? ImageReference.parse(reference) { pushSweep?.trigger(parsed) }
         }
         let writer = DigestLedger(client: client, namespace: namespace)
-        return (writer, reader, LedgerRecorder(ledger: writer, copy: reader, logger: logger))
+        return (writer, reader, LedgerRecorder(ledger: writer, logger: logger))
     }
 
     /// The cooldown gate on the ledger's copy (nil when --cooldown is 0 and no namespace can ask for

@@ -48,14 +48,16 @@ public final class CooldownGate: Sendable {
         for (reference, result) in results.sorted(by: { $0.key.original < $1.key.original }) {
             guard case .success(let resolution) = result else { continue }
             let key = LedgerKey.reference(reference)
-            if record { recorder?.note(reference: key, digest: resolution.digest) }
+            // One read of the copy serves the recorder and the rule.
+            let history = copy.history(of: key)
+            if record { recorder?.note(reference: key, digest: resolution.digest, known: history) }
             guard cooldown > .zero else { continue }
             guard synced else {
                 // Before the first list every digest would look new: pin as resolved and say the gate was not applied.
                 warnings.append(WarningText.compose(image: reference.original, "cooldown not checked: the digest ledger is still loading"))
                 continue
             }
-            let decision = Cooldown.decide(digest: resolution.digest, history: copy.history(of: key), cooldown: cooldown, now: now)
+            let decision = Cooldown.decide(digest: resolution.digest, history: history, cooldown: cooldown, now: now)
             guard case .hold(let keep, let firstSeen, let remaining) = decision else { continue }
             let new = Digest.short(resolution.digest)
             let age = Cooldown.describe(firstSeen: firstSeen, now: now)

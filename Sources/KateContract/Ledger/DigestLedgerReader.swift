@@ -2,6 +2,15 @@ import Foundation
 import KateKube
 import Synchronization
 
+/// What a replica's copy of the ledger answers without a request (`DigestLedgerReader` conforms).
+public protocol DigestHistoryReading: Sendable {
+    func history(of reference: String) -> ImageTagHistory.Spec?
+    /// False until the first list arrived: "unknown" then means "not loaded yet", not "new".
+    var isSynced: Bool { get }
+}
+
+extension DigestLedgerReader: DigestHistoryReading {}
+
 /// Every replica's copy of the digest ledger, kept current by a watch: a fact one replica records
 /// reaches the others as the API server streams the change (no polling). While the API server is
 /// unreachable the copy stays as it was, so lookups keep answering from it.

@@ -2,19 +2,11 @@ import Foundation
 import Logging
 import Synchronization
 
-/// What a replica's copy of the ledger answers without a request (`DigestLedgerReader` conforms).
-public protocol DigestHistoryReading: Sendable {
-    func history(of reference: String) -> ImageTagHistory.Spec?
-    /// False until the first list arrived: "unknown" then means "not loaded yet", not "new".
-    var isSynced: Bool { get }
-}
-
-extension DigestLedgerReader: DigestHistoryReading {}
-
 /// The webhook's writes to the ledger, off the admission path: a review that resolved a tag to a
 /// digest the replica's copy does not know yet notes it here and answers at once; `run()` records
-/// the digest (its `firstSeen`, which the cooldown counts from) in the background. A digest the copy
-/// already has costs one dictionary lookup and no write, so a steady cluster writes nothing.
+/// the digest (its `firstSeen`, which the cooldown counts from) in the background. The caller passes
+/// the history it read from its copy anyway, so a digest the copy already has costs no second
+/// lookup and no write: a steady cluster writes nothing.
 ///
 /// Bounded: at most `capacity` notes wait; more are dropped (and counted) rather than queued
 /// without limit, and the next review of the same tag notes it again.
@@ -25,7 +17,6 @@ public final class LedgerRecorder: Sendable {
     }
 
     private let ledger: DigestLedger
-    private let copy: any DigestHistoryReading
     private let logger: Logger
     private let capacity: Int
     private let stream: AsyncStream<Note>
@@ -33,17 +24,17 @@ public final class LedgerRecorder: Sendable {
     /// Notes queued or being written: a burst of reviews of one new digest queues it once.
     private let pending = Mutex<Set<Note>>([])
 
-    public init(ledger: DigestLedger, copy: any DigestHistoryReading, capacity: Int = 1024, logger: Logger) {
+    public init(ledger: DigestLedger, capacity: Int = 1024, logger: Logger) {
         self.ledger = ledger
-        self.copy = copy
         self.capacity = max(1, capacity)
         self.logger = logger
         (stream, feed) = AsyncStream.makeStream(of: Note.self, bufferingPolicy: .unbounded)
     }
 
-    /// Queues a record of `digest` for `reference` unless the copy knows it already. Never waits.
-    public func note(reference: String, digest: String) {
-        if copy.history(of: reference)?.record(of: digest) != nil { return }
+    /// Queues a record of `digest` for `reference` unless `known`, the tag's history in the caller's
+    /// ledger copy, has it already. Never waits.
+    public func note(reference: String, digest: String, known: ImageTagHistory.Spec?) {
+        if known?.record(of: digest) != nil { return }
         let note = Note(reference: reference, digest: digest)
         let queued = pending.withLock { pending -> Bool in
             guard pending.count < capacity, !pending.contains(note) else { return false }

@@ -34,7 +34,7 @@ struct AdmissionCooldownEndToEndTests {
             let resolver = try RegistryEndToEndTests.resolver(for: registry, cacheTTL: .zero)
             let ledger = DigestLedger(client: client, namespace: "kate-system")
             let reader = DigestLedgerReader(client: client, namespace: "kate-system")
-            let recorder = LedgerRecorder(ledger: ledger, copy: reader, logger: TestLogging.quiet)
+            let recorder = LedgerRecorder(ledger: ledger, logger: TestLogging.quiet)
             let background = Task {
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { try? await reader.run() }
