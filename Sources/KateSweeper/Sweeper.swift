@@ -68,13 +68,15 @@ public struct Sweeper: Sendable {
         let namespaces = await readNamespaces(now: now)
         let gate = namespaces.gate
         let ledgerStage = configuration.ledger.map { LedgerStage(options: $0, concurrency: configuration.kubeConcurrency, logger: logger) }
-        let snapshot = await ledgerStage?.load()
+        // One list of the ledger, beside the pod list (nothing reads it before the verdicts).
+        async let loaded = ledgerStage?.load()
+        var judged = try await collectAndJudge(optedOut: namespaces.optedOut)
+        finished("collect+resolve+judge", "\(judged.podCount) pods, \(judged.findings.count) containers, \(judged.resolvedTags) tags")
+        let snapshot = await loaded
         var ledgerWarnings: [String] = []
         if let problem = snapshot?.problem {
             ledgerWarnings.append("cannot read the digest ledger (\(problem)); every digest counts as first seen now; grant the sweeper list on imagetaghistories.kate.dev")
         }
-        var judged = try await collectAndJudge(optedOut: namespaces.optedOut)
-        finished("collect+resolve+judge", "\(judged.podCount) pods, \(judged.findings.count) containers, \(judged.resolvedTags) tags")
         if let ledger = configuration.ledger, let ledgerStage, let snapshot {
             let cooldowns = Self.cooldowns(default: ledger.cooldown, labels: namespaces.cooldowns, warnings: &ledgerWarnings)
             CooldownHold.mark(&judged.findings, snapshot: snapshot, cooldownFor: { cooldowns[$0] ?? ledger.cooldown }, now: now)
