@@ -1,4 +1,5 @@
 import Foundation
+import KateNet
 
 /// A webhook server under test running as its own process (the release `kate` binary or the Go
 /// baseline), so its CPU is read from /proc/PID/stat and nothing of the benchmark's own work
@@ -6,7 +7,7 @@ import Foundation
 final class WebhookProcess {
     let name: String
     let port: Int
-    private let process: Process
+    private let process: SpawnedProcess
     private let logFile: URL
 
     /// Starts `executable` and waits until it accepts TCP connections on `port`.
@@ -15,18 +16,12 @@ final class WebhookProcess {
         self.port = port
         logFile = logDirectory.appendingPathComponent(String(name.map { $0.isLetter || $0.isNumber ? $0 : "-" }) + ".log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logFile)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         // A clean environment: no KUBECONFIG or in-cluster variables, so `--pull-secrets auto`
         // finds no cluster, as on a machine without one; HOME without a ~/.kube/config.
         var env = ["PATH": "/usr/bin:/bin", "HOME": logDirectory.path]
         env.merge(environment) { _, new in new }
-        process.environment = env
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        process = try SpawnedProcess(
+            executable: executable, arguments: arguments, environment: env, stdout: .file(logFile.path), stderr: .standardOutput)
         let deadline = Date().addingTimeInterval(120)
         while !Self.accepts(port: port) {
             guard process.isRunning else { throw BenchReview.Failure(description: "\(name) exited at start:\n\(self.log)") }
@@ -35,7 +30,7 @@ final class WebhookProcess {
         }
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
 
     /// What the server wrote to stdout/stderr so far.
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
@@ -62,13 +57,14 @@ final class WebhookProcess {
         return (Double(line.split(separator: " ")[1]) ?? 0) / 1024
     }
 
+    /// SIGINT (a graceful drain, as on a rollout), SIGKILL after 25 s; reaped.
     func stop() {
         guard process.isRunning else { return }
-        process.interrupt()
+        process.signal(SIGINT)
         let deadline = Date().addingTimeInterval(25)
         while process.isRunning, Date() < deadline { usleep(50_000) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        process.waitUntilExit()
+        if process.isRunning { process.signal(SIGKILL) }
+        _ = process.waitBlocking()
     }
 
     static func accepts(port: Int) -> Bool {

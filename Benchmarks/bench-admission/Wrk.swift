@@ -1,4 +1,5 @@
 import Foundation
+import KateNet
 
 /// Drives `wrk` (keep-alive HTTPS POSTs from a Lua script) and parses its `--latency` report.
 struct Wrk {
@@ -67,18 +68,14 @@ struct Wrk {
             environment["KATE_WRK_RATE"] = String(rate)
             environment["KATE_WRK_THREADS"] = String(threads)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.environment = environment
-        process.arguments = ["wrk", "-t", "\(threads)", "-c", "\(connections)", "-d", duration, "--timeout", timeout, "--latency", "-s", script, url]
         let serverBefore = serverCPU(), wrkBefore = Self.cpuSeconds(RUSAGE_CHILDREN)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchReview.Failure(description: "wrk failed:\n\(output)") }
+        // Reaped before it returns, so RUSAGE_CHILDREN below includes wrk's CPU.
+        let run = try ChildProcessRunner.runBlocking(
+            executable: "/usr/bin/env",
+            arguments: ["wrk", "-t", "\(threads)", "-c", "\(connections)", "-d", duration, "--timeout", timeout, "--latency", "-s", script, url],
+            environment: environment, mergeStandardError: true, timeout: .seconds(600))
+        let output = String(decoding: run.stdout, as: UTF8.self)
+        guard run.status == 0 else { throw BenchReview.Failure(description: "wrk failed (status \(run.status)):\n\(output)") }
         var result = Self.parse(output)
         let requests = max(1, result.requests)
         result.serverMicrosPerRequest = (serverCPU() - serverBefore) * 1e6 / Double(requests)

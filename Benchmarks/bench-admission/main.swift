@@ -16,9 +16,10 @@
 // Caches are warm: one review per shape first. wrk, 64 keep-alive TLS connections, as fast as it
 // goes (BENCH_DURATION per row, default 5s), and paced to BENCH_RATE (10,000/s) for 1 image.
 // Each row prints req/s, p50/p99, the server's CPU per review and wrk's.
-// Outage rows: kate (chart defaults) reviewing an image on a registry that refuses connections,
-// and on one that accepts and never answers, 16 connections.
-// Env: KATE_BINARY, GO_BASELINE_BINARY (scripts/bench-admission.sh builds both), BENCH_DURATION,
+// Outage rows: kate (chart defaults) reviewing images on a registry that refuses connections,
+// and on one that accepts and never answers: the issue's burst (200 new tags at concurrency 16,
+// through Benchmarks/go-burst-client and through kate's own client), then wrk at 16 connections.
+// Env: KATE_BINARY, GO_BASELINE_BINARY, GO_BURST_CLIENT (scripts/bench-admission.sh builds all three), BENCH_DURATION,
 // BENCH_RATE, BENCH_OUTAGE_DURATION (default 20s), BENCH_ONLY_IMAGES (e.g. "20"), KATE_WRAPPER (a profiler
 // command the chart-defaults kate runs under).
 import Foundation
@@ -33,8 +34,10 @@ func fail(_ message: String) -> Never {
 }
 
 let environment = ProcessInfo.processInfo.environment
-guard let kateBinary = environment["KATE_BINARY"], let goBinary = environment["GO_BASELINE_BINARY"] else {
-    fail("set KATE_BINARY and GO_BASELINE_BINARY (run scripts/bench-admission.sh)")
+guard let kateBinary = environment["KATE_BINARY"], let goBinary = environment["GO_BASELINE_BINARY"],
+    let goBurstBinary = environment["GO_BURST_CLIENT"]
+else {
+    fail("set KATE_BINARY, GO_BASELINE_BINARY and GO_BURST_CLIENT (run scripts/bench-admission.sh)")
 }
 let duration = environment["BENCH_DURATION"] ?? "5s"
 let pacedRate = Int(environment["BENCH_RATE"] ?? "") ?? 10_000
@@ -320,14 +323,25 @@ func burst(port: Int, _ review: @escaping @Sendable (Int) -> [UInt8]) async -> [
 func percentiles(_ latencies: [Duration]) -> (p50: Double, p99: Double, max: Double) {
     (milliseconds(latencies[latencies.count / 2]), milliseconds(latencies[Int(Double(latencies.count) * 0.99) - 1]), milliseconds(latencies.last ?? .zero))
 }
-print("\noutage: kate (chart defaults), 1-image reviews, registry down; first detection (16 at once), then 200 reviews at concurrency 16")
-print("registry                  detection max ms   reviews   p50 ms   p99 ms   max ms")
-// The same 200 × 16 through the same client against a healthy registry whose tag is cached: what this
-// measurement costs when kate has nothing to wait for (the client, TLS, the shared 2 cores), in the same run.
-let healthyReview = (try? BenchReview.pod(images: Array(fixtures.anonymousImages.prefix(1)))) ?? []
+let goBurst = try GoBurst(binary: goBurstBinary, directory: directory, caPEM: fixtures.caPEM)
+print("\noutage: kate (chart defaults), 1-image reviews, registry down; first detection (16 at once), then 200 reviews of new tags at concurrency 16")
+print("(go: Benchmarks/go-burst-client, 16 warmed keep-alive connections; server: the smallest kate_admission_duration_seconds")
+print(" bucket holding 99 % of the go client's 200 reviews; kate client: the same burst through kate's HTTPClient in this process)")
+print("registry                  detection max ms   go p50   go p99   go max  server p99  kate client p50   p99   failed")
+func printBurst(_ label: String, detection: String, go: GoBurst.Result, own: (p50: Double, p99: Double, max: Double)) {
+    print(pad(label, 26) + pad(detection, 17) + String(format: " %8.2f %8.2f %8.1f   ≤ %4.0f ms  %14.2f %6.2f   %d", go.p50ms, go.p99ms, go.maxms,
+                                                        go.serverP99BoundMs, own.p50, own.p99, go.failed))
+    if go.serverCounted != 200 { print("  (the histogram counted \(go.serverCounted) reviews, not 200: something else reached the server)") }
+    fflush(nil)
+}
+// The control: the same bursts against a healthy registry whose tag is cached, what this measurement costs when kate
+// has nothing to wait for (the clients, TLS, the shared 2 cores), in the same run.
+let healthyImage = fixtures.anonymousImages[0]
+let healthyReview = (try? BenchReview.pod(images: [healthyImage])) ?? []
 _ = await timedReview(port: outageServerPort, healthyReview)
+let controlGo = try await goBurst.run(port: outageServerPort, image: healthyImage, warmImage: healthyImage)
 let control = percentiles(await burst(port: outageServerPort) { _ in healthyReview })
-print(pad("healthy, cached (control)", 26) + String(repeating: " ", count: 16) + "-" + String(format: " %9d %8.2f %8.2f %8.1f", 200, control.p50, control.p99, control.max))
+printBurst("healthy, cached (control)", detection: String(repeating: " ", count: 16) + "-", go: controlGo, own: control)
 for (label, host) in [("refuses connections", refusedHost), ("accepts, never answers", hungHost)] {
     let detection = await withTaskGroup(of: Duration.self) { group in
         for worker in 0..<16 {
@@ -337,9 +351,9 @@ for (label, host) in [("refuses connections", refusedHost), ("accepts, never ans
         for await latency in group { slowest = max(slowest, latency) }
         return slowest
     }
-    let latencies = await burst(port: outageServerPort) { i in (try? BenchReview.pod(images: ["\(host)/bench/app:t\(i)"])) ?? [] }
-    let (p50, p99, slowest) = percentiles(latencies)
-    print(pad(label, 26) + String(format: " %16.1f %9d %8.2f %8.2f %8.1f", milliseconds(detection), latencies.count, p50, p99, slowest))
+    let go = try await goBurst.run(port: outageServerPort, image: "\(host)/bench/go:t%d", warmImage: "\(host)/bench/detect:v0")
+    let own = percentiles(await burst(port: outageServerPort) { i in (try? BenchReview.pod(images: ["\(host)/bench/app:t\(i)"])) ?? [] })
+    printBurst(label, detection: String(format: " %16.1f", milliseconds(detection)), go: go, own: own)
 }
 print("\noutage, sustained: wrk -c 16, \(outageDuration), 12 s client timeout (spans the circuit's probes; wrk's p99 is corrected for coordinated omission)")
 print("registry                        reviews   req/s   p50 ms    p99 ms  errors")

@@ -160,6 +160,32 @@ struct OutageTests {
         await dead.release()
     }
 
+    @Test("refused: the failure that opens the circuit, and a failed probe, answer without sleeping a retry delay first")
+    func noRetryWaitOnceTheCircuitIsOpen() async throws {
+        let dead = try await DeadRegistry.start(.refused)
+        // A retry delay long enough that one slept shows: 1.2 s, then 2.4 s (halved at most by the jitter).
+        let resolver = makeResolver(scripted: [dead.host]) {
+            $0.retryBaseDelay = .milliseconds(1200)
+            $0.circuitBreaker = CircuitBreakerPolicy(failureThreshold: 1, initialBackoff: .seconds(1), maxBackoff: .seconds(30))
+        }
+        func lookup(_ tag: String) async -> Duration {
+            let begin = ContinuousClock.now
+            _ = try? await resolver.resolve(ImageReference.parse("\(dead.host)/app:\(tag)"), deadline: .now + .seconds(30))
+            return ContinuousClock.now - begin
+        }
+        // Threshold 1: the first refused connect opens the circuit; its retry would be refused by the circuit anyway.
+        let detection = await lookup("first")
+        #expect(detection < .milliseconds(500), "the lookup that opened the circuit slept a retry delay: \(detection)")
+        #expect(resolver.circuitState(host: dead.host) == .open)
+        // Past the backoff the next lookup is the probe; refused again, it reopens the circuit and answers at once.
+        try await Task.sleep(for: .milliseconds(1200))
+        let probe = await lookup("probe")
+        #expect(probe < .milliseconds(500), "the failed probe slept a retry delay before answering: \(probe)")
+        #expect(resolver.circuitState(host: dead.host) == .open)
+        await resolver.shutdown()
+        await dead.release()
+    }
+
     @Test("with the circuit open, a tag with a last known digest is answered from it at once (stale-if-error)")
     func staleWhileOpen() async throws {
         let metrics = TestMetrics()

@@ -129,7 +129,11 @@ final class RegistryTransport: Sendable {
                     circuits.abandonProbe(host: endpoint.host)
                 }
                 lastFailure = failure
+                // Once this failure has opened (or, from a probe, reopened) the host's circuit, the retry would only be
+                // refused after its backoff: answer now. (A failed probe on a refusing registry slept its retry delay
+                // first, the one slow review of an outage burst.)
                 guard case .client(let clientError) = failure, Self.isRetryable(clientError),
+                    circuits.state(host: endpoint.host) == .closed,
                     let wait = retryDelay(attempt: attempt, response: nil, deadline: deadline)
                 else { throw failure }
                 logger.debug("registry request failed, retrying", metadata: ["host": "\(endpoint.host)", "error": "\(clientError)"])
