@@ -86,7 +86,7 @@ var targets: [Target] = [
 
     // Benchmarks: executables, run by scripts/bench.sh; never part of `swift test`.
     .executableTarget(name: "bench-net", dependencies: ["KateNet", logging], path: "Benchmarks/bench-net", swiftSettings: strict),
-    .executableTarget(name: "bench-registry", dependencies: ["KateRegistry", "RegistryTestSupport", logging], path: "Benchmarks/bench-registry", swiftSettings: strict),
+    .executableTarget(name: "bench-registry", dependencies: ["KateNet", "KateRegistry", "RegistryTestSupport", logging], path: "Benchmarks/bench-registry", swiftSettings: strict),
     .executableTarget(name: "bench-kube", dependencies: ["KateKube", "KubeTestServer", logging], path: "Benchmarks/bench-kube", swiftSettings: strict),
     .executableTarget(
         name: "bench-ledger", dependencies: ["KateContract", "KateKube", "KubeTestServer", logging], path: "Benchmarks/bench-ledger", swiftSettings: strict
@@ -99,7 +99,7 @@ var targets: [Target] = [
     ),
     .executableTarget(
         name: "bench-sweep",
-        dependencies: ["KateSweeper", "RegistryTestSupport", "KubeTestServer", logging],
+        dependencies: ["KateNet", "KateSweeper", "RegistryTestSupport", "KubeTestServer", logging],
         path: "Benchmarks/bench-sweep",
         swiftSettings: strict
     ),

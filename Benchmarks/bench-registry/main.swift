@@ -10,6 +10,7 @@
 //
 // Sections can be picked by name: `bench-registry roundtrips outage` (default: all).
 import Foundation
+import KateNet
 import KateRegistry
 import Logging
 import RegistryTestSupport
@@ -89,14 +90,11 @@ func oldWayVersusKate(registry: TestRegistry, proxy: DelayProxy) async throws {
     }
     let skopeoStarted = ContinuousClock.now
     for image in images {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: skopeo)
-        process.arguments = ["inspect", "--tls-verify=false", "docker://\(image)"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { print("skopeo inspect \(image) failed (\(process.terminationStatus))"); return }
+        // posix_spawn (KateNet), not Foundation's `Process` (crashes in Swift 6.3.1); waited for before the next.
+        let child = try SpawnedProcess(
+            executable: skopeo, arguments: ["inspect", "--tls-verify=false", "docker://\(image)"], stdout: .discard, stderr: .discard)
+        let status = child.waitBlocking()
+        guard status == 0 else { print("skopeo inspect \(image) failed (\(status))"); return }
     }
     let skopeoWall = ContinuousClock.now - skopeoStarted
 

@@ -1,4 +1,5 @@
 import Foundation
+import KateNet
 
 /// The shipped `kate` binary, run as users run it (release build, default flags), under GNU time.
 enum KateCLI {
@@ -30,18 +31,15 @@ enum KateCLI {
     static func sweep(_ binary: String, kubeconfig: String, registryConfig: String, extra: [String] = []) throws -> Result {
         let timing = FileManager.default.temporaryDirectory.appendingPathComponent("bench-sweep-time-\(getpid())-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: timing) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-        process.arguments = ["-f", "%e %U %S %M %x", "-o", timing, binary, "sweep", "--kubeconfig", kubeconfig, "--registry-config", registryConfig] + extra
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
+        // posix_spawn (KateNet), not Foundation's `Process`, which crashes in Swift 6.3.1 (swift-corelibs-foundation
+        // PR #5472). GNU time measures and reports the kate child itself, so how time is started changes no figure.
+        let child = try SpawnedProcess(
+            executable: "/usr/bin/time",
+            arguments: ["-f", "%e %U %S %M %x", "-o", timing, binary, "sweep", "--kubeconfig", kubeconfig, "--registry-config", registryConfig] + extra)
         // Drain stderr concurrently: a chatty run must not block on a full pipe.
-        let errorReader = BackgroundReader(errors.fileHandleForReading)
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let errorReader = BackgroundReader(child, .standardError)
+        let printed = child.readToEnd(.standardOutput)
+        _ = child.waitBlocking()
         let stderr = errorReader.wait()
         // GNU time prepends "Command exited with non-zero status N" / "Command terminated by signal N".
         let lines = ((try? String(contentsOfFile: timing, encoding: .utf8)) ?? "").split(separator: "\n")
@@ -54,20 +52,21 @@ enum KateCLI {
     }
 }
 
-/// Reads a file handle to its end on a thread of its own.
+/// Reads one of a child's pipes to its end on a thread of its own.
 final class BackgroundReader: @unchecked Sendable {
+    // @unchecked: `bytes` is written once on the reader thread before `done` is signalled, read only after `wait`.
     private let done = DispatchSemaphore(value: 0)
-    private var data = Data()
+    private var bytes: [UInt8] = []
 
-    init(_ handle: FileHandle) {
+    init(_ child: SpawnedProcess, _ stream: SpawnedProcess.Stream) {
         Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
+            bytes = child.readToEnd(stream)
             done.signal()
         }
     }
 
     func wait() -> String {
         done.wait()
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
