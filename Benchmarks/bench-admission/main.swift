@@ -341,7 +341,10 @@ func printBurst(_ label: String, detection: String, go: GoBurst.Result, own: (p5
 // has nothing to wait for (the clients, TLS, the shared 2 cores), in the same run.
 let healthyImage = fixtures.anonymousImages[0]
 let healthyReview = (try? BenchReview.pod(images: [healthyImage])) ?? []
-_ = await timedReview(port: outageServerPort, healthyReview)
+// 16 reviews at once first, so this process's client has its 16 connections open (as the Go client's warm-up does).
+await withTaskGroup(of: Void.self) { group in
+    for _ in 0..<16 { group.addTask { _ = await timedReview(port: outageServerPort, healthyReview) } }
+}
 let controlGo = try await goBurst.run(port: outageServerPort, image: healthyImage, warmImage: healthyImage)
 let control = percentiles(await burst(port: outageServerPort) { _ in healthyReview })
 printBurst("healthy, cached (control)", detection: String(repeating: " ", count: 16) + "-", go: controlGo, own: control)
