@@ -45,7 +45,7 @@ enum CooldownCost {
     ///   - slice: seconds one variant runs per round (BENCH_COOLDOWN_SLICE).
     static func run(server: KubeTestServer, rounds: Int, slice: Double, logger: Logger) async throws {
         let registry = try await TestRegistry.start(.plainHTTP)
-        let tags = (0..<shapes.max()!).map { "v\($0)" }
+        let tags = (0..<(shapes.max() ?? 0)).map { "v\($0)" }
         let pushed = try await registry.pushMany(repository: "bench/app", tags: tags)
         let images = tags.map { "\(registry.host)/bench/app:\($0)" }
         let resolved = tags.map { pushed[$0] ?? "" }
@@ -88,7 +88,9 @@ enum CooldownCost {
         ]
 
         print("\ncooldown gate on a cached review (--cooldown 72h, watch-backed ledger copy), /mutate responder in process, chart logging (json/info → /dev/null)")
-        print("variants take turns: \(rounds) rounds × \(String(format: "%.1f", slice)) s each; medians, all rounds in brackets")
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        print("variants take turns: \(rounds) rounds × \(String(format: "%.1f", slice)) s each; medians, all rounds in brackets; load average \(load)")
+        let versionBefore = server.resourceVersion
         for shape in shapes {
             let request = HTTPRequest(
                 method: "POST", target: "/mutate?timeout=10s", headers: ["Content-Type": "application/json"],
@@ -113,6 +115,8 @@ enum CooldownCost {
             }
         }
 
+        // The recorders had nothing to note (every resolved digest is in the copies): no API write.
+        print("  API writes while measuring: \(server.resourceVersion - versionBefore)")
         await mature.stop()
         await young.stop()
         close(devNull)
