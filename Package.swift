@@ -89,7 +89,7 @@ var targets: [Target] = [
     .executableTarget(name: "bench-registry", dependencies: ["KateNet", "KateRegistry", "RegistryTestSupport", logging], path: "Benchmarks/bench-registry", swiftSettings: strict),
     .executableTarget(name: "bench-kube", dependencies: ["KateKube", "KubeTestServer", logging], path: "Benchmarks/bench-kube", swiftSettings: strict),
     .executableTarget(
-        name: "bench-ledger", dependencies: ["KateContract", "KateKube", "KubeTestServer", logging], path: "Benchmarks/bench-ledger", swiftSettings: strict
+        name: "bench-ledger", dependencies: ["KateNet", "KateRegistry", "KateContract", "KateKube", "KateAdmission", "RegistryTestSupport", "KubeTestServer", logging], path: "Benchmarks/bench-ledger", swiftSettings: strict
     ),
     .executableTarget(
         name: "bench-admission",

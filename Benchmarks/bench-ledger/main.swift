@@ -9,7 +9,8 @@ import Logging
 // record resolutions of 500 tags (create, then one new digest per tag), how long a record takes to
 // reach another replica's watch-backed copy, and — as the baseline in the same run — plain Lease
 // GETs, i.e. what one API round trip costs here. CPU is the whole process's (client and in-process
-// server together), per operation.
+// server together), per operation. Then what the cooldown gate costs a cached review
+// (CooldownCost.swift; BENCH_COOLDOWN_ROUNDS, BENCH_COOLDOWN_SLICE).
 
 let tagCount = 500
 let concurrency = 8
@@ -90,6 +91,9 @@ latencies.sort()
 print(String(format: "  record → other replica's copy       median %.2f ms, p99 %.2f ms, max %.2f ms (200 records, incl. the write)",
              latencies[latencies.count / 2], latencies[latencies.count * 99 / 100], latencies[latencies.count - 1]))
 print("  stored: \(server.count(.imageTagHistories)) ImageTagHistory objects")
+let environment = ProcessInfo.processInfo.environment
+try await CooldownCost.run(
+    server: server, rounds: Int(environment["BENCH_COOLDOWN_ROUNDS"] ?? "") ?? 5, slice: Double(environment["BENCH_COOLDOWN_SLICE"] ?? "") ?? 0.4, logger: logger)
 await readerClient.shutdown()
 await client.shutdown()
 await server.stop()
