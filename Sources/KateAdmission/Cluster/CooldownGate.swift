@@ -45,7 +45,10 @@ public final class CooldownGate: Sendable {
         case nil: break
         }
         let synced = copy.isSynced
-        for (reference, result) in results.sorted(by: { $0.key.original < $1.key.original }) {
+        // Warnings per image, sorted once at the end (when there are any): sorting every review's results by name
+        // cost more than the gate's own lookups in the steady state, where no image has a warning.
+        var imageWarnings: [(image: String, text: String)] = []
+        for (reference, result) in results {
             guard case .success(let resolution) = result else { continue }
             let key = LedgerKey.reference(reference)
             // One read of the copy serves the recorder and the rule.
@@ -54,7 +57,7 @@ public final class CooldownGate: Sendable {
             guard cooldown > .zero else { continue }
             guard synced else {
                 // Before the first list every digest would look new: pin as resolved and say the gate was not applied.
-                warnings.append(WarningText.compose(image: reference.original, "cooldown not checked: the digest ledger is still loading"))
+                imageWarnings.append((reference.original, WarningText.compose(image: reference.original, "cooldown not checked: the digest ledger is still loading")))
                 continue
             }
             let decision = Cooldown.decide(digest: resolution.digest, history: history, cooldown: cooldown, now: now)
@@ -64,14 +67,14 @@ public final class CooldownGate: Sendable {
             let wait = GoDuration.humanize(remaining)
             if let keep {
                 results[reference] = .success(DigestResolution(digest: keep.digest, resolvedAt: resolution.resolvedAt, source: .cache))
-                warnings.append(WarningText.compose(
-                    image: reference.original, "kept \(Digest.short(keep.digest)): new \(new) \(age), adopted in \(wait) (cooldown)"))
+                imageWarnings.append((reference.original, WarningText.compose(
+                    image: reference.original, "kept \(Digest.short(keep.digest)): new \(new) \(age), adopted in \(wait) (cooldown)")))
             } else {
-                warnings.append(WarningText.compose(
-                    image: reference.original, "\(new) \(age), younger than the cooldown; no older digest known, pinned it"))
+                imageWarnings.append((reference.original, WarningText.compose(
+                    image: reference.original, "\(new) \(age), younger than the cooldown; no older digest known, pinned it")))
             }
             logger.debug("cooldown hold", metadata: ["image": "\(reference)", "digest": "\(resolution.digest)", "kept": "\(keep?.digest ?? "none")"])
         }
-        return warnings
+        return warnings + imageWarnings.sorted { $0.image < $1.image }.map(\.text)
     }
 }
