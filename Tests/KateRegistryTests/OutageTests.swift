@@ -163,10 +163,13 @@ struct OutageTests {
     @Test("refused: the failure that opens the circuit, and a failed probe, answer without sleeping a retry delay first")
     func noRetryWaitOnceTheCircuitIsOpen() async throws {
         let dead = try await DeadRegistry.start(.refused)
-        // A retry delay long enough that one slept shows: 1.2 s, then 2.4 s (halved at most by the jitter).
+        // A retry delay long enough that one slept shows even on a loaded machine (CI starts a target's 120 tests at
+        // once on 2 cores, and a lookup there took 0.5 s with nothing slept): at least 2 s (4 s halved by the jitter).
         let resolver = makeResolver(scripted: [dead.host]) {
-            $0.retryBaseDelay = .milliseconds(1200)
-            $0.circuitBreaker = CircuitBreakerPolicy(failureThreshold: 1, initialBackoff: .seconds(1), maxBackoff: .seconds(30))
+            $0.retryBaseDelay = .seconds(4)
+            // A backoff longer than the retry delay: a retry slept by the detecting lookup must not become the probe.
+            // The probe's caller waits for the probe itself (patience 10 s), so a delay slept inside it shows.
+            $0.circuitBreaker = CircuitBreakerPolicy(failureThreshold: 1, initialBackoff: .seconds(5), maxBackoff: .seconds(30), probePatience: .seconds(10))
         }
         func lookup(_ tag: String) async -> Duration {
             let begin = ContinuousClock.now
@@ -175,12 +178,12 @@ struct OutageTests {
         }
         // Threshold 1: the first refused connect opens the circuit; its retry would be refused by the circuit anyway.
         let detection = await lookup("first")
-        #expect(detection < .milliseconds(500), "the lookup that opened the circuit slept a retry delay: \(detection)")
+        #expect(detection < .milliseconds(1500), "the lookup that opened the circuit slept a retry delay: \(detection)")
         #expect(resolver.circuitState(host: dead.host) == .open)
         // Past the backoff the next lookup is the probe; refused again, it reopens the circuit and answers at once.
-        try await Task.sleep(for: .milliseconds(1200))
+        try await Task.sleep(for: .milliseconds(5200))
         let probe = await lookup("probe")
-        #expect(probe < .milliseconds(500), "the failed probe slept a retry delay before answering: \(probe)")
+        #expect(probe < .milliseconds(1500), "the failed probe slept a retry delay before answering: \(probe)")
         #expect(resolver.circuitState(host: dead.host) == .open)
         await resolver.shutdown()
         await dead.release()
