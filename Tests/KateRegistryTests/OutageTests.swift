@@ -160,7 +160,7 @@ struct OutageTests {
         await dead.release()
     }
 
-    @Test("refused: the failure that opens the circuit, and a failed probe, answer without sleeping a retry delay first")
+    @Test("refused: the failure that opens the circuit, and a failed probe, answer at once (no retry delay); the probe says since when")
     func noRetryWaitOnceTheCircuitIsOpen() async throws {
         let dead = try await DeadRegistry.start(.refused)
         // A retry delay long enough that one slept shows even on a loaded machine (CI starts a target's 120 tests at
@@ -171,20 +171,31 @@ struct OutageTests {
             // The probe's caller waits for the probe itself (patience 10 s), so a delay slept inside it shows.
             $0.circuitBreaker = CircuitBreakerPolicy(failureThreshold: 1, initialBackoff: .seconds(5), maxBackoff: .seconds(30), probePatience: .seconds(10))
         }
-        func lookup(_ tag: String) async -> Duration {
+        func lookup(_ tag: String) async -> (took: Duration, error: String) {
             let begin = ContinuousClock.now
-            _ = try? await resolver.resolve(ImageReference.parse("\(dead.host)/app:\(tag)"), deadline: .now + .seconds(30))
-            return ContinuousClock.now - begin
+            var message = "resolved"
+            do {
+                _ = try await resolver.resolve(ImageReference.parse("\(dead.host)/app:\(tag)"), deadline: .now + .seconds(30))
+            } catch {
+                message = "\(error)"
+            }
+            return (ContinuousClock.now - begin, message)
         }
         // Threshold 1: the first refused connect opens the circuit; its retry would be refused by the circuit anyway.
+        let beforeDetection = Date()
         let detection = await lookup("first")
-        #expect(detection < .milliseconds(1500), "the lookup that opened the circuit slept a retry delay: \(detection)")
+        #expect(detection.took < .milliseconds(1500), "the lookup that opened the circuit slept a retry delay: \(detection.took)")
         #expect(resolver.circuitState(host: dead.host) == .open)
         // Past the backoff the next lookup is the probe; refused again, it reopens the circuit and answers at once.
         try await Task.sleep(for: .milliseconds(5200))
         let probe = await lookup("probe")
-        #expect(probe < .milliseconds(1500), "the failed probe slept a retry delay before answering: \(probe)")
+        #expect(probe.took < .milliseconds(1500), "the failed probe slept a retry delay before answering: \(probe.took)")
         #expect(resolver.circuitState(host: dead.host) == .open)
+        // The probe's caller is told since when the registry has been unreachable, as the open circuit's answers are:
+        // since the first failure, 5 s before the probe (the stamp has whole seconds).
+        let stamp = probe.error.components(separatedBy: "registry unreachable since ").dropFirst().first?.prefix(20) ?? ""
+        let since = try? Date(String(stamp), strategy: .iso8601)
+        #expect(since.map { abs($0.timeIntervalSince(beforeDetection)) < 2 } == true, "probe: \(probe.error)")
         await resolver.shutdown()
         await dead.release()
     }

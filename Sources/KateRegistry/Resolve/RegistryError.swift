@@ -73,6 +73,15 @@ public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible
             matchedSources: matchedSources, scopeDenied: scopeDenied)
     }
 
+    /// This failure, of its own kind, for a caller whose lookup was the half-open probe of a registry unreachable
+    /// since `since`: it says since when, like the answers of the open circuit around it.
+    func duringOutage(since: Date) -> RegistryError {
+        RegistryError(
+            kind, registry: registry, repository: repository, tag: tag, detail: detail, checkedSources: checkedSources, status: status,
+            retryAfter: retryAfter, unreachableSince: unreachableSince ?? since, remedy: remedy, transportFailure: transportFailure,
+            matchedSources: matchedSources, scopeDenied: scopeDenied)
+    }
+
     /// Transient failures: worth a retry, and worth serving a last-known digest for.
     public var isTransient: Bool {
         switch kind {

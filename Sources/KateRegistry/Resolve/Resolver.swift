@@ -326,6 +326,7 @@ public final class Resolver: Sendable {
         // False once the tag was invalidated after this lookup began: its answer is then not cached.
         func current() -> Bool { (invalidations.value(for: tagKey) ?? 0) == attempt.epoch }
         var lastError: RegistryError?
+        var lastHost = reference.registry
         for endpoint in configuration.endpoints(for: reference.registry) {
             let creds = endpoint.isMirror ? keyring.credentials(registry: endpoint.host, repository: reference.repository) : credentials
             do {
@@ -343,13 +344,19 @@ public final class Resolver: Sendable {
             } catch {
                 let mapped = mapping.map(error, host: endpoint.host)
                 lastError = mapped
+                lastHost = endpoint.host
                 if endpoint.isMirror {
                     logger.debug("mirror failed, trying the next endpoint", metadata: ["mirror": "\(endpoint.host)", "error": "\(mapped)"])
                     continue
                 }
             }
         }
-        let error = lastError ?? RegistryError(.network, registry: reference.registry, repository: reference.repository, detail: "no endpoint")
+        var error = lastError ?? RegistryError(.network, registry: reference.registry, repository: reference.repository, detail: "no endpoint")
+        // Since when the host has been unreachable, while its circuit is open: a failed half-open probe says so to its
+        // own caller, as every answer of the open circuit around it does (it got the bare error). The lookup that
+        // first opened the circuit keeps its own message (a timeout's remedy names --registry-timeout).
+        let outageStart = error.isTransportFailure ? transport.circuits.unreachableSince(host: lastHost) : nil
+        if let outageStart, ProbeTickets.current[lastHost] != nil { error = error.duringOutage(since: outageStart) }
         // Answers that will not change in the next seconds are remembered briefly, so a crash-looping
         // pod with a typo in its tag does not hit the registry on every restart. Transient failures
         // are not: the next attempt may well succeed.
@@ -359,7 +366,7 @@ public final class Resolver: Sendable {
         } else if definitive.contains(error.kind), configuration.negativeCacheTTL > .zero {
             negative.set(error, for: flightKey, ttl: configuration.negativeCacheTTL)
         } else if error.isTransportFailure, configuration.transportFailureCacheTTL > .zero {
-            unreachable.set(error.remembered(since: Date()), for: flightKey, ttl: configuration.transportFailureCacheTTL)
+            unreachable.set(error.remembered(since: outageStart ?? Date()), for: flightKey, ttl: configuration.transportFailureCacheTTL)
         }
         throw error
     }

@@ -97,6 +97,14 @@ final class HostCircuits: Sendable {
         breakers.withLock { map in map[host]?.abandonProbe(now: now) }
     }
 
+    /// Since when `host` has been unreachable, while its circuit is open or half-open (nil while closed).
+    func unreachableSince(host: String) -> Date? {
+        breakers.withLock { map in
+            guard let breaker = map[host], breaker.state != .closed else { return nil }
+            return breaker.unreachableSince
+        }
+    }
+
     /// The state of `host`'s circuit (closed when it has none), for tests and diagnostics.
     func state(host: String) -> CircuitBreaker.State {
         breakers.withLock { $0[host]?.state ?? .closed }
