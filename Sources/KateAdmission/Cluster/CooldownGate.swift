@@ -45,8 +45,8 @@ public final class CooldownGate: Sendable {
         case nil: break
         }
         let synced = copy.isSynced
-        // Warnings per image, sorted once at the end (when there are any): sorting every review's results by name
-        // cost more than the gate's own lookups in the steady state, where no image has a warning.
+        // Warnings per image, sorted once at the end (when there are any): sorting every review's results by name was
+        // about a quarter of the gate's cost in the steady state, where no image has a warning (bench-ledger).
         var imageWarnings: [(image: String, text: String)] = []
         for (reference, result) in results {
             guard case .success(let resolution) = result else { continue }
