@@ -66,16 +66,14 @@ public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible
 
     /// This transport failure as later callers get it from memory: the registry has been
     /// unreachable since `since` (the failure itself says why).
-    func remembered(since: Date) -> RegistryError {
-        RegistryError(
-            .network, registry: registry, repository: repository, tag: tag, detail: detail, checkedSources: checkedSources, status: status,
-            retryAfter: retryAfter, unreachableSince: unreachableSince ?? since, remedy: remedy, transportFailure: true,
-            matchedSources: matchedSources, scopeDenied: scopeDenied)
-    }
+    func remembered(since: Date) -> RegistryError { unreachable(since: since, kind: .network, transportFailure: true) }
 
     /// This failure, of its own kind, for a caller whose lookup was the half-open probe of a registry unreachable
     /// since `since`: it says since when, like the answers of the open circuit around it.
-    func duringOutage(since: Date) -> RegistryError {
+    func duringOutage(since: Date) -> RegistryError { unreachable(since: since, kind: kind, transportFailure: transportFailure) }
+
+    /// This error with `since` as the start of the registry's outage (unless it already names one), as `kind`.
+    private func unreachable(since: Date, kind: Kind, transportFailure: Bool) -> RegistryError {
         RegistryError(
             kind, registry: registry, repository: repository, tag: tag, detail: detail, checkedSources: checkedSources, status: status,
             retryAfter: retryAfter, unreachableSince: unreachableSince ?? since, remedy: remedy, transportFailure: transportFailure,
