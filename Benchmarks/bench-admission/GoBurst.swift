@@ -40,14 +40,15 @@ struct GoBurst {
                 "-image", image, "-warm-image", warmImage, "-n", "\(count)", "-c", "\(concurrency)",
             ],
             timeout: .seconds(120))
-        let (status, stdout, stderr) = (output.status, output.stdout, output.stderr)
-        let text = String(decoding: stdout, as: UTF8.self)
-        guard status == 0, let object = try? JSONSerialization.jsonObject(with: Data(stdout)) as? [String: Any],
+        guard output.status == 0, let object = try? JSONSerialization.jsonObject(with: Data(output.stdout)) as? [String: Any],
             let p50 = object["p50_ms"] as? Double, let p99 = object["p99_ms"] as? Double, let max = object["max_ms"] as? Double,
             let failed = object["failed"] as? Int, let bound = object["server_p99_le_ms"] as? Double,
             let counted = object["server_counted"] as? Double
         else {
-            throw BenchReview.Failure(description: "go-burst-client exited \(status): \(text)\n\(String(decoding: stderr, as: UTF8.self))")
+            throw BenchReview.Failure(description: """
+                go-burst-client exited \(output.status): \(String(decoding: output.stdout, as: UTF8.self))
+                \(String(decoding: output.stderr, as: UTF8.self))
+                """)
         }
         return Result(p50ms: p50, p99ms: p99, maxms: max, failed: failed, serverP99BoundMs: bound, serverCounted: Int(counted))
     }
